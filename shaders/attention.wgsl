@@ -1,0 +1,132 @@
+// Scaled dot-product attention in two passes (flash-decoding):
+//   attention_partial: one invocation per (batch, query, head, key chunk) runs an online softmax
+//                      over its chunk and writes the unnormalised sum with its (max, sum of exp);
+//   attention_combine: one invocation per (batch, query, head, 4 output dims) rescales and adds
+//                      the chunks.
+// Splitting keys spreads a single decoded token over many invocations, and keeps each
+// invocation's loop count small (lavapipe stops any invocation after 65535 loop iterations).
+//
+//   q   [batch, q_len, n_head, head_dim]
+//   k,v [batch, kv_cap, n_kv_head, head_dim]; position t lives in slot t % kv_cap, so a
+//       sliding-window layer can keep a ring buffer of just its window
+//   out [batch, q_len, n_head, head_dim]
+// Query s is at position pos0 + s. Key t is visible when t < kv_len and, if causal, t <= qpos
+// and (window == 0 or t > qpos - window); with use_mask, also mask[b * kv_len + t] != 0 (BERT
+// padding). GQA/MQA: head h reads kv head h / (n_head / n_kv_head). Optional Gemma 2 soft-cap:
+// score = cap * tanh(score / cap). head_dim is a multiple of 4, at most 256.
+
+struct Params {
+    batch: u32,
+    q_len: u32,
+    kv_len: u32,
+    kv_cap: u32,
+    n_head: u32,
+    n_kv_head: u32,
+    head_dim: u32,
+    pos0: u32,
+    causal: u32,
+    window: u32,
+    use_mask: u32,
+    softcap: f32,
+    scale: f32,
+    chunk: u32,     // keys per partial invocation
+    n_chunks: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> mask: array<u32>;
+// Per (row, chunk): the unnormalised output, and (running max, sum of exp).
+@group(0) @binding(5) var<storage, read_write> part_acc: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> part_ml: array<vec2<f32>>;
+@group(0) @binding(7) var<storage, read_write> out: array<vec4<f32>>;
+
+const MAX_D4: u32 = 64u;
+const NO_SCORE: f32 = -3.0e38;
+
+@compute @workgroup_size(WG)
+fn attention_partial(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = linear_id(g, nwg);
+    let row = id / p.n_chunks;   // (b, s, h) flattened, as in q
+    if (row >= p.batch * p.q_len * p.n_head) {
+        return;
+    }
+    let c = id % p.n_chunks;
+    let h = row % p.n_head;
+    let s = (row / p.n_head) % p.q_len;
+    let b = row / (p.n_head * p.q_len);
+    let d4 = p.head_dim / 4u;
+    let kvh = h / (p.n_head / p.n_kv_head);
+    let qpos = p.pos0 + s;
+
+    var lo = c * p.chunk;
+    var hi = min(p.kv_len, lo + p.chunk);
+    if (p.causal != 0u) {
+        hi = min(hi, qpos + 1u);
+        if (p.window != 0u && qpos + 1u > p.window) {
+            lo = max(lo, qpos + 1u - p.window);
+        }
+    }
+
+    let qb = row * d4;
+    var acc: array<vec4<f32>, MAX_D4>;
+    for (var i = 0u; i < d4; i++) {
+        acc[i] = vec4<f32>(0.0);
+    }
+    var m = NO_SCORE;
+    var l = 0.0;
+    for (var t = lo; t < hi; t++) {
+        if (p.use_mask != 0u && mask[b * p.kv_len + t] == 0u) {
+            continue;
+        }
+        let kb = ((b * p.kv_cap + t % p.kv_cap) * p.n_kv_head + kvh) * d4;
+        var sc = 0.0;
+        for (var i = 0u; i < d4; i++) {
+            sc += dot(q[qb + i], k[kb + i]);
+        }
+        sc *= p.scale;
+        if (p.softcap > 0.0) {
+            sc = p.softcap * tanh(clamp(sc / p.softcap, -15.0, 15.0));
+        }
+        let m_new = max(m, sc);
+        let corr = exp(m - m_new);
+        let w = exp(sc - m_new);
+        l = l * corr + w;
+        for (var i = 0u; i < d4; i++) {
+            acc[i] = acc[i] * corr + w * v[kb + i];
+        }
+        m = m_new;
+    }
+    part_ml[id] = vec2<f32>(m, l);
+    for (var i = 0u; i < d4; i++) {
+        part_acc[id * d4 + i] = acc[i];
+    }
+}
+
+@compute @workgroup_size(WG)
+fn attention_combine(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = linear_id(g, nwg);
+    let d4 = p.head_dim / 4u;
+    let row = id / d4;
+    if (row >= p.batch * p.q_len * p.n_head) {
+        return;
+    }
+    let i = id % d4;
+    let first = row * p.n_chunks;
+    var m = NO_SCORE;
+    for (var c = 0u; c < p.n_chunks; c++) {
+        m = max(m, part_ml[first + c].x);
+    }
+    var l = 0.0;
+    var acc = vec4<f32>(0.0);
+    for (var c = 0u; c < p.n_chunks; c++) {
+        let ml = part_ml[first + c];
+        let w = exp(ml.x - m);  // 0 for empty chunks, whose max stayed NO_SCORE
+        l += ml.y * w;
+        acc += part_acc[(first + c) * d4 + i] * w;
+    }
+    // A query that sees no key at all gets zeros.
+    out[id] = acc * select(0.0, 1.0 / l, l > 0.0);
+}

@@ -1,0 +1,98 @@
+// y[m][row0 + r] = sum_k x[m][k] * W[r][k] for the rows r of one bound weight part.
+// W is a Linear weight [n, k] in any format of weights.wgsl (LOAD_W4 names the decoder).
+//
+// Neither entry point uses workgroup memory or barriers: register blocking alone gave the best
+// speed on the software adapters we test on (see PLATFORM.md), and stays reasonable on real GPUs.
+
+struct Params {
+    m: u32,      // activation rows (tokens)
+    n: u32,      // weight rows in this part
+    k: u32,      // shared dimension
+    row0: u32,   // first output column this part writes
+    n_out: u32,  // row stride of y (all parts together)
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> weights: WEIGHTS_TYPE;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+fn load_x4(m: u32, k: u32) -> vec4<f32> {
+    let b = m * p.k + k;
+    if (k + 4u <= p.k) {
+        return vec4<f32>(x[b], x[b + 1u], x[b + 2u], x[b + 3u]);
+    }
+    var v = vec4<f32>(0.0);
+    for (var i = 0u; i < 4u; i++) {
+        if (k + i < p.k) {
+            v[i] = x[b + i];
+        }
+    }
+    return v;
+}
+
+// Decode (m small): each invocation produces 4 adjacent outputs of one activation row, so each x
+// load is reused 4 times. Rows past the end are clamped (computed twice, written once).
+@compute @workgroup_size(WG)
+fn gemv(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = linear_id(g, nwg);
+    let groups = (p.n + 3u) / 4u;
+    let m = id / groups;
+    if (m >= p.m) {
+        return;
+    }
+    let r0 = (id % groups) * 4u;
+    let last = p.n - 1u;
+    let r1 = min(r0 + 1u, last);
+    let r2 = min(r0 + 2u, last);
+    let r3 = min(r0 + 3u, last);
+    var acc = vec4<f32>(0.0);
+    for (var k = 0u; k < p.k; k += 4u) {
+        let xv = load_x4(m, k);
+        acc += vec4<f32>(dot(LOAD_W4(r0, k, p.k), xv), dot(LOAD_W4(r1, k, p.k), xv),
+                         dot(LOAD_W4(r2, k, p.k), xv), dot(LOAD_W4(r3, k, p.k), xv));
+    }
+    let out = m * p.n_out + p.row0 + r0;
+    for (var i = 0u; i < 4u; i++) {
+        if (r0 + i < p.n) {
+            y[out + i] = acc[i];
+        }
+    }
+}
+
+// Prefill: each invocation produces a 4x4 tile (4 activation rows x 4 weight rows), reusing
+// every decoded weight vec4 for 4 tokens. acc[i][j] = dot(x_i, w_j) = (transpose(W) * X)[i][j].
+@compute @workgroup_size(WG)
+fn gemm(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = linear_id(g, nwg);
+    let n_tiles = (p.n + 3u) / 4u;
+    let m0 = (id / n_tiles) * 4u;
+    if (m0 >= p.m) {
+        return;
+    }
+    let r0 = (id % n_tiles) * 4u;
+    let last_r = p.n - 1u;
+    let last_m = p.m - 1u;
+    let m1 = min(m0 + 1u, last_m);
+    let m2 = min(m0 + 2u, last_m);
+    let m3 = min(m0 + 3u, last_m);
+    let r1 = min(r0 + 1u, last_r);
+    let r2 = min(r0 + 2u, last_r);
+    let r3 = min(r0 + 3u, last_r);
+    var acc = mat4x4<f32>();
+    for (var k = 0u; k < p.k; k += 4u) {
+        let xm = mat4x4<f32>(load_x4(m0, k), load_x4(m1, k), load_x4(m2, k), load_x4(m3, k));
+        let wm = mat4x4<f32>(LOAD_W4(r0, k, p.k), LOAD_W4(r1, k, p.k), LOAD_W4(r2, k, p.k), LOAD_W4(r3, k, p.k));
+        acc += transpose(wm) * xm;
+    }
+    for (var i = 0u; i < 4u; i++) {
+        if (m0 + i < p.m) {
+            let out = (m0 + i) * p.n_out + p.row0 + r0;
+            for (var j = 0u; j < 4u; j++) {
+                if (r0 + j < p.n) {
+                    y[out + j] = acc[i][j];
+                }
+            }
+        }
+    }
+}

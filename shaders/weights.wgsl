@@ -1,0 +1,162 @@
+// Weight decoders: read GGUF blocks exactly as they sit in the file, from a storage buffer
+// declared by the kernel as `weights: array<u32>`. Nothing is dequantised ahead of time.
+//
+// Every decoder has the same shape, `load_w4_<format>(row, k, k_len) -> vec4<f32>`: the four
+// weights W[row][k..k+4] of a matrix with k_len columns, `row` counted from the start of the bound
+// buffer. k is a multiple of 4, so for block formats the four values never straddle a block.
+//
+// GGUF blocks are 2-byte aligned (34, 18, 20, 22, 210 bytes), so 32-bit reads at an even byte
+// offset may straddle two words; w_u32_at stitches them.
+
+fn w_u32_at(o: u32) -> u32 {
+    let i = o >> 2u;
+    if ((o & 3u) == 0u) {
+        return weights[i];
+    }
+    return (weights[i] >> 16u) | (weights[i + 1u] << 16u);
+}
+
+fn w_u16_at(o: u32) -> u32 {
+    return (weights[o >> 2u] >> ((o & 2u) * 8u)) & 0xFFFFu;
+}
+
+fn w_u8_at(o: u32) -> u32 {
+    return (weights[o >> 2u] >> ((o & 3u) * 8u)) & 0xFFu;
+}
+
+// f16 scales are unpacked with unpack2x16float, which needs no shader-f16 feature.
+fn w_f16_at(o: u32) -> f32 {
+    return unpack2x16float(w_u16_at(o)).x;
+}
+
+// Four unsigned bytes of q as floats.
+fn u8x4(q: u32) -> vec4<f32> {
+    return vec4<f32>(f32(q & 0xFFu), f32((q >> 8u) & 0xFFu), f32((q >> 16u) & 0xFFu), f32(q >> 24u));
+}
+
+// Four signed bytes of q as floats.
+fn i8x4(q: u32) -> vec4<f32> {
+    return vec4<f32>(f32(i32(q << 24u) >> 24u), f32(i32(q << 16u) >> 24u), f32(i32(q << 8u) >> 24u), f32(i32(q) >> 24u));
+}
+
+// The low (shift 0) or high (shift 4) nibbles of the four bytes of q.
+fn nib4(q: u32, shift: u32) -> vec4<f32> {
+    return u8x4((q >> shift) & 0x0F0F0F0Fu);
+}
+
+// ---- Float formats: any k_len; elements past the row end read as 0 ----
+
+fn load_w4_f32(row: u32, k: u32, k_len: u32) -> vec4<f32> {
+    let b = row * k_len + k;
+    if (k + 4u <= k_len) {
+        return vec4<f32>(bitcast<f32>(weights[b]), bitcast<f32>(weights[b + 1u]), bitcast<f32>(weights[b + 2u]), bitcast<f32>(weights[b + 3u]));
+    }
+    var v = vec4<f32>(0.0);
+    for (var i = 0u; i < 4u; i++) {
+        if (k + i < k_len) {
+            v[i] = bitcast<f32>(weights[b + i]);
+        }
+    }
+    return v;
+}
+
+// f16 without shader-f16: halves packed two per u32.
+fn load_w4_f16(row: u32, k: u32, k_len: u32) -> vec4<f32> {
+    let b = (row * k_len + k) * 2u;
+    var v = vec4<f32>(0.0);
+    for (var i = 0u; i < 4u; i++) {
+        if (k + i < k_len) {
+            v[i] = w_f16_at(b + 2u * i);
+        }
+    }
+    return v;
+}
+
+// bf16 is the top half of an f32.
+fn load_w4_bf16(row: u32, k: u32, k_len: u32) -> vec4<f32> {
+    let b = (row * k_len + k) * 2u;
+    var v = vec4<f32>(0.0);
+    for (var i = 0u; i < 4u; i++) {
+        if (k + i < k_len) {
+            v[i] = bitcast<f32>(w_u16_at(b + 2u * i) << 16u);
+        }
+    }
+    return v;
+}
+
+// ---- 32-element blocks ----
+
+// Q8_0, 34 bytes: d f16 | qs[32] i8.  w = d * q
+fn load_w4_q8_0(row: u32, k: u32, k_len: u32) -> vec4<f32> {
+    let b = (row * (k_len / 32u) + k / 32u) * 34u;
+    return w_f16_at(b) * i8x4(w_u32_at(b + 2u + (k % 32u)));
+}
+
+// Q4_0, 18 bytes: d f16 | qs[16]; element j < 16 is the low nibble of qs[j], j >= 16 the high
+// nibble of qs[j - 16].  w = d * (q - 8)
+fn load_w4_q4_0(row: u32, k: u32, k_len: u32) -> vec4<f32> {
+    let b = (row * (k_len / 32u) + k / 32u) * 18u;
+    let j = k % 32u;
+    let q = nib4(w_u32_at(b + 2u + (j & 15u)), select(0u, 4u, j >= 16u));
+    return w_f16_at(b) * (q - 8.0);
+}
+
+// Q4_1, 20 bytes: d f16 | m f16 | qs[16], nibbles as Q4_0.  w = d * q + m
+fn load_w4_q4_1(row: u32, k: u32, k_len: u32) -> vec4<f32> {
+    let b = (row * (k_len / 32u) + k / 32u) * 20u;
+    let j = k % 32u;
+    let q = nib4(w_u32_at(b + 4u + (j & 15u)), select(0u, 4u, j >= 16u));
+    return w_f16_at(b) * q + w_f16_at(b + 2u);
+}
+
+// Q5_0, 22 bytes: d f16 | qh u32 | qs[16]; nibbles as Q4_0, bit j of qh is bit 4 of element j.
+// w = d * (q - 16)
+fn load_w4_q5_0(row: u32, k: u32, k_len: u32) -> vec4<f32> {
+    let b = (row * (k_len / 32u) + k / 32u) * 22u;
+    let j = k % 32u;
+    let lo = nib4(w_u32_at(b + 6u + (j & 15u)), select(0u, 4u, j >= 16u));
+    let hb = (w_u32_at(b + 2u) >> j) & 0xFu;
+    let hi = vec4<f32>(f32(hb & 1u), f32((hb >> 1u) & 1u), f32((hb >> 2u) & 1u), f32(hb >> 3u)) * 16.0;
+    return w_f16_at(b) * (lo + hi - 16.0);
+}
+
+// ---- 256-element super-blocks (K-quants) ----
+
+// Q4_K, 144 bytes: d f16 | dmin f16 | scales[12] (eight 6-bit scale/min pairs) | qs[128].
+// Elements 64g..64g+31 are low nibbles of qs[32g..], 64g+32.. the high nibbles; sub-block
+// s = 2g (+1 for high) has w = d * sc[s] * q - dmin * m[s].
+fn q4k_scale_min(b: u32, s: u32) -> vec2<f32> {
+    let sb = b + 4u;
+    if (s < 4u) {
+        return vec2<f32>(f32(w_u8_at(sb + s) & 63u), f32(w_u8_at(sb + s + 4u) & 63u));
+    }
+    let sc = (w_u8_at(sb + s + 4u) & 0xFu) | ((w_u8_at(sb + s - 4u) >> 6u) << 4u);
+    let m = (w_u8_at(sb + s + 4u) >> 4u) | ((w_u8_at(sb + s) >> 6u) << 4u);
+    return vec2<f32>(f32(sc), f32(m));
+}
+
+fn load_w4_q4_k(row: u32, k: u32, k_len: u32) -> vec4<f32> {
+    let b = (row * (k_len / 256u) + k / 256u) * 144u;
+    let e = k % 256u;
+    let g = e / 64u;
+    let high = (e % 64u) >= 32u;
+    let sm = q4k_scale_min(b, 2u * g + select(0u, 1u, high));
+    let q = nib4(w_u32_at(b + 16u + 32u * g + (e % 32u)), select(0u, 4u, high));
+    return (w_f16_at(b) * sm.x) * q - w_f16_at(b + 2u) * sm.y;
+}
+
+// Q6_K, 210 bytes: ql[128] (low 4 bits) | qh[64] (high 2 bits) | scales[16] i8 | d f16.
+// Each 128-element half h uses ql[64h..], qh[32h..], scales[8h..]; its quarter c (32 elements)
+// takes ql nibble (c >> 1) of ql[64h + 32(c & 1) + l] and bits 2c..2c+1 of qh[32h + l].
+// w = d * scale[8h + l/16 + 2c] * (q - 32)
+fn load_w4_q6_k(row: u32, k: u32, k_len: u32) -> vec4<f32> {
+    let b = (row * (k_len / 256u) + k / 256u) * 210u;
+    let e = k % 256u;
+    let h = e / 128u;
+    let c = (e % 128u) / 32u;
+    let l = e % 32u;
+    let ql = (w_u32_at(b + 64u * h + 32u * (c & 1u) + l) >> (4u * (c >> 1u))) & 0x0F0F0F0Fu;
+    let qh = (w_u32_at(b + 128u + 32u * h + l) >> (2u * c)) & 0x03030303u;
+    let sc = f32(i32(w_u8_at(b + 192u + 8u * h + l / 16u + 2u * c) << 24u) >> 24u);
+    return (w_f16_at(b + 208u) * sc) * (u8x4(ql | (qh << 4u)) - 32.0);
+}

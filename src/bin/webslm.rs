@@ -1,0 +1,110 @@
+//! The `webslm` command line: the same kernels as the browser build, on the native GPU.
+//! JSON goes to stdout, logs and progress to stderr.
+
+use std::process::ExitCode;
+
+use webslm::bench::{bench_matmul, BenchConfig, BenchRow};
+use webslm::gpu::{GpuContext, GpuOptions};
+
+const USAGE: &str = "usage: webslm <command> [options]
+
+commands:
+  info                       print the GPU adapter's capabilities (JSON)
+  bench-kernels [--quick] [--json]
+                             time every kernel x weight format on the GPU next to its CPU twin
+  help                       this text
+
+environment:
+  WGPU_BACKEND=vulkan|metal|dx12   pick the native backend";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("info") => info(),
+        Some("bench-kernels") => bench_kernels(&args[1..]),
+        Some("help" | "--help" | "-h") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("webslm: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_gpu() -> Result<GpuContext, String> {
+    GpuContext::new_blocking(GpuOptions::default()).map_err(|e| e.to_string())
+}
+
+fn info() -> Result<(), String> {
+    let ctx = open_gpu()?;
+    let c = &ctx.caps;
+    println!(
+        "{{\"adapter\":{:?},\"backend\":{:?},\"software\":{},\"shader_f16\":{},\"subgroups\":{},\"max_storage_binding\":{},\"max_buffer_size\":{},\"max_workgroup_storage\":{},\"max_invocations_per_workgroup\":{}}}",
+        c.adapter, c.backend, c.is_software, c.shader_f16, c.subgroups, c.max_storage_binding, c.max_buffer_size, c.max_workgroup_storage, c.max_invocations_per_workgroup
+    );
+    Ok(())
+}
+
+fn bench_kernels(args: &[String]) -> Result<(), String> {
+    let mut quick = false;
+    let mut json = false;
+    for a in args {
+        match a.as_str() {
+            "--quick" => quick = true,
+            "--json" => json = true,
+            other => return Err(format!("bench-kernels: unknown option `{other}`")),
+        }
+    }
+    let ctx = open_gpu()?;
+    let cfg = if quick {
+        BenchConfig::quick()
+    } else {
+        BenchConfig::full()
+    };
+    eprintln!("adapter: {}", ctx.caps.summary());
+    if !json {
+        println!(
+            "{:<6} {:<6} {:<14} {:>12} {:>12} {:>10}",
+            "kernel", "format", "shape", "gpu", "cpu twin", "gpu/cpu"
+        );
+    }
+    let print = |r: &BenchRow| {
+        if !json {
+            println!(
+                "{:<6} {:<6} {:<14} {:>7.2} {:<4} {:>7.2} {:<4} {:>9.2}x",
+                r.kernel,
+                r.format,
+                r.shape,
+                r.gpu,
+                r.unit,
+                r.cpu,
+                r.unit,
+                r.ratio()
+            );
+        }
+    };
+    let rows = bench_matmul(&ctx, &cfg, print).map_err(|e| e.to_string())?;
+    if json {
+        let items: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{{\"kernel\":{:?},\"format\":{:?},\"shape\":{:?},\"unit\":{:?},\"gpu\":{:.4},\"cpu\":{:.4},\"ratio\":{:.4}}}",
+                    r.kernel, r.format, r.shape, r.unit, r.gpu, r.cpu, r.ratio()
+                )
+            })
+            .collect();
+        println!(
+            "{{\"adapter\":{:?},\"results\":[{}]}}",
+            ctx.caps.adapter,
+            items.join(",")
+        );
+    }
+    Ok(())
+}

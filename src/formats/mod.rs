@@ -1,0 +1,3 @@
+//! On-disk weight formats (GGML/GGUF tensor encodings).
+
+pub mod quant;

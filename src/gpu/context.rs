@@ -1,0 +1,96 @@
+//! Opening a GPU: instance -> adapter -> device, the same code natively and in the browser.
+
+use super::buffer::BufferPool;
+use super::capabilities::Capabilities;
+use super::error::{ErrorSink, GpuError};
+use super::pipeline::PipelineCache;
+
+/// Knobs for opening a device. The overrides exist so tests can force the fallback paths that
+/// some real devices take (no `shader-f16`, small binding limits) on a device that has more.
+#[derive(Clone, Debug, Default)]
+pub struct GpuOptions {
+    /// Do not request `shader-f16` even when the adapter offers it (headless Chromium's
+    /// SwiftShader never does).
+    pub disable_shader_f16: bool,
+    /// Split weights into parts of at most this many bytes, as a device with this small a
+    /// `maxStorageBufferBindingSize` would, so the split path runs on any device.
+    pub weight_split_override: Option<u64>,
+}
+
+/// An open device, plus the caches that live as long as it does.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub caps: Capabilities,
+    pub pipelines: PipelineCache,
+    pub pool: BufferPool,
+    pub(crate) errors: ErrorSink,
+}
+
+impl GpuContext {
+    /// Opens the best adapter. Natively `WGPU_BACKEND` (e.g. `vulkan`) narrows the search.
+    pub async fn new(options: GpuOptions) -> Result<Self, GpuError> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        Self::from_adapter(&adapter, options).await
+    }
+
+    /// Blocking variant for the CLI and tests.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new_blocking(options: GpuOptions) -> Result<Self, GpuError> {
+        pollster::block_on(Self::new(options))
+    }
+
+    async fn from_adapter(adapter: &wgpu::Adapter, options: GpuOptions) -> Result<Self, GpuError> {
+        let offered = adapter.features();
+        // Request only what kernels use, but all of it that the adapter has.
+        let mut wanted = wgpu::Features::SUBGROUP;
+        if !options.disable_shader_f16 {
+            wanted |= wgpu::Features::SHADER_F16;
+        }
+        let features = offered & wanted;
+        // The adapter's real limits: wgpu's defaults cap storage bindings at 128 MiB even on
+        // GPUs that allow far more, which would force needless tensor splits.
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("webslm"),
+                required_features: features,
+                required_limits: limits.clone(),
+                experimental_features: wgpu::ExperimentalFeatures::disabled(),
+                memory_hints: wgpu::MemoryHints::Performance,
+                trace: wgpu::Trace::Off,
+            })
+            .await
+            .map_err(|e| GpuError::RequestDevice(e.to_string()))?;
+        let errors = ErrorSink::default();
+        errors.install(&device);
+
+        let mut caps =
+            Capabilities::from_adapter(&adapter.get_info(), device.features(), &device.limits());
+        if let Some(limit) = options.weight_split_override {
+            caps.weight_split_bytes = caps.weight_split_bytes.min(limit);
+        }
+        log::info!("webslm GPU: {}", caps.summary());
+        Ok(GpuContext {
+            pool: BufferPool::new(device.clone()),
+            pipelines: PipelineCache::default(),
+            device,
+            queue,
+            caps,
+            errors,
+        })
+    }
+
+    /// Fails with the first asynchronous error (device lost, out of memory, validation) seen so far.
+    pub fn check(&self) -> Result<(), GpuError> {
+        self.errors.take()
+    }
+}

@@ -1,0 +1,86 @@
+//! Compiled compute pipelines, cached for the life of the device.
+//!
+//! Compiling a pipeline costs 1-100 ms on lavapipe and more on some browsers, while decoding a
+//! token dispatches a few hundred kernels; so every pipeline is built once, under a deterministic
+//! key, and looked up afterwards.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::error::GpuError;
+use super::GpuContext;
+
+/// What makes two pipelines different: the kernel family and entry point, the variant (weight
+/// format, op, f16 path...) that changes the WGSL text, and the workgroup size.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PipelineKey {
+    pub kernel: &'static str,
+    pub variant: String,
+    pub workgroup: u32,
+}
+
+#[derive(Default)]
+pub struct PipelineCache {
+    pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
+}
+
+impl PipelineCache {
+    pub fn len(&self) -> usize {
+        self.pipelines.lock().map(|p| p.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl GpuContext {
+    /// The pipeline for `key`, compiling `source()` with entry point `entry` on first use.
+    /// `WG` is always overridden with the key's workgroup size.
+    pub fn pipeline(
+        &self,
+        key: PipelineKey,
+        entry: &str,
+        source: impl FnOnce() -> String,
+    ) -> Result<Arc<wgpu::ComputePipeline>, GpuError> {
+        if let Some(p) = self
+            .pipelines
+            .pipelines
+            .lock()
+            .ok()
+            .and_then(|p| p.get(&key).cloned())
+        {
+            return Ok(p);
+        }
+        let label = format!("{}:{}:{}", key.kernel, key.variant, key.workgroup);
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&label),
+                source: wgpu::ShaderSource::Wgsl(source().into()),
+            });
+        let constants = [("WG", f64::from(key.workgroup))];
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: None,
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &constants,
+                    // Kernels here never read workgroup memory before writing it.
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            });
+        // A shader that fails to compile is reported through the error sink, not a panic.
+        self.check()
+            .map_err(|e| GpuError::Validation(format!("compiling {label}: {e}")))?;
+        let pipeline = Arc::new(pipeline);
+        if let Ok(mut cache) = self.pipelines.pipelines.lock() {
+            cache.insert(key, pipeline.clone());
+        }
+        Ok(pipeline)
+    }
+}

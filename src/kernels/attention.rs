@@ -1,0 +1,147 @@
+//! Attention over a KV cache: causal with GQA/MQA, sliding windows and soft-capping (decoders),
+//! or bidirectional with a padding mask (encoders).
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::cpu::attention::AttentionParams;
+use crate::gpu::{Batch, DType, GpuError, GpuTensor, PipelineKey};
+
+use super::{dim_u32, expect_len, shaders, workgroup_size};
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    batch: u32,
+    q_len: u32,
+    kv_len: u32,
+    kv_cap: u32,
+    n_head: u32,
+    n_kv_head: u32,
+    head_dim: u32,
+    pos0: u32,
+    causal: u32,
+    window: u32,
+    use_mask: u32,
+    softcap: f32,
+    scale: f32,
+    chunk: u32,
+    n_chunks: u32,
+}
+
+/// Loop iterations one invocation may run: lavapipe (Mesa 22.3) silently stops an invocation
+/// after 65535 in total; the rest is margin for the other loops.
+const LOOP_BUDGET: usize = 60_000;
+
+/// Partial invocations to aim for: enough to spread one decoded token over a GPU.
+const TARGET_INVOCATIONS: usize = 256;
+
+/// Keys per partial invocation: small when few (batch, query, head) rows exist (decode), up to
+/// the loop budget (each key runs 1 + 2 * head_dim/4 loop iterations).
+fn chunk_size(p: &AttentionParams) -> usize {
+    let rows = (p.batch * p.q_len * p.n_head).max(1);
+    let max_chunk = (LOOP_BUDGET / (1 + p.head_dim / 2)).max(1);
+    let want_chunks = TARGET_INVOCATIONS.div_ceil(rows);
+    p.kv_len.div_ceil(want_chunks).clamp(16, max_chunk)
+}
+
+/// The kernel keeps a head's output in registers: `array<vec4<f32>, 64>`.
+pub const MAX_HEAD_DIM: usize = 256;
+
+/// out = softmax(scale * q k^T [masked]) v, with the layouts and masking rules of
+/// `shaders/attention.wgsl` (the same `AttentionParams` drive the CPU twin).
+pub fn attention(
+    batch: &mut Batch<'_>,
+    q: &GpuTensor,
+    k: &GpuTensor,
+    v: &GpuTensor,
+    key_mask: Option<&GpuTensor>,
+    p: &AttentionParams,
+) -> Result<GpuTensor, GpuError> {
+    if p.head_dim == 0 || !p.head_dim.is_multiple_of(4) || p.head_dim > MAX_HEAD_DIM {
+        return Err(GpuError::InvalidArgument(format!(
+            "attention: head_dim {} must be a multiple of 4 up to {MAX_HEAD_DIM}",
+            p.head_dim
+        )));
+    }
+    if p.n_kv_head == 0 || !p.n_head.is_multiple_of(p.n_kv_head) {
+        return Err(GpuError::InvalidArgument(format!(
+            "attention: {} heads do not share {} kv heads evenly",
+            p.n_head, p.n_kv_head
+        )));
+    }
+    if p.kv_cap == 0
+        || (p.kv_len > p.kv_cap && (!p.causal || p.window == 0 || p.window as usize > p.kv_cap))
+    {
+        return Err(GpuError::InvalidArgument(format!(
+            "attention: {} positions do not fit a cache of {} without a sliding window that does",
+            p.kv_len, p.kv_cap
+        )));
+    }
+    expect_len("q", q, p.batch * p.q_len * p.n_head * p.head_dim)?;
+    expect_len("k cache", k, p.batch * p.kv_cap * p.n_kv_head * p.head_dim)?;
+    expect_len("v cache", v, p.batch * p.kv_cap * p.n_kv_head * p.head_dim)?;
+    if let Some(m) = key_mask {
+        expect_len("key mask", m, p.batch * p.kv_len)?;
+    }
+    let chunk = chunk_size(p);
+    let n_chunks = p.kv_len.div_ceil(chunk).max(1);
+    let rows = p.batch * p.q_len * p.n_head;
+    let params = Params {
+        batch: dim_u32("batch", p.batch)?,
+        q_len: dim_u32("q_len", p.q_len)?,
+        kv_len: dim_u32("kv_len", p.kv_len)?,
+        kv_cap: dim_u32("kv_cap", p.kv_cap)?,
+        n_head: dim_u32("n_head", p.n_head)?,
+        n_kv_head: dim_u32("n_kv_head", p.n_kv_head)?,
+        head_dim: dim_u32("head_dim", p.head_dim)?,
+        pos0: p.pos0,
+        causal: u32::from(p.causal),
+        window: p.window,
+        use_mask: u32::from(key_mask.is_some()),
+        softcap: p.softcap,
+        scale: p.scale,
+        chunk: dim_u32("chunk", chunk)?,
+        n_chunks: dim_u32("chunks", n_chunks)?,
+    };
+    let ctx = batch.ctx();
+    let out = ctx.tensor(&[p.batch, p.q_len, p.n_head, p.head_dim], DType::F32)?;
+    let part_acc = ctx.tensor(&[rows * n_chunks, p.head_dim], DType::F32)?;
+    let part_ml = ctx.tensor(&[rows * n_chunks, 2], DType::F32)?;
+    // Without a mask, q stands in for the unused binding.
+    let mask = key_mask.map(|m| m.binding()).unwrap_or_else(|| q.binding());
+    let params = bytemuck::bytes_of(&params);
+
+    let partial = dim_u32("attention invocations", rows * n_chunks)?;
+    let wg = workgroup_size(partial);
+    let key = PipelineKey {
+        kernel: "attention_partial",
+        variant: String::new(),
+        workgroup: wg,
+    };
+    let pipeline = ctx.pipeline(key, "attention_partial", || {
+        shaders::plain(shaders::ATTENTION)
+    })?;
+    let buffers = [
+        q.binding(),
+        k.binding(),
+        v.binding(),
+        mask,
+        part_acc.binding(),
+        part_ml.binding(),
+    ];
+    batch.dispatch(&pipeline, params, &buffers, partial.div_ceil(wg))?;
+
+    let combine = dim_u32("attention invocations", rows * p.head_dim / 4)?;
+    let wg = workgroup_size(combine);
+    let key = PipelineKey {
+        kernel: "attention_combine",
+        variant: String::new(),
+        workgroup: wg,
+    };
+    let pipeline = ctx.pipeline(key, "attention_combine", || {
+        shaders::plain(shaders::ATTENTION)
+    })?;
+    let buffers = [part_acc.binding(), part_ml.binding(), out.binding()];
+    batch.dispatch_from(&pipeline, params, 5, &buffers, combine.div_ceil(wg))?;
+    Ok(out)
+}

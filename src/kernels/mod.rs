@@ -1,0 +1,90 @@
+//! Host side of every kernel family: argument checks, uniforms, `select_kernel`, dispatch.
+//! Each function here records work into a [`Batch`]; nothing is submitted until the caller says.
+//! The CPU twin of each kernel lives in `crate::cpu` under the same name.
+
+pub mod attention;
+pub mod elementwise;
+pub mod embedding;
+pub mod matmul;
+pub mod norm;
+pub mod rope;
+pub mod shaders;
+pub mod softmax;
+pub mod topk;
+pub mod weights;
+
+pub use weights::GpuWeight;
+
+use crate::gpu::{Batch, GpuError, GpuTensor, PipelineKey};
+
+/// Workgroup size for a kernel with `invocations` threads: 64 by default, smaller when that
+/// would leave fewer than 8 workgroups (small layers must still spread over all cores).
+pub fn workgroup_size(invocations: u32) -> u32 {
+    let mut wg = 64;
+    while wg > 16 && invocations.div_ceil(wg) < 8 {
+        wg /= 2;
+    }
+    wg
+}
+
+/// Records a no-weights kernel: compiles (once) `source`, then dispatches `invocations` threads.
+pub(crate) fn run_plain(
+    batch: &mut Batch<'_>,
+    kernel: &'static str,
+    source: &'static str,
+    params: &[u8],
+    buffers: &[wgpu::BindingResource<'_>],
+    invocations: u32,
+) -> Result<(), GpuError> {
+    let wg = workgroup_size(invocations);
+    let key = PipelineKey {
+        kernel,
+        variant: String::new(),
+        workgroup: wg,
+    };
+    let pipeline = batch
+        .ctx()
+        .pipeline(key, kernel, || shaders::plain(source))?;
+    batch.dispatch(&pipeline, params, buffers, invocations.div_ceil(wg))
+}
+
+/// Workgroup size of the one-workgroup-per-row kernels (a power of two, see `reduce.wgsl`).
+pub const ROW_WG: u32 = 64;
+
+/// Records a one-workgroup-per-row kernel (norm, softmax) over `rows` rows.
+pub(crate) fn run_rows(
+    batch: &mut Batch<'_>,
+    kernel: &'static str,
+    source: &'static str,
+    params: &[u8],
+    buffers: &[wgpu::BindingResource<'_>],
+    rows: u32,
+) -> Result<(), GpuError> {
+    let key = PipelineKey {
+        kernel,
+        variant: String::new(),
+        workgroup: ROW_WG,
+    };
+    let pipeline = batch
+        .ctx()
+        .pipeline(key, kernel, || shaders::rows(source))?;
+    batch.dispatch(&pipeline, params, buffers, rows)
+}
+
+/// Checks that a tensor holds exactly `expected` elements.
+pub(crate) fn expect_len(what: &str, t: &GpuTensor, expected: usize) -> Result<(), GpuError> {
+    if t.numel() != expected {
+        return Err(GpuError::InvalidArgument(format!(
+            "{what} has {} elements (shape {:?}), expected {expected}",
+            t.numel(),
+            t.shape
+        )));
+    }
+    Ok(())
+}
+
+/// u32 from a usize dimension, or a typed error (shapes come from model files).
+pub(crate) fn dim_u32(what: &str, v: usize) -> Result<u32, GpuError> {
+    u32::try_from(v)
+        .map_err(|_| GpuError::InvalidArgument(format!("{what} = {v} does not fit in 32 bits")))
+}

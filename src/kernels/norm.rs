@@ -1,0 +1,78 @@
+//! RMSNorm (plain and Gemma's `1 + w`) and LayerNorm with bias.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::gpu::{Batch, DType, GpuError, GpuTensor};
+
+use super::{dim_u32, expect_len, run_rows, shaders};
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    rows: u32,
+    dim: u32,
+    eps: f32,
+    mode: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NormKind {
+    /// y = x / rms(x) * w (Llama, Qwen)
+    Rms,
+    /// y = x / rms(x) * (1 + w) (Gemma stores w - 1)
+    RmsPlusOne,
+    /// y = (x - mean) / std * w + b (BERT, Phi-2)
+    Layer,
+}
+
+/// Normalises each `w.len()`-long row of x. `bias` is required for LayerNorm only.
+pub fn norm(
+    batch: &mut Batch<'_>,
+    kind: NormKind,
+    x: &GpuTensor,
+    w: &GpuTensor,
+    bias: Option<&GpuTensor>,
+    eps: f32,
+) -> Result<GpuTensor, GpuError> {
+    let dim = w.numel();
+    if dim == 0 || !x.numel().is_multiple_of(dim) {
+        return Err(GpuError::InvalidArgument(format!(
+            "norm: x {:?} is not rows of {dim}",
+            x.shape
+        )));
+    }
+    let bias = match (kind, bias) {
+        (NormKind::Layer, Some(b)) => {
+            expect_len("layer norm bias", b, dim)?;
+            b
+        }
+        (NormKind::Layer, None) => {
+            return Err(GpuError::InvalidArgument("layer norm needs a bias".into()))
+        }
+        // RMSNorm ignores the binding; w stands in so the bind group stays the same shape.
+        (_, _) => w,
+    };
+    let rows = x.numel() / dim;
+    let y = batch.ctx().tensor(&x.shape, DType::F32)?;
+    let mode = match kind {
+        NormKind::Rms => 0,
+        NormKind::RmsPlusOne => 1,
+        NormKind::Layer => 2,
+    };
+    let params = Params {
+        rows: dim_u32("rows", rows)?,
+        dim: dim_u32("dim", dim)?,
+        eps,
+        mode,
+    };
+    let buffers = [x.binding(), w.binding(), bias.binding(), y.binding()];
+    run_rows(
+        batch,
+        "norm",
+        shaders::NORM,
+        bytemuck::bytes_of(&params),
+        &buffers,
+        params.rows,
+    )?;
+    Ok(y)
+}

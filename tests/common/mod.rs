@@ -1,0 +1,93 @@
+//! Shared by the GPU test binaries: one device per configuration, opened once, and comparison
+//! helpers whose tolerances are stated where they are used.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use webslm::gpu::{Batch, GpuContext, GpuError, GpuOptions};
+
+/// Opens a device once per process. In CI (`CI=true`) a missing adapter fails the test: a GPU
+/// test that silently skips there would prove nothing. Elsewhere it skips with the reason.
+fn open(
+    slot: &'static OnceLock<Option<GpuContext>>,
+    options: GpuOptions,
+) -> Option<&'static GpuContext> {
+    slot.get_or_init(|| match GpuContext::new_blocking(options) {
+        Ok(ctx) => Some(ctx),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but no GPU adapter could be opened: {e}")
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: no GPU adapter ({e})");
+            None
+        }
+    })
+    .as_ref()
+}
+
+/// The device as the adapter offers it.
+pub fn gpu() -> Option<&'static GpuContext> {
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    open(&CTX, GpuOptions::default())
+}
+
+/// The same adapter without `shader-f16` (as headless Chromium's SwiftShader).
+pub fn gpu_no_f16() -> Option<&'static GpuContext> {
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    open(
+        &CTX,
+        GpuOptions {
+            disable_shader_f16: true,
+            ..Default::default()
+        },
+    )
+}
+
+/// The same adapter splitting weights as if a storage binding could cover only 4 KiB, so every
+/// weight in the tests is split into several parts.
+pub const TINY_BINDING: u64 = 4096;
+pub fn gpu_tiny_binding() -> Option<&'static GpuContext> {
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    open(
+        &CTX,
+        GpuOptions {
+            weight_split_override: Some(TINY_BINDING),
+            ..Default::default()
+        },
+    )
+}
+
+/// Records with `f`, submits, and reads the returned tensor back.
+pub fn run_f32(
+    ctx: &GpuContext,
+    f: impl FnOnce(&mut Batch<'_>) -> Result<webslm::gpu::GpuTensor, GpuError>,
+) -> Vec<f32> {
+    let mut batch = Batch::new(ctx).expect("batch");
+    let out = f(&mut batch).expect("record kernel");
+    batch.submit().expect("submit");
+    ctx.read_f32_blocking(&out).expect("read back")
+}
+
+/// Elementwise: |got - want| <= tol * max(1, |want|) everywhere.
+#[track_caller]
+pub fn assert_close(got: &[f32], want: &[f32], tol: f32, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let err = (g - w).abs();
+        assert!(
+            err <= tol * w.abs().max(1.0),
+            "{what}: element {i}: got {g}, want {w} (|err| {err} > tol {tol})"
+        );
+    }
+}
+
+/// Normalised mean squared error, sum((g - w)^2) / sum(w^2), as ggml's test-backend-ops.
+pub fn nmse(got: &[f32], want: &[f32]) -> f64 {
+    let num: f64 = got
+        .iter()
+        .zip(want)
+        .map(|(&g, &w)| (f64::from(g) - f64::from(w)).powi(2))
+        .sum();
+    let den: f64 = want.iter().map(|&w| f64::from(w).powi(2)).sum();
+    num / den.max(1e-30)
+}

@@ -1,0 +1,215 @@
+//! GEMV / GEMM / embedding gather for every weight format, against the CPU twins, on shapes that
+//! are not multiples of the 4-row / 4x4 tiles. Also: the no-shader-f16 path and split bindings
+//! give the same results as the normal path.
+
+mod common;
+
+use common::{assert_close, gpu, gpu_no_f16, gpu_tiny_binding, nmse, run_f32, TINY_BINDING};
+use webslm::cpu::{self, Rng};
+use webslm::formats::quant::{dequantize, random_weights, WeightFormat};
+use webslm::gpu::{DType, GpuContext};
+use webslm::kernels::matmul::{matmul_with, MatmulKernel};
+use webslm::kernels::{embedding::embedding, GpuWeight};
+
+/// Matmul tolerances.
+/// - STYLE.md: NMSE <= 5e-4 against the CPU twin, and quantised dot products within 2e-2
+///   relative to dequantise-then-f32.
+/// - Stricter, because both sides decode blocks identically and differ only in summation order
+///   (f32 on the GPU, f64 on the CPU): each output is within the classic recursive-summation bound
+///   (k + 8) * 2^-24 * sum_t |x_t w_t| (the +8 covers the per-block decode rounding and FMA).
+const MATMUL_NMSE: f64 = 5e-4;
+
+/// Inner-dimension lengths to test: any length for float formats, whole blocks otherwise.
+fn k_values(fmt: WeightFormat) -> Vec<usize> {
+    match fmt.block_elems() {
+        1 => vec![1, 37, 130],
+        32 => vec![32, 96, 160],
+        _ => vec![256, 768],
+    }
+}
+
+fn dequantized(fmt: WeightFormat, bytes: &[u8], n: usize, k: usize) -> Vec<f32> {
+    let mut w = vec![0.0; n * k];
+    dequantize(fmt, bytes, k, &mut w).expect("valid random weights");
+    w
+}
+
+/// Runs one matmul on `ctx` and checks it against the CPU twin; returns the GPU result.
+fn check_matmul(
+    ctx: &GpuContext,
+    fmt: WeightFormat,
+    kernel: MatmulKernel,
+    m: usize,
+    n: usize,
+    k: usize,
+    seed: u64,
+) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    let w_bytes = random_weights(fmt, n, k, seed);
+    let x = rng.vec_f32(m * k, -1.0, 1.0);
+    let want = cpu::matmul::matmul(&x, m, k, &w_bytes, fmt, n);
+
+    let w = GpuWeight::upload(ctx, "w", fmt, n, k, &w_bytes).expect("upload weight");
+    let xt = ctx.upload_f32(&x, &[m, k]).expect("upload x");
+    let got = run_f32(ctx, |b| {
+        let y = b.ctx().tensor(&[m, n], DType::F32)?;
+        matmul_with(b, kernel, &xt, &w, &y)?;
+        Ok(y)
+    });
+
+    let what = format!("{kernel:?} {} m={m} n={n} k={k}", fmt.name());
+    let e = nmse(&got, &want);
+    assert!(e <= MATMUL_NMSE, "{what}: NMSE {e:e} > {MATMUL_NMSE:e}");
+    let wf = dequantized(fmt, &w_bytes, n, k);
+    for i in 0..m {
+        for j in 0..n {
+            let mag: f64 = (0..k)
+                .map(|t| f64::from(x[i * k + t].abs()) * f64::from(wf[j * k + t].abs()))
+                .sum();
+            let bound = (k as f64 + 8.0) * 2f64.powi(-24) * mag + 1e-30;
+            let err = f64::from((got[i * n + j] - want[i * n + j]).abs());
+            assert!(
+                err <= bound,
+                "{what}: y[{i}][{j}] = {} want {} (|err| {err:e} > {bound:e})",
+                got[i * n + j],
+                want[i * n + j]
+            );
+            assert!(
+                err <= 2e-2 * mag.max(1e-30),
+                "{what}: relative error above 2e-2"
+            );
+        }
+    }
+    got
+}
+
+fn check_embedding(ctx: &GpuContext, fmt: WeightFormat, rows: usize, k: usize, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let table = random_weights(fmt, rows, k, seed);
+    // Repeats, first and last rows, in a random order.
+    let mut ids: Vec<u32> = (0..9).map(|_| rng.usize_range(0, rows) as u32).collect();
+    ids.extend([0, rows as u32 - 1, ids[0]]);
+    let want = cpu::embedding::embedding(&table, fmt, k, &ids);
+    let w = GpuWeight::upload(ctx, "table", fmt, rows, k, &table).expect("upload table");
+    let idt = ctx.upload_u32(&ids, &[ids.len()]).expect("upload ids");
+    let got = run_f32(ctx, |b| embedding(b, &w, &idt));
+    // Tolerance: both sides decode with the same f32 operations; 1e-6 covers FMA contraction.
+    assert_close(
+        &got,
+        &want,
+        1e-6,
+        &format!("embedding {} rows={rows} k={k}", fmt.name()),
+    );
+}
+
+macro_rules! per_format {
+    ($($fmt:ident => $gemv:ident, $gemm:ident, $embed:ident;)*) => {$(
+        #[test]
+        fn $gemv() {
+            let Some(ctx) = gpu() else { return };
+            for (i, k) in k_values(WeightFormat::$fmt).into_iter().enumerate() {
+                for (m, n) in [(1, 1), (1, 67), (2, 5), (3, 33)] {
+                    check_matmul(ctx, WeightFormat::$fmt, MatmulKernel::Gemv, m, n, k, 100 + i as u64);
+                }
+            }
+        }
+
+        #[test]
+        fn $gemm() {
+            let Some(ctx) = gpu() else { return };
+            for (i, k) in k_values(WeightFormat::$fmt).into_iter().enumerate() {
+                for (m, n) in [(1, 3), (4, 4), (5, 17), (13, 33), (9, 70)] {
+                    check_matmul(ctx, WeightFormat::$fmt, MatmulKernel::Gemm, m, n, k, 200 + i as u64);
+                }
+            }
+        }
+
+        #[test]
+        fn $embed() {
+            let Some(ctx) = gpu() else { return };
+            for (i, k) in k_values(WeightFormat::$fmt).into_iter().enumerate() {
+                check_embedding(ctx, WeightFormat::$fmt, 23, k, 300 + i as u64);
+            }
+        }
+    )*};
+}
+
+per_format! {
+    F32 => gemv_f32, gemm_f32, embedding_f32;
+    F16 => gemv_f16, gemm_f16, embedding_f16;
+    BF16 => gemv_bf16, gemm_bf16, embedding_bf16;
+    Q8_0 => gemv_q8_0, gemm_q8_0, embedding_q8_0;
+    Q4_0 => gemv_q4_0, gemm_q4_0, embedding_q4_0;
+    Q4_1 => gemv_q4_1, gemm_q4_1, embedding_q4_1;
+    Q5_0 => gemv_q5_0, gemm_q5_0, embedding_q5_0;
+    Q4_K => gemv_q4_k, gemm_q4_k, embedding_q4_k;
+    Q6_K => gemv_q6_k, gemm_q6_k, embedding_q6_k;
+}
+
+/// F16 weights: the device's native `array<f16>` path and the packed-u32 fallback (forced by
+/// opening the device without shader-f16) agree with each other and with the CPU twin.
+#[test]
+fn f16_native_and_fallback_agree() {
+    let (Some(native), Some(fallback)) = (gpu(), gpu_no_f16()) else {
+        return;
+    };
+    assert!(
+        !fallback.caps.shader_f16,
+        "fallback device must not have shader-f16"
+    );
+    if !native.caps.shader_f16 {
+        eprintln!("note: adapter has no shader-f16; both runs use the fallback path");
+    }
+    for kernel in [MatmulKernel::Gemv, MatmulKernel::Gemm] {
+        for (m, n, k) in [(1, 19, 37), (6, 21, 130)] {
+            let a = check_matmul(native, WeightFormat::F16, kernel, m, n, k, 7);
+            let b = check_matmul(fallback, WeightFormat::F16, kernel, m, n, k, 7);
+            // Same kernel, same values once decoded: only FMA contraction may differ.
+            assert_close(&a, &b, 1e-6, &format!("{kernel:?} f16 native vs fallback"));
+        }
+    }
+    check_embedding(fallback, WeightFormat::F16, 17, 130, 9);
+}
+
+/// Tensors bigger than one binding are split by rows into parts; results match the unsplit run.
+#[test]
+fn split_bindings_match_unsplit() {
+    let (Some(normal), Some(tiny)) = (gpu(), gpu_tiny_binding()) else {
+        return;
+    };
+    for fmt in [
+        WeightFormat::Q8_0,
+        WeightFormat::Q4_K,
+        WeightFormat::Q6_K,
+        WeightFormat::F32,
+        WeightFormat::F16,
+    ] {
+        let k = match fmt.block_elems() {
+            1 => 96,
+            32 => 320,
+            _ => 512,
+        };
+        let n = 151;
+        let parts = GpuWeight::upload(tiny, "w", fmt, n, k, &random_weights(fmt, n, k, 1))
+            .expect("upload")
+            .parts
+            .len();
+        assert!(
+            parts >= 3,
+            "{}: {n} rows x {k} should need several {TINY_BINDING}-byte parts, got {parts}",
+            fmt.name()
+        );
+        for kernel in [MatmulKernel::Gemv, MatmulKernel::Gemm] {
+            let m = if kernel == MatmulKernel::Gemv { 2 } else { 7 };
+            let a = check_matmul(normal, fmt, kernel, m, n, k, 11);
+            let b = check_matmul(tiny, fmt, kernel, m, n, k, 11);
+            assert_close(
+                &a,
+                &b,
+                1e-6,
+                &format!("{kernel:?} {} split vs whole", fmt.name()),
+            );
+        }
+        check_embedding(tiny, fmt, n, k, 12);
+    }
+}

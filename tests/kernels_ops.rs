@@ -1,0 +1,351 @@
+//! Norms, RoPE, softmax, attention, elementwise ops and top-k against their CPU twins, on
+//! random shapes that are not multiples of any workgroup or vector width.
+//! Tolerance for all f32 kernels here: 1e-4 relative (STYLE.md), unless a test says otherwise.
+
+mod common;
+
+use common::{assert_close, gpu, run_f32};
+use webslm::cpu::attention::AttentionParams;
+use webslm::cpu::elementwise::Activation;
+use webslm::cpu::{self, Rng};
+use webslm::gpu::{Batch, GpuContext};
+use webslm::kernels::attention::attention;
+use webslm::kernels::elementwise::{elementwise, Op};
+use webslm::kernels::norm::{norm, NormKind};
+use webslm::kernels::rope::{rope, RopeLayout};
+use webslm::kernels::softmax::softmax;
+use webslm::kernels::topk::top_k;
+
+const F32_TOL: f32 = 1e-4;
+
+fn check_norm(kind: NormKind) {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng::new(1);
+    for (rows, dim) in [(1, 1), (3, 37), (7, 576), (2, 1001)] {
+        let x = rng.vec_f32(rows * dim, -3.0, 3.0);
+        let w = rng.vec_f32(dim, -1.0, 1.0);
+        let b = rng.vec_f32(dim, -1.0, 1.0);
+        let eps = 1e-6;
+        let want = match kind {
+            NormKind::Rms => cpu::norm::rms_norm(&x, dim, &w, eps, false),
+            NormKind::RmsPlusOne => cpu::norm::rms_norm(&x, dim, &w, eps, true),
+            NormKind::Layer => cpu::norm::layer_norm(&x, dim, &w, &b, eps),
+        };
+        let (xt, wt, bt) = (
+            ctx.upload_f32(&x, &[rows, dim]).unwrap(),
+            ctx.upload_f32(&w, &[dim]).unwrap(),
+            ctx.upload_f32(&b, &[dim]).unwrap(),
+        );
+        let got = run_f32(ctx, |batch| norm(batch, kind, &xt, &wt, Some(&bt), eps));
+        assert_close(&got, &want, F32_TOL, &format!("{kind:?} {rows}x{dim}"));
+    }
+}
+
+#[test]
+fn rms_norm() {
+    check_norm(NormKind::Rms);
+}
+
+#[test]
+fn rms_norm_gemma_plus_one() {
+    check_norm(NormKind::RmsPlusOne);
+}
+
+#[test]
+fn layer_norm_with_bias() {
+    check_norm(NormKind::Layer);
+}
+
+fn check_rope(layout: RopeLayout, head_dim: usize, rot_dims: usize, pos0: u32) {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng::new(2);
+    for (seq, heads) in [(1, 1), (5, 3), (13, 9)] {
+        let mut x = rng.vec_f32(seq * heads * head_dim, -1.0, 1.0);
+        let inv_freq = cpu::rope::rope_inv_freq(rot_dims, 10000.0);
+        let xt = ctx.upload_f32(&x, &[seq, heads, head_dim]).unwrap();
+        let ft = ctx.upload_f32(&inv_freq, &[rot_dims / 2]).unwrap();
+        let mut batch = Batch::new(ctx).unwrap();
+        rope(&mut batch, &xt, heads, head_dim, &ft, pos0, layout).unwrap();
+        batch.submit().unwrap();
+        let got = ctx.read_f32_blocking(&xt).unwrap();
+        cpu::rope::rope(
+            &mut x,
+            seq,
+            heads,
+            head_dim,
+            rot_dims,
+            pos0,
+            &inv_freq,
+            layout == RopeLayout::Neox,
+        );
+        assert_close(
+            &got,
+            &x,
+            F32_TOL,
+            &format!("rope {layout:?} seq={seq} heads={heads} pos0={pos0}"),
+        );
+    }
+}
+
+#[test]
+fn rope_normal_layout() {
+    check_rope(RopeLayout::Normal, 64, 64, 0);
+}
+
+#[test]
+fn rope_neox_layout() {
+    check_rope(RopeLayout::Neox, 128, 128, 17);
+}
+
+/// Phi-2 rotates 32 of 80 dims; the rest must pass through untouched.
+#[test]
+fn rope_partial_rotary_dims() {
+    check_rope(RopeLayout::Neox, 80, 32, 3);
+    check_rope(RopeLayout::Normal, 20, 12, 5);
+}
+
+/// Angles of a few hundred radians: the GPU's sin/cos must range-reduce like the CPU's.
+#[test]
+fn rope_far_positions() {
+    check_rope(RopeLayout::Neox, 64, 64, 700);
+}
+
+#[test]
+fn softmax_rows() {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng::new(3);
+    for (rows, dim) in [(1, 1), (4, 7), (3, 1000), (1, 49152)] {
+        let x = rng.vec_f32(rows * dim, -20.0, 20.0);
+        let want = cpu::softmax::softmax(&x, dim);
+        let xt = ctx.upload_f32(&x, &[rows, dim]).unwrap();
+        let got = run_f32(ctx, |b| softmax(b, &xt, dim));
+        assert_close(&got, &want, F32_TOL, &format!("softmax {rows}x{dim}"));
+    }
+}
+
+fn check_attention(ctx: &GpuContext, p: &AttentionParams, with_mask: bool, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let q = rng.vec_f32(p.batch * p.q_len * p.n_head * p.head_dim, -1.0, 1.0);
+    let kv = p.batch * p.kv_cap * p.n_kv_head * p.head_dim;
+    let (k, v) = (rng.vec_f32(kv, -1.0, 1.0), rng.vec_f32(kv, -1.0, 1.0));
+    // Padding mask: each sequence keeps a random prefix (at least one key).
+    let mask: Vec<u32> = (0..p.batch)
+        .flat_map(|_| {
+            let valid = rng.usize_range(1, p.kv_len + 1);
+            (0..p.kv_len).map(move |t| u32::from(t < valid))
+        })
+        .collect();
+    let want = cpu::attention::attention(&q, &k, &v, with_mask.then_some(&mask[..]), p);
+    let qt = ctx.upload_f32(&q, &[q.len()]).unwrap();
+    let kt = ctx.upload_f32(&k, &[kv]).unwrap();
+    let vt = ctx.upload_f32(&v, &[kv]).unwrap();
+    let mt = ctx.upload_u32(&mask, &[mask.len()]).unwrap();
+    let got = run_f32(ctx, |b| {
+        attention(b, &qt, &kt, &vt, with_mask.then_some(&mt), p)
+    });
+    assert_close(&got, &want, F32_TOL, &format!("attention {p:?}"));
+}
+
+fn decoder(
+    q_len: usize,
+    kv_len: usize,
+    n_head: usize,
+    n_kv_head: usize,
+    head_dim: usize,
+) -> AttentionParams {
+    AttentionParams {
+        batch: 1,
+        q_len,
+        kv_len,
+        kv_cap: kv_len,
+        n_head,
+        n_kv_head,
+        head_dim,
+        pos0: (kv_len - q_len) as u32,
+        causal: true,
+        window: 0,
+        softcap: 0.0,
+        scale: 1.0 / (head_dim as f32).sqrt(),
+    }
+}
+
+/// Prefill with GQA (SmolLM2: 9 heads over 3 kv heads) and decode-style single queries.
+#[test]
+fn attention_causal_gqa() {
+    let Some(ctx) = gpu() else { return };
+    check_attention(ctx, &decoder(7, 7, 9, 3, 64), false, 4);
+    check_attention(ctx, &decoder(1, 29, 9, 3, 64), false, 5);
+    check_attention(ctx, &decoder(5, 12, 14, 2, 64), false, 6);
+}
+
+/// MQA with Gemma 3's head_dim 256 (the register limit).
+#[test]
+fn attention_mqa_head_dim_256() {
+    let Some(ctx) = gpu() else { return };
+    check_attention(ctx, &decoder(3, 10, 4, 1, 256), false, 7);
+}
+
+/// Sliding window (Gemma local layers) and Gemma 2 logit soft-capping.
+#[test]
+fn attention_sliding_window_and_softcap() {
+    let Some(ctx) = gpu() else { return };
+    let mut p = decoder(9, 21, 4, 2, 32);
+    p.window = 5;
+    check_attention(ctx, &p, false, 8);
+    p.softcap = 0.5; // small, so it really bends the scores
+    p.scale = 1.0;
+    check_attention(ctx, &p, false, 9);
+}
+
+/// A sliding-window layer keeping only its window in a ring buffer: 30 positions in 8 slots.
+#[test]
+fn attention_ring_buffer_cache() {
+    let Some(ctx) = gpu() else { return };
+    let mut p = decoder(1, 30, 4, 2, 16);
+    p.kv_cap = 8;
+    p.window = 8;
+    check_attention(ctx, &p, false, 10);
+    p.q_len = 3;
+    p.pos0 = 27;
+    check_attention(ctx, &p, false, 11);
+}
+
+/// BERT: bidirectional, a batch of padded sequences.
+#[test]
+fn attention_bidirectional_padding_mask() {
+    let Some(ctx) = gpu() else { return };
+    let p = AttentionParams {
+        batch: 3,
+        q_len: 11,
+        kv_len: 11,
+        kv_cap: 11,
+        n_head: 12,
+        n_kv_head: 12,
+        head_dim: 32,
+        pos0: 0,
+        causal: false,
+        window: 0,
+        softcap: 0.0,
+        scale: 1.0 / 32f32.sqrt(),
+    };
+    check_attention(ctx, &p, true, 12);
+}
+
+fn check_elementwise(
+    op: Op,
+    want: impl Fn(&[f32], &[f32]) -> Vec<f32>,
+    b_len: impl Fn(usize) -> usize,
+) {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng::new(13);
+    for n in [1, 37, 4099] {
+        let a = rng.vec_f32(n, -6.0, 6.0);
+        let b = rng.vec_f32(b_len(n), -2.0, 2.0);
+        let (at, bt) = (
+            ctx.upload_f32(&a, &[n]).unwrap(),
+            ctx.upload_f32(&b, &[b.len()]).unwrap(),
+        );
+        let got = run_f32(ctx, |batch| elementwise(batch, op, &at, Some(&bt)));
+        assert_close(&got, &want(&a, &b), F32_TOL, &format!("{op:?} n={n}"));
+    }
+}
+
+macro_rules! elementwise_tests {
+    ($($name:ident: $op:expr, $want:expr, $blen:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            check_elementwise($op, $want, $blen);
+        }
+    )*};
+}
+
+elementwise_tests! {
+    gelu_erf: Op::Unary(Activation::GeluErf), |a, _| cpu::elementwise::unary(a, Activation::GeluErf), |n| n;
+    gelu_tanh: Op::Unary(Activation::GeluTanh), |a, _| cpu::elementwise::unary(a, Activation::GeluTanh), |n| n;
+    silu: Op::Unary(Activation::Silu), |a, _| cpu::elementwise::unary(a, Activation::Silu), |n| n;
+    swiglu: Op::Glu(Activation::Silu), |a, b| cpu::elementwise::glu(a, b, Activation::Silu), |n| n;
+    geglu_erf: Op::Glu(Activation::GeluErf), |a, b| cpu::elementwise::glu(a, b, Activation::GeluErf), |n| n;
+    geglu_tanh: Op::Glu(Activation::GeluTanh), |a, b| cpu::elementwise::glu(a, b, Activation::GeluTanh), |n| n;
+    add: Op::Add, cpu::elementwise::add, |n| n;
+    mul: Op::Mul, cpu::elementwise::mul, |n| n;
+    scale: Op::Scale(-0.37), |a, _| cpu::elementwise::scale(a, -0.37), |n| n;
+    add_row_bias: Op::AddRowBias, |a, b| cpu::elementwise::add_row_bias(a, b.len(), b), |n| if n % 37 == 0 { 37 } else { 1 };
+}
+
+fn check_top_k(x: &[f32], k: usize) {
+    let Some(ctx) = gpu() else { return };
+    let xt = ctx.upload_f32(x, &[x.len()]).unwrap();
+    let mut batch = Batch::new(ctx).unwrap();
+    let r = top_k(&mut batch, &xt, k).unwrap();
+    batch.submit().unwrap();
+    let ids = ctx.read_u32_blocking(&r.ids).unwrap();
+    let vals = ctx.read_f32_blocking(&r.values).unwrap();
+    let want = cpu::reduce::top_k(x, k);
+    let got: Vec<(u32, f32)> = ids.into_iter().zip(vals).take(want.len()).collect();
+    assert_eq!(got, want, "top-{k} of {} values", x.len());
+}
+
+/// Greedy decoding over Gemma 3's 262144-entry vocabulary, with ties broken to the smaller id.
+#[test]
+fn argmax_large_vocab_with_ties() {
+    let mut rng = Rng::new(14);
+    let mut x = rng.vec_f32(262_144, -10.0, 10.0);
+    x[200_001] = 11.0;
+    x[70_000] = 11.0; // tie: the smaller id wins
+    check_top_k(&x, 1);
+    let y = rng.vec_f32(1001, -1.0, 1.0);
+    check_top_k(&y, 1);
+}
+
+#[test]
+fn top_k_orders_and_breaks_ties() {
+    let mut rng = Rng::new(15);
+    // Values on a coarse grid so that ties are common, across several 1024-value chunks.
+    let x: Vec<f32> = (0..5000)
+        .map(|_| (rng.f32_range(0.0, 40.0)).floor())
+        .collect();
+    for k in [1, 5, 40, 64] {
+        check_top_k(&x, k);
+    }
+    // Fewer values than k; -inf (masked logits) still ranks, NaN never does.
+    check_top_k(&[f32::NEG_INFINITY, 2.0, f32::NAN, -1.0], 8);
+}
+
+/// Shapes at real model scale, where a kernel that loops too long in one invocation breaks:
+/// lavapipe silently stops an invocation after 65535 loop iterations.
+#[test]
+fn long_rows_and_contexts() {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng::new(16);
+    // Softmax over Gemma 3's whole vocabulary.
+    let dim = 262_144;
+    let x = rng.vec_f32(dim, -20.0, 20.0);
+    let xt = ctx.upload_f32(&x, &[1, dim]).unwrap();
+    let got = run_f32(ctx, |b| softmax(b, &xt, dim));
+    assert_close(
+        &got,
+        &cpu::softmax::softmax(&x, dim),
+        F32_TOL,
+        "softmax over 262144",
+    );
+    // A norm wider than any model's hidden size.
+    let dim = 30_000;
+    let (x, w) = (rng.vec_f32(2 * dim, -2.0, 2.0), rng.vec_f32(dim, -1.0, 1.0));
+    let (xt, wt) = (
+        ctx.upload_f32(&x, &[2, dim]).unwrap(),
+        ctx.upload_f32(&w, &[dim]).unwrap(),
+    );
+    let got = run_f32(ctx, |b| norm(b, NormKind::Rms, &xt, &wt, None, 1e-6));
+    assert_close(
+        &got,
+        &cpu::norm::rms_norm(&x, dim, &w, 1e-6, false),
+        F32_TOL,
+        "rms norm over 30000",
+    );
+    // Decoding at position 4095 of SmolLM2 (head_dim 64) and Gemma 3 (head_dim 256).
+    check_attention(ctx, &decoder(1, 4096, 9, 3, 64), false, 17);
+    check_attention(ctx, &decoder(1, 2048, 4, 1, 256), false, 18);
+    // Top-k's worst case: ascending logits make every value enter the list.
+    let asc: Vec<f32> = (0..70_000).map(|i| i as f32 * 1e-3).collect();
+    check_top_k(&asc, 64);
+}
