@@ -17,6 +17,13 @@ struct Params {
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
+// x again, as a uniform, read by gemv when UNIFORM_X (needs k % 4 == 0, m * k <= 16384).
+// All invocations read the same x element at the same time: uniform (constant) memory
+// broadcasts it, and software adapters vectorise uniform loads but not storage loads.
+// gemm does not use it, so it is not in gemm's bind group.
+@group(0) @binding(4) var<uniform> xu: array<vec4<f32>, 4096>;
+override UNIFORM_X: bool = false;
+
 fn load_x4(m: u32, k: u32) -> vec4<f32> {
     let b = m * p.k + k;
     if (k + 4u <= p.k) {
@@ -48,7 +55,12 @@ fn gemv(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
     let r3 = min(r0 + 3u, last);
     var acc = vec4<f32>(0.0);
     for (var k = 0u; k < p.k; k += 4u) {
-        let xv = load_x4(m, k);
+        var xv: vec4<f32>;
+        if (UNIFORM_X) {
+            xv = xu[(m * p.k + k) / 4u];
+        } else {
+            xv = load_x4(m, k);
+        }
         acc += vec4<f32>(dot(LOAD_W4(r0, k, p.k), xv), dot(LOAD_W4(r1, k, p.k), xv),
                          dot(LOAD_W4(r2, k, p.k), xv), dot(LOAD_W4(r3, k, p.k), xv));
     }

@@ -110,46 +110,46 @@ fn cpu_matmul_secs(fmt: WeightFormat, m: usize, n: usize, k: usize) -> Result<f6
     })
 }
 
-/// GEMV GB/s (weight bytes streamed per second) and GEMM GFLOP/s for every weight format.
+/// GEMV GB/s (weight bytes streamed per second) and GEMM GFLOP/s for every weight format and
+/// matmul kernel variant.
 pub fn bench_matmul(
     ctx: &GpuContext,
     cfg: &BenchConfig,
     mut report: impl FnMut(&BenchRow),
 ) -> Result<Vec<BenchRow>, GpuError> {
+    use MatmulKernel::*;
     let mut rows = Vec::new();
     for fmt in ALL_FORMATS {
         let (n, k) = (cfg.gemv_n, cfg.gemv_k);
-        let bytes = (fmt
-            .row_bytes(k)
-            .map_err(|e| GpuError::InvalidArgument(e.to_string()))?
-            * n) as f64;
-        let gpu = gpu_matmul_secs(ctx, MatmulKernel::Gemv, fmt, 1, n, k, cfg.reps)?;
-        let cpu = cpu_matmul_secs(fmt, 1, n, k)?;
-        let row = BenchRow {
-            kernel: "gemv".into(),
-            format: fmt.name().into(),
-            shape: format!("1x{n}x{k}"),
-            gpu: bytes / gpu / 1e9,
-            cpu: bytes / cpu / 1e9,
-            unit: "GB/s",
-        };
-        report(&row);
-        rows.push(row);
-
-        let (m, n, k) = (cfg.gemm_m, cfg.gemm_n, cfg.gemm_k);
-        let flops = 2.0 * (m * n * k) as f64;
-        let gpu = gpu_matmul_secs(ctx, MatmulKernel::Gemm, fmt, m, n, k, cfg.reps)?;
-        let cpu = cpu_matmul_secs(fmt, m, n, k)?;
-        let row = BenchRow {
-            kernel: "gemm".into(),
-            format: fmt.name().into(),
-            shape: format!("{m}x{n}x{k}"),
-            gpu: flops / gpu / 1e9,
-            cpu: flops / cpu / 1e9,
-            unit: "GFLOP/s",
-        };
-        report(&row);
-        rows.push(row);
+        let bytes = (fmt.row_bytes(k).map_err(|e| GpuError::InvalidArgument(e.to_string()))? * n) as f64;
+        let (m, gn, gk) = (cfg.gemm_m, cfg.gemm_n, cfg.gemm_k);
+        let flops = 2.0 * (m * gn * gk) as f64;
+        // (kernel, m, n, k, work per call, unit): GEMV counts weight bytes, GEMM flops.
+        let cases = [
+            (Gemv, 1, n, k, bytes, "GB/s"),
+            (GemvUniformX, 1, n, k, bytes, "GB/s"),
+            (Gemm, m, gn, gk, flops, "GFLOP/s"),
+        ];
+        let mut cpu_secs = None;
+        for (kernel, m, n, k, work, unit) in cases {
+            let gpu = gpu_matmul_secs(ctx, kernel, fmt, m, n, k, cfg.reps)?;
+            // The twin is the same for both GEMV variants: time it once per shape.
+            let cpu = match cpu_secs {
+                Some((shape, secs)) if shape == (m, n, k) => secs,
+                _ => cpu_matmul_secs(fmt, m, n, k)?,
+            };
+            cpu_secs = Some(((m, n, k), cpu));
+            let row = BenchRow {
+                kernel: kernel.name().into(),
+                format: fmt.name().into(),
+                shape: format!("{m}x{n}x{k}"),
+                gpu: work / gpu / 1e9,
+                cpu: work / cpu / 1e9,
+                unit,
+            };
+            report(&row);
+            rows.push(row);
+        }
     }
     Ok(rows)
 }

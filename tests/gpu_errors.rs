@@ -12,14 +12,7 @@ use webslm::kernels::{attention::attention, matmul::matmul, topk::top_k, GpuWeig
 fn weight_with_wrong_size_or_block_alignment_is_rejected() {
     let Some(ctx) = gpu() else { return };
     let bytes = random_weights(WeightFormat::Q8_0, 4, 64, 1);
-    let short = GpuWeight::upload(
-        ctx,
-        "w",
-        WeightFormat::Q8_0,
-        4,
-        64,
-        &bytes[..bytes.len() - 1],
-    );
+    let short = GpuWeight::upload(ctx, "w", WeightFormat::Q8_0, 4, 64, &bytes[..bytes.len() - 1]);
     assert!(
         matches!(short, Err(GpuError::InvalidArgument(ref m)) if m.contains("bytes")),
         "truncated weight"
@@ -49,20 +42,11 @@ fn kernel_shape_mismatches_are_errors() {
     let y = ctx.tensor(&[1, 3], DType::F32).unwrap();
     let mut batch = Batch::new(ctx).unwrap();
     assert!(
-        matches!(
-            matmul(&mut batch, &x, &w, &y),
-            Err(GpuError::InvalidArgument(_))
-        ),
+        matches!(matmul(&mut batch, &x, &w, &y), Err(GpuError::InvalidArgument(_))),
         "x not a multiple of k"
     );
-    assert!(matches!(
-        top_k(&mut batch, &x, 0),
-        Err(GpuError::InvalidArgument(_))
-    ));
-    assert!(matches!(
-        top_k(&mut batch, &x, 65),
-        Err(GpuError::InvalidArgument(_))
-    ));
+    assert!(matches!(top_k(&mut batch, &x, 0), Err(GpuError::InvalidArgument(_))));
+    assert!(matches!(top_k(&mut batch, &x, 65), Err(GpuError::InvalidArgument(_))));
     let p = AttentionParams {
         batch: 1,
         q_len: 1,
@@ -96,10 +80,7 @@ fn kernel_shape_mismatches_are_errors() {
         attention(&mut batch, &t, &t, &t, None, &p).is_err(),
         "9 positions in 4 slots without a window"
     );
-    assert!(
-        ctx.upload_f32(&[1.0, 2.0], &[3]).is_err(),
-        "data does not fill shape"
-    );
+    assert!(ctx.upload_f32(&[1.0, 2.0], &[3]).is_err(), "data does not fill shape");
 }
 
 #[test]

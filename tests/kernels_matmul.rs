@@ -22,7 +22,7 @@ const MATMUL_NMSE: f64 = 5e-4;
 /// Inner-dimension lengths to test: any length for float formats, whole blocks otherwise.
 fn k_values(fmt: WeightFormat) -> Vec<usize> {
     match fmt.block_elems() {
-        1 => vec![1, 37, 130],
+        1 => vec![1, 37, 64, 130],
         32 => vec![32, 96, 160],
         _ => vec![256, 768],
     }
@@ -74,10 +74,7 @@ fn check_matmul(
                 got[i * n + j],
                 want[i * n + j]
             );
-            assert!(
-                err <= 2e-2 * mag.max(1e-30),
-                "{what}: relative error above 2e-2"
-            );
+            assert!(err <= 2e-2 * mag.max(1e-30), "{what}: relative error above 2e-2");
         }
     }
     got
@@ -110,6 +107,9 @@ macro_rules! per_format {
             for (i, k) in k_values(WeightFormat::$fmt).into_iter().enumerate() {
                 for (m, n) in [(1, 1), (1, 67), (2, 5), (3, 33)] {
                     check_matmul(ctx, WeightFormat::$fmt, MatmulKernel::Gemv, m, n, k, 100 + i as u64);
+                    if k % 4 == 0 {
+                        check_matmul(ctx, WeightFormat::$fmt, MatmulKernel::GemvUniformX, m, n, k, 100 + i as u64);
+                    }
                 }
             }
         }
@@ -153,10 +153,7 @@ fn f16_native_and_fallback_agree() {
     let (Some(native), Some(fallback)) = (gpu(), gpu_no_f16()) else {
         return;
     };
-    assert!(
-        !fallback.caps.shader_f16,
-        "fallback device must not have shader-f16"
-    );
+    assert!(!fallback.caps.shader_f16, "fallback device must not have shader-f16");
     if !native.caps.shader_f16 {
         eprintln!("note: adapter has no shader-f16; both runs use the fallback path");
     }
@@ -199,16 +196,11 @@ fn split_bindings_match_unsplit() {
             "{}: {n} rows x {k} should need several {TINY_BINDING}-byte parts, got {parts}",
             fmt.name()
         );
-        for kernel in [MatmulKernel::Gemv, MatmulKernel::Gemm] {
-            let m = if kernel == MatmulKernel::Gemv { 2 } else { 7 };
+        for kernel in [MatmulKernel::Gemv, MatmulKernel::GemvUniformX, MatmulKernel::Gemm] {
+            let m = if kernel == MatmulKernel::Gemm { 7 } else { 2 };
             let a = check_matmul(normal, fmt, kernel, m, n, k, 11);
             let b = check_matmul(tiny, fmt, kernel, m, n, k, 11);
-            assert_close(
-                &a,
-                &b,
-                1e-6,
-                &format!("{kernel:?} {} split vs whole", fmt.name()),
-            );
+            assert_close(&a, &b, 1e-6, &format!("{kernel:?} {} split vs whole", fmt.name()));
         }
         check_embedding(tiny, fmt, n, k, 12);
     }

@@ -140,19 +140,11 @@ fn check_attention(ctx: &GpuContext, p: &AttentionParams, with_mask: bool, seed:
     let kt = ctx.upload_f32(&k, &[kv]).unwrap();
     let vt = ctx.upload_f32(&v, &[kv]).unwrap();
     let mt = ctx.upload_u32(&mask, &[mask.len()]).unwrap();
-    let got = run_f32(ctx, |b| {
-        attention(b, &qt, &kt, &vt, with_mask.then_some(&mt), p)
-    });
+    let got = run_f32(ctx, |b| attention(b, &qt, &kt, &vt, with_mask.then_some(&mt), p));
     assert_close(&got, &want, F32_TOL, &format!("attention {p:?}"));
 }
 
-fn decoder(
-    q_len: usize,
-    kv_len: usize,
-    n_head: usize,
-    n_kv_head: usize,
-    head_dim: usize,
-) -> AttentionParams {
+fn decoder(q_len: usize, kv_len: usize, n_head: usize, n_kv_head: usize, head_dim: usize) -> AttentionParams {
     AttentionParams {
         batch: 1,
         q_len,
@@ -231,11 +223,7 @@ fn attention_bidirectional_padding_mask() {
     check_attention(ctx, &p, true, 12);
 }
 
-fn check_elementwise(
-    op: Op,
-    want: impl Fn(&[f32], &[f32]) -> Vec<f32>,
-    b_len: impl Fn(usize) -> usize,
-) {
+fn check_elementwise(op: Op, want: impl Fn(&[f32], &[f32]) -> Vec<f32>, b_len: impl Fn(usize) -> usize) {
     let Some(ctx) = gpu() else { return };
     let mut rng = Rng::new(13);
     for n in [1, 37, 4099] {
@@ -301,9 +289,7 @@ fn argmax_large_vocab_with_ties() {
 fn top_k_orders_and_breaks_ties() {
     let mut rng = Rng::new(15);
     // Values on a coarse grid so that ties are common, across several 1024-value chunks.
-    let x: Vec<f32> = (0..5000)
-        .map(|_| (rng.f32_range(0.0, 40.0)).floor())
-        .collect();
+    let x: Vec<f32> = (0..5000).map(|_| (rng.f32_range(0.0, 40.0)).floor()).collect();
     for k in [1, 5, 40, 64] {
         check_top_k(&x, k);
     }
@@ -322,12 +308,7 @@ fn long_rows_and_contexts() {
     let x = rng.vec_f32(dim, -20.0, 20.0);
     let xt = ctx.upload_f32(&x, &[1, dim]).unwrap();
     let got = run_f32(ctx, |b| softmax(b, &xt, dim));
-    assert_close(
-        &got,
-        &cpu::softmax::softmax(&x, dim),
-        F32_TOL,
-        "softmax over 262144",
-    );
+    assert_close(&got, &cpu::softmax::softmax(&x, dim), F32_TOL, "softmax over 262144");
     // A norm wider than any model's hidden size.
     let dim = 30_000;
     let (x, w) = (rng.vec_f32(2 * dim, -2.0, 2.0), rng.vec_f32(dim, -1.0, 1.0));

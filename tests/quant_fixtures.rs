@@ -20,11 +20,8 @@ struct Fixture {
 }
 
 fn fixtures() -> Vec<Fixture> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/quant_blocks.json"
-    ))
-    .expect("fixture file");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/quant_blocks.json"))
+        .expect("fixture file");
     let json: serde_json::Value = serde_json::from_str(&text).expect("fixture JSON");
     let entries = json.as_array().expect("a list");
     entries
@@ -36,10 +33,8 @@ fn fixtures() -> Vec<Fixture> {
                 .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
                 .collect();
             Fixture {
-                format: WeightFormat::from_ggml_type(
-                    e["ggml_type"].as_u64().expect("ggml_type") as u32
-                )
-                .expect("known type"),
+                format: WeightFormat::from_ggml_type(e["ggml_type"].as_u64().expect("ggml_type") as u32)
+                    .expect("known type"),
                 source: e["source"].as_str().expect("source").to_string(),
                 rows: e["rows"].as_u64().expect("rows") as usize,
                 k: e["k"].as_u64().expect("k") as usize,

@@ -70,14 +70,14 @@ fn bench_kernels(args: &[String]) -> Result<(), String> {
     eprintln!("adapter: {}", ctx.caps.summary());
     if !json {
         println!(
-            "{:<6} {:<6} {:<14} {:>12} {:>12} {:>10}",
+            "{:<14} {:<6} {:<14} {:>12} {:>12} {:>10}",
             "kernel", "format", "shape", "gpu", "cpu twin", "gpu/cpu"
         );
     }
     let print = |r: &BenchRow| {
         if !json {
             println!(
-                "{:<6} {:<6} {:<14} {:>7.2} {:<4} {:>7.2} {:<4} {:>9.2}x",
+                "{:<14} {:<6} {:<14} {:>7.2} {:<4} {:>7.2} {:<4} {:>9.2}x",
                 r.kernel,
                 r.format,
                 r.shape,

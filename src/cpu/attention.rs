@@ -48,13 +48,7 @@ pub struct AttentionParams {
 ///
 /// Panics (test reference) on buffer length mismatches, `kv_cap == 0` with
 /// `kv_len > 0`, or `n_head` not a multiple of `n_kv_head`.
-pub fn attention(
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    key_mask: Option<&[u32]>,
-    p: &AttentionParams,
-) -> Vec<f32> {
+pub fn attention(q: &[f32], k: &[f32], v: &[f32], key_mask: Option<&[u32]>, p: &AttentionParams) -> Vec<f32> {
     let hd = p.head_dim;
     assert!(
         p.n_kv_head > 0 && p.n_head.is_multiple_of(p.n_kv_head),
@@ -94,10 +88,7 @@ pub fn attention(
                     }
                     scores.push((ko, sc));
                 }
-                let max = scores
-                    .iter()
-                    .map(|&(_, sc)| sc)
-                    .fold(f32::NEG_INFINITY, f32::max);
+                let max = scores.iter().map(|&(_, sc)| sc).fold(f32::NEG_INFINITY, f32::max);
                 for e in &mut scores {
                     e.1 = (e.1 - max).exp();
                 }

@@ -89,10 +89,7 @@ pub fn unary(x: &[f32], act: Activation) -> Vec<f32> {
 /// GELUs). Panics (test reference) if lengths differ.
 pub fn glu(gate: &[f32], up: &[f32], act: Activation) -> Vec<f32> {
     assert_eq!(gate.len(), up.len(), "glu: length mismatch");
-    gate.iter()
-        .zip(up)
-        .map(|(&g, &u)| act.apply(g) * u)
-        .collect()
+    gate.iter().zip(up).map(|(&g, &u)| act.apply(g) * u).collect()
 }
 
 /// `a + b` elementwise. Panics (test reference) if lengths differ.

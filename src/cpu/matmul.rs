@@ -52,10 +52,7 @@ mod tests {
             .iter()
             .flat_map(|&v| f32_to_f16(v).to_le_bytes())
             .collect();
-        assert_eq!(
-            matmul(&[2.0, 3.0], 1, 2, &w, WeightFormat::F16, 1),
-            vec![-2.0]
-        );
+        assert_eq!(matmul(&[2.0, 3.0], 1, 2, &w, WeightFormat::F16, 1), vec![-2.0]);
     }
 
     #[test]
@@ -67,10 +64,7 @@ mod tests {
             let mut wf = vec![0.0; n * k];
             dequantize(f, &w, k, &mut wf).unwrap();
             let wb: Vec<u8> = wf.iter().flat_map(|v| v.to_le_bytes()).collect();
-            assert_eq!(
-                matmul(&x, m, k, &w, f, n),
-                matmul(&x, m, k, &wb, WeightFormat::F32, n)
-            );
+            assert_eq!(matmul(&x, m, k, &w, f, n), matmul(&x, m, k, &wb, WeightFormat::F32, n));
         }
     }
 

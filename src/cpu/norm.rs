@@ -10,10 +10,7 @@
 /// Panics (test reference) if `dim == 0`, `x.len() % dim != 0` or
 /// `w.len() != dim`.
 pub fn rms_norm(x: &[f32], dim: usize, w: &[f32], eps: f32, add_one: bool) -> Vec<f32> {
-    assert!(
-        dim > 0 && x.len().is_multiple_of(dim),
-        "rms_norm: x not [rows, dim]"
-    );
+    assert!(dim > 0 && x.len().is_multiple_of(dim), "rms_norm: x not [rows, dim]");
     assert_eq!(w.len(), dim, "rms_norm: w must have dim elements");
     let mut y = Vec::with_capacity(x.len());
     for row in x.chunks_exact(dim) {
@@ -37,10 +34,7 @@ pub fn rms_norm(x: &[f32], dim: usize, w: &[f32], eps: f32, add_one: bool) -> Ve
 /// Panics (test reference) on shape mismatch as for [`rms_norm`], and if
 /// `b.len() != dim`.
 pub fn layer_norm(x: &[f32], dim: usize, w: &[f32], b: &[f32], eps: f32) -> Vec<f32> {
-    assert!(
-        dim > 0 && x.len().is_multiple_of(dim),
-        "layer_norm: x not [rows, dim]"
-    );
+    assert!(dim > 0 && x.len().is_multiple_of(dim), "layer_norm: x not [rows, dim]");
     assert_eq!(w.len(), dim, "layer_norm: w must have dim elements");
     assert_eq!(b.len(), dim, "layer_norm: b must have dim elements");
     let mut y = Vec::with_capacity(x.len());

@@ -26,10 +26,7 @@ pub fn rope(
     neox: bool,
 ) {
     assert_eq!(x.len(), seq * n_heads * head_dim, "rope: x shape");
-    assert!(
-        rot_dims.is_multiple_of(2) && rot_dims <= head_dim,
-        "rope: rot_dims"
-    );
+    assert!(rot_dims.is_multiple_of(2) && rot_dims <= head_dim, "rope: rot_dims");
     let half = rot_dims / 2;
     assert!(inv_freq.len() >= half, "rope: inv_freq too short");
     if head_dim == 0 {
@@ -41,11 +38,7 @@ pub fn rope(
             for (i, &f) in inv_freq[..half].iter().enumerate() {
                 let theta = p * f;
                 let (sin, cos) = theta.sin_cos();
-                let (ia, ib) = if neox {
-                    (i, i + half)
-                } else {
-                    (2 * i, 2 * i + 1)
-                };
+                let (ia, ib) = if neox { (i, i + half) } else { (2 * i, 2 * i + 1) };
                 let (a, b) = (head[ia], head[ib]);
                 head[ia] = a * cos - b * sin;
                 head[ib] = a * sin + b * cos;
@@ -99,11 +92,7 @@ mod tests {
             rope(&mut x, seq, nh, hd, rd, 7, &inv, neox);
             for (h0, h1) in x0.chunks(hd).zip(x.chunks(hd)) {
                 for i in 0..rd / 2 {
-                    let (a, b) = if neox {
-                        (i, i + rd / 2)
-                    } else {
-                        (2 * i, 2 * i + 1)
-                    };
+                    let (a, b) = if neox { (i, i + rd / 2) } else { (2 * i, 2 * i + 1) };
                     let n0 = h0[a].hypot(h0[b]);
                     let n1 = h1[a].hypot(h1[b]);
                     assert!((n0 - n1).abs() < 1e-5);

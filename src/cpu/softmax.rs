@@ -9,10 +9,7 @@
 ///
 /// Panics (test reference) if `dim == 0` or `x.len() % dim != 0`.
 pub fn softmax(x: &[f32], dim: usize) -> Vec<f32> {
-    assert!(
-        dim > 0 && x.len().is_multiple_of(dim),
-        "softmax: x not [rows, dim]"
-    );
+    assert!(dim > 0 && x.len().is_multiple_of(dim), "softmax: x not [rows, dim]");
     let mut y = Vec::with_capacity(x.len());
     for row in x.chunks_exact(dim) {
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);

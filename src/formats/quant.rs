@@ -85,11 +85,7 @@ impl fmt::Display for QuantError {
                 format,
                 expected,
                 actual,
-            } => write!(
-                f,
-                "{} data has {actual} bytes, expected {expected}",
-                format.name()
-            ),
+            } => write!(f, "{} data has {actual} bytes, expected {expected}", format.name()),
             QuantError::BadOutputLen { k, len } => write!(
                 f,
                 "output length {len} is not a positive whole number of rows of {k} elements"
@@ -170,9 +166,7 @@ impl WeightFormat {
     pub fn block_elems(self) -> usize {
         match self {
             WeightFormat::F32 | WeightFormat::F16 | WeightFormat::BF16 => 1,
-            WeightFormat::Q8_0 | WeightFormat::Q4_0 | WeightFormat::Q4_1 | WeightFormat::Q5_0 => {
-                QK32
-            }
+            WeightFormat::Q8_0 | WeightFormat::Q4_0 | WeightFormat::Q4_1 | WeightFormat::Q5_0 => QK32,
             WeightFormat::Q4_K | WeightFormat::Q6_K => QK_K,
         }
     }
@@ -229,10 +223,7 @@ impl WeightFormat {
 
     /// True for the block-quantised formats (everything but F32/F16/BF16).
     pub fn is_quantized(self) -> bool {
-        !matches!(
-            self,
-            WeightFormat::F32 | WeightFormat::F16 | WeightFormat::BF16
-        )
+        !matches!(self, WeightFormat::F32 | WeightFormat::F16 | WeightFormat::BF16)
     }
 }
 
@@ -343,19 +334,12 @@ fn le_f16(b: &[u8]) -> f32 {
 ///
 /// Because every row is a whole number of blocks, the rows are simply one
 /// contiguous run of blocks, which is how the loop below treats them.
-pub fn dequantize(
-    fmt: WeightFormat,
-    bytes: &[u8],
-    k: usize,
-    out: &mut [f32],
-) -> Result<(), QuantError> {
+pub fn dequantize(fmt: WeightFormat, bytes: &[u8], k: usize, out: &mut [f32]) -> Result<(), QuantError> {
     if k == 0 || !out.len().is_multiple_of(k) {
         return Err(QuantError::BadOutputLen { k, len: out.len() });
     }
     let rows = out.len() / k;
-    let expected = rows
-        .checked_mul(fmt.row_bytes(k)?)
-        .ok_or(QuantError::Overflow)?;
+    let expected = rows.checked_mul(fmt.row_bytes(k)?).ok_or(QuantError::Overflow)?;
     if bytes.len() != expected {
         return Err(QuantError::SizeMismatch {
             format: fmt,
@@ -547,9 +531,7 @@ fn dequant_q6_k(b: &[u8], y: &mut [f32]) {
 ///
 /// Panics if `k` is not block aligned (test misuse, not input data).
 pub fn random_weights(fmt: WeightFormat, rows: usize, k: usize, seed: u64) -> Vec<u8> {
-    let row_bytes = fmt
-        .row_bytes(k)
-        .unwrap_or_else(|e| panic!("random_weights: {e}"));
+    let row_bytes = fmt.row_bytes(k).unwrap_or_else(|e| panic!("random_weights: {e}"));
     let n_blocks = rows * k / fmt.block_elems();
     let mut rng = crate::cpu::Rng::new(seed);
     let mut out = Vec::with_capacity(rows * row_bytes);
@@ -713,10 +695,7 @@ mod tests {
                 k: 33
             })
         );
-        assert_eq!(
-            WeightFormat::F32.row_bytes(usize::MAX),
-            Err(QuantError::Overflow)
-        );
+        assert_eq!(WeightFormat::F32.row_bytes(usize::MAX), Err(QuantError::Overflow));
     }
 
     #[test]
@@ -753,10 +732,7 @@ mod tests {
         assert_eq!(deq(WeightFormat::F32, &b, 3), vals);
         let b: Vec<u8> = vals.iter().flat_map(|&v| h(v)).collect();
         assert_eq!(deq(WeightFormat::F16, &b, 3), vals);
-        let b: Vec<u8> = vals
-            .iter()
-            .flat_map(|&v| f32_to_bf16(v).to_le_bytes())
-            .collect();
+        let b: Vec<u8> = vals.iter().flat_map(|&v| f32_to_bf16(v).to_le_bytes()).collect();
         assert_eq!(deq(WeightFormat::BF16, &b, 1), vals);
     }
 

@@ -60,10 +60,7 @@ impl BufferPool {
 
     /// Buffers currently idle in the pool (for tests and memory reports).
     pub fn idle_count(&self) -> usize {
-        self.free
-            .lock()
-            .map(|f| f.values().map(Vec::len).sum())
-            .unwrap_or(0)
+        self.free.lock().map(|f| f.values().map(Vec::len).sum()).unwrap_or(0)
     }
 }
 
@@ -93,9 +90,7 @@ impl Drop for PooledBuffer {
     fn drop(&mut self) {
         if let (Some(buffer), Some(free)) = (self.buffer.take(), self.free.as_ref()) {
             if let Ok(mut free) = free.lock() {
-                free.entry((buffer.size(), buffer.usage()))
-                    .or_default()
-                    .push(buffer);
+                free.entry((buffer.size(), buffer.usage())).or_default().push(buffer);
             }
         }
     }
@@ -168,13 +163,7 @@ impl super::GpuContext {
     /// Uploads go to a fresh buffer filled at creation, never to a pooled one: a pooled buffer
     /// may have been dropped by a kernel recorded in a batch that is not submitted yet, and a
     /// `queue.write_buffer` into it would land before that kernel runs.
-    fn upload(
-        &self,
-        bytes: &[u8],
-        len: usize,
-        shape: &[usize],
-        dtype: DType,
-    ) -> Result<GpuTensor, GpuError> {
+    fn upload(&self, bytes: &[u8], len: usize, shape: &[usize], dtype: DType) -> Result<GpuTensor, GpuError> {
         if shape.iter().product::<usize>() != len {
             return Err(GpuError::InvalidArgument(format!(
                 "{len} values do not fill shape {shape:?}"

@@ -31,11 +31,7 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    pub fn from_adapter(
-        info: &wgpu::AdapterInfo,
-        features: wgpu::Features,
-        l: &wgpu::Limits,
-    ) -> Self {
+    pub fn from_adapter(info: &wgpu::AdapterInfo, features: wgpu::Features, l: &wgpu::Limits) -> Self {
         let is_software = info.device_type == wgpu::DeviceType::Cpu
             || ["llvmpipe", "lavapipe", "swiftshader", "warp"]
                 .iter()
@@ -65,9 +61,7 @@ impl Capabilities {
     /// Largest buffer that a single kernel binding can see: both limits apply, and kernels
     /// address bytes with u32 arithmetic.
     pub fn max_binding_bytes(&self) -> u64 {
-        self.max_storage_binding
-            .min(self.max_buffer_size)
-            .min(MAX_KERNEL_BYTES)
+        self.max_storage_binding.min(self.max_buffer_size).min(MAX_KERNEL_BYTES)
     }
 
     /// One-line summary for logs.

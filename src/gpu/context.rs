@@ -30,8 +30,7 @@ pub struct GpuContext {
 impl GpuContext {
     /// Opens the best adapter. Natively `WGPU_BACKEND` (e.g. `vulkan`) narrows the search.
     pub async fn new(options: GpuOptions) -> Result<Self, GpuError> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,
@@ -73,8 +72,7 @@ impl GpuContext {
         let errors = ErrorSink::default();
         errors.install(&device);
 
-        let mut caps =
-            Capabilities::from_adapter(&adapter.get_info(), device.features(), &device.limits());
+        let mut caps = Capabilities::from_adapter(&adapter.get_info(), device.features(), &device.limits());
         if let Some(limit) = options.weight_split_override {
             caps.weight_split_bytes = caps.weight_split_bytes.min(limit);
         }

@@ -22,11 +22,9 @@ impl<'a> Batch<'a> {
         if let Some(reason) = ctx.errors.lost() {
             return Err(GpuError::DeviceLost(reason));
         }
-        let encoder = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("webslm batch"),
-            });
+        let encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("webslm batch"),
+        });
         Ok(Batch {
             ctx,
             encoder,
@@ -87,14 +85,11 @@ impl<'a> Batch<'a> {
                 resource: b.clone(),
             });
         }
-        let bind_group = self
-            .ctx
-            .device
-            .create_bind_group(&wgpu::BindGroupDescriptor {
-                label: None,
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            });
+        let bind_group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
         let max = self.ctx.caps.max_workgroups_per_dim.max(1);
         let (x, y) = if workgroups <= max {
             (workgroups, 1)
@@ -102,12 +97,10 @@ impl<'a> Batch<'a> {
             (max, workgroups.div_ceil(max))
         };
         {
-            let mut pass = self
-                .encoder
-                .begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: None,
-                    timestamp_writes: None,
-                });
+            let mut pass = self.encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes: None,
+            });
             pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(x, y, 1);
@@ -115,6 +108,21 @@ impl<'a> Batch<'a> {
         self.uniforms.push(uniform);
         self.dispatches += 1;
         Ok(())
+    }
+
+    /// Records a buffer-to-buffer copy between dispatches (ordered with them).
+    pub fn copy(&mut self, src: &wgpu::Buffer, dst: &wgpu::Buffer, bytes: u64) {
+        self.encoder.copy_buffer_to_buffer(src, 0, dst, 0, bytes);
+    }
+
+    /// A pooled uniform buffer that lives until this batch is submitted.
+    pub fn scratch_uniform(&mut self, bytes: u64) -> &wgpu::Buffer {
+        let buffer = self
+            .ctx
+            .pool
+            .get(bytes, wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST);
+        self.uniforms.push(buffer);
+        self.uniforms[self.uniforms.len() - 1].raw()
     }
 
     pub fn dispatch_count(&self) -> usize {
@@ -143,15 +151,12 @@ impl GpuContext {
         if bytes == 0 {
             return Ok(Vec::new());
         }
-        let staging = self.pool.get(
-            bytes,
-            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        );
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("readback"),
-            });
+        let staging = self
+            .pool
+            .get(bytes, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
+        let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("readback"),
+        });
         encoder.copy_buffer_to_buffer(t.buffer(), 0, staging.raw(), 0, bytes);
         self.queue.submit([encoder.finish()]);
 
@@ -180,12 +185,7 @@ impl GpuContext {
     }
 
     pub async fn read_f32(&self, t: &GpuTensor) -> Result<Vec<f32>, GpuError> {
-        Ok(self
-            .read_u32_words(t)
-            .await?
-            .into_iter()
-            .map(f32::from_bits)
-            .collect())
+        Ok(self.read_u32_words(t).await?.into_iter().map(f32::from_bits).collect())
     }
 
     #[cfg(not(target_arch = "wasm32"))]

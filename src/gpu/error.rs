@@ -19,11 +19,7 @@ pub enum GpuError {
     #[error("reading a result back from the GPU failed: {0}")]
     Readback(String),
     #[error("{what} needs {needed} bytes but this device allows at most {limit} bytes per buffer")]
-    TooLarge {
-        what: String,
-        needed: u64,
-        limit: u64,
-    },
+    TooLarge { what: String, needed: u64, limit: u64 },
     #[error("invalid kernel arguments: {0}")]
     InvalidArgument(String),
 }

@@ -43,37 +43,40 @@ impl GpuContext {
         entry: &str,
         source: impl FnOnce() -> String,
     ) -> Result<Arc<wgpu::ComputePipeline>, GpuError> {
-        if let Some(p) = self
-            .pipelines
-            .pipelines
-            .lock()
-            .ok()
-            .and_then(|p| p.get(&key).cloned())
-        {
+        self.pipeline_with(key, entry, &[], source)
+    }
+
+    /// As [`GpuContext::pipeline`], also setting other `override` constants. They must be a
+    /// function of the key (its variant), or the cache would hand out the wrong pipeline.
+    pub fn pipeline_with(
+        &self,
+        key: PipelineKey,
+        entry: &str,
+        overrides: &[(&str, f64)],
+        source: impl FnOnce() -> String,
+    ) -> Result<Arc<wgpu::ComputePipeline>, GpuError> {
+        if let Some(p) = self.pipelines.pipelines.lock().ok().and_then(|p| p.get(&key).cloned()) {
             return Ok(p);
         }
         let label = format!("{}:{}:{}", key.kernel, key.variant, key.workgroup);
-        let module = self
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(&label),
-                source: wgpu::ShaderSource::Wgsl(source().into()),
-            });
-        let constants = [("WG", f64::from(key.workgroup))];
-        let pipeline = self
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&label),
-                layout: None,
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: &constants,
-                    // Kernels here never read workgroup memory before writing it.
-                    zero_initialize_workgroup_memory: false,
-                },
-                cache: None,
-            });
+        let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(&label),
+            source: wgpu::ShaderSource::Wgsl(source().into()),
+        });
+        let mut constants = vec![("WG", f64::from(key.workgroup))];
+        constants.extend_from_slice(overrides);
+        let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&label),
+            layout: None,
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &constants,
+                // Kernels here never read workgroup memory before writing it.
+                zero_initialize_workgroup_memory: false,
+            },
+            cache: None,
+        });
         // A shader that fails to compile is reported through the error sink, not a panic.
         self.check()
             .map_err(|e| GpuError::Validation(format!("compiling {label}: {e}")))?;

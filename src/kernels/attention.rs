@@ -69,9 +69,7 @@ pub fn attention(
             p.n_head, p.n_kv_head
         )));
     }
-    if p.kv_cap == 0
-        || (p.kv_len > p.kv_cap && (!p.causal || p.window == 0 || p.window as usize > p.kv_cap))
-    {
+    if p.kv_cap == 0 || (p.kv_len > p.kv_cap && (!p.causal || p.window == 0 || p.window as usize > p.kv_cap)) {
         return Err(GpuError::InvalidArgument(format!(
             "attention: {} positions do not fit a cache of {} without a sliding window that does",
             p.kv_len, p.kv_cap
@@ -118,9 +116,7 @@ pub fn attention(
         variant: String::new(),
         workgroup: wg,
     };
-    let pipeline = ctx.pipeline(key, "attention_partial", || {
-        shaders::plain(shaders::ATTENTION)
-    })?;
+    let pipeline = ctx.pipeline(key, "attention_partial", || shaders::plain(shaders::ATTENTION))?;
     let buffers = [
         q.binding(),
         k.binding(),
@@ -138,9 +134,7 @@ pub fn attention(
         variant: String::new(),
         workgroup: wg,
     };
-    let pipeline = ctx.pipeline(key, "attention_combine", || {
-        shaders::plain(shaders::ATTENTION)
-    })?;
+    let pipeline = ctx.pipeline(key, "attention_combine", || shaders::plain(shaders::ATTENTION))?;
     let buffers = [part_acc.binding(), part_ml.binding(), out.binding()];
     batch.dispatch_from(&pipeline, params, 5, &buffers, combine.div_ceil(wg))?;
     Ok(out)

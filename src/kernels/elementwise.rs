@@ -50,23 +50,14 @@ impl Op {
 }
 
 /// y = op(a, b). `b` is needed by every op except `Unary` and `Scale`.
-pub fn elementwise(
-    batch: &mut Batch<'_>,
-    op: Op,
-    a: &GpuTensor,
-    b: Option<&GpuTensor>,
-) -> Result<GpuTensor, GpuError> {
+pub fn elementwise(batch: &mut Batch<'_>, op: Op, a: &GpuTensor, b: Option<&GpuTensor>) -> Result<GpuTensor, GpuError> {
     let n = a.numel();
     let (code, s) = op.code()?;
     let needs_b = !matches!(op, Op::Unary(_) | Op::Scale(_));
     let b = match (needs_b, b) {
         (false, _) => a,
         (true, Some(b)) => b,
-        (true, None) => {
-            return Err(GpuError::InvalidArgument(format!(
-                "{op:?} needs two inputs"
-            )))
-        }
+        (true, None) => return Err(GpuError::InvalidArgument(format!("{op:?} needs two inputs"))),
     };
     let dim = if op == Op::AddRowBias { b.numel() } else { n };
     if op == Op::AddRowBias {

@@ -18,15 +18,9 @@ struct Params {
 
 /// out[t] = table[ids[t]] for a u32 `ids` tensor; returns `[ids, k]`. Ids past the table give
 /// zero rows (ids that come from the CPU are checked against the vocabulary before upload).
-pub fn embedding(
-    batch: &mut Batch<'_>,
-    table: &GpuWeight,
-    ids: &GpuTensor,
-) -> Result<GpuTensor, GpuError> {
+pub fn embedding(batch: &mut Batch<'_>, table: &GpuWeight, ids: &GpuTensor) -> Result<GpuTensor, GpuError> {
     if ids.dtype != DType::U32 {
-        return Err(GpuError::InvalidArgument(
-            "embedding ids must be u32".into(),
-        ));
+        return Err(GpuError::InvalidArgument("embedding ids must be u32".into()));
     }
     let n_ids = ids.numel();
     let out = batch.ctx().tensor(&[n_ids, table.k], DType::F32)?;
@@ -48,11 +42,7 @@ pub fn embedding(
             rows: dim_u32("rows", part.rows)?,
             total_rows: dim_u32("rows", table.n)?,
         };
-        let buffers = [
-            part.buffer.as_entire_binding(),
-            ids.binding(),
-            out.binding(),
-        ];
+        let buffers = [part.buffer.as_entire_binding(), ids.binding(), out.binding()];
         batch.dispatch(
             &pipeline,
             bytemuck::bytes_of(&params),

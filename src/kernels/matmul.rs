@@ -16,40 +16,54 @@ struct Params {
     n_out: u32,
 }
 
+/// Size of the `xu` uniform array in matmul.wgsl: WebGPU guarantees 64 KiB uniform bindings.
+pub const UNIFORM_X_BYTES: u64 = 65536;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MatmulKernel {
     /// One activation row at a time; 4 outputs per invocation.
     Gemv,
+    /// Gemv reading x from a uniform copy (k % 4 == 0, m * k <= 16384).
+    GemvUniformX,
     /// 4 x 4 output tiles per invocation.
     Gemm,
 }
 
 impl MatmulKernel {
+    /// A name for reports and pipeline labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            MatmulKernel::Gemv => "gemv",
+            MatmulKernel::GemvUniformX => "gemv_ux",
+            MatmulKernel::Gemm => "gemm",
+        }
+    }
+
+    /// The WGSL entry point.
     fn entry(self) -> &'static str {
         match self {
             MatmulKernel::Gemv => "gemv",
+            MatmulKernel::GemvUniformX => "gemv",
             MatmulKernel::Gemm => "gemm",
         }
     }
 }
 
 /// GEMM's 4x4 tile wastes work below 4 rows, and GEMV reloads each weight once per row above.
-pub fn select_kernel(m: usize) -> MatmulKernel {
-    if m < 4 {
-        MatmulKernel::Gemv
-    } else {
+/// The uniform copy of x pays off whenever it fits: every invocation reads the same x values.
+pub fn select_kernel(m: usize, k: usize) -> MatmulKernel {
+    if m >= 4 {
         MatmulKernel::Gemm
+    } else if k.is_multiple_of(4) && (m * k * 4) as u64 <= UNIFORM_X_BYTES {
+        MatmulKernel::GemvUniformX
+    } else {
+        MatmulKernel::Gemv
     }
 }
 
 /// Records y[m, n] = x[m, k] W[n, k]^T into `batch`.
-pub fn matmul(
-    batch: &mut Batch<'_>,
-    x: &GpuTensor,
-    w: &GpuWeight,
-    y: &GpuTensor,
-) -> Result<(), GpuError> {
-    matmul_with(batch, select_kernel(x.numel() / w.k.max(1)), x, w, y)
+pub fn matmul(batch: &mut Batch<'_>, x: &GpuTensor, w: &GpuWeight, y: &GpuTensor) -> Result<(), GpuError> {
+    matmul_with(batch, select_kernel(x.numel() / w.k.max(1), w.k), x, w, y)
 }
 
 /// As [`matmul`], with the kernel chosen by the caller (tests and benchmarks compare both).
@@ -68,6 +82,27 @@ pub fn matmul_with(
     }
     let m = x.numel() / w.k;
     expect_len("matmul output", y, m * w.n)?;
+    // gemv binds the uniform copy of x in both variants (the shader names it either way);
+    // only GemvUniformX fills it.
+    let uniform_x = match kernel {
+        MatmulKernel::Gemm => None,
+        MatmulKernel::Gemv => Some(batch.scratch_uniform(UNIFORM_X_BYTES).clone()),
+        MatmulKernel::GemvUniformX => {
+            if !w.k.is_multiple_of(4) || x.bytes() > UNIFORM_X_BYTES {
+                return Err(GpuError::InvalidArgument(format!(
+                    "the uniform-x GEMV needs k % 4 == 0 and m * k * 4 <= {UNIFORM_X_BYTES} bytes"
+                )));
+            }
+            let ubuf = batch.scratch_uniform(UNIFORM_X_BYTES).clone();
+            batch.copy(x.buffer(), &ubuf, x.bytes());
+            Some(ubuf)
+        }
+    };
+    let overrides = [("UNIFORM_X", f64::from(u8::from(kernel == MatmulKernel::GemvUniformX)))];
+    let variant = match kernel {
+        MatmulKernel::GemvUniformX => format!("{}_ux", w.variant.name()),
+        _ => w.variant.name(),
+    };
     for part in &w.parts {
         let params = Params {
             m: dim_u32("m", m)?,
@@ -77,20 +112,25 @@ pub fn matmul_with(
             n_out: dim_u32("n", w.n)?,
         };
         let invocations = match kernel {
-            MatmulKernel::Gemv => m * part.rows.div_ceil(4),
+            MatmulKernel::Gemv | MatmulKernel::GemvUniformX => m * part.rows.div_ceil(4),
             MatmulKernel::Gemm => m.div_ceil(4) * part.rows.div_ceil(4),
         };
         let invocations = dim_u32("matmul invocations", invocations)?;
         let wg = workgroup_size(invocations);
         let key = PipelineKey {
             kernel: kernel.entry(),
-            variant: w.variant.name(),
+            variant: variant.clone(),
             workgroup: wg,
         };
-        let pipeline = batch.ctx().pipeline(key, kernel.entry(), || {
-            shaders::with_weights(shaders::MATMUL, w.variant)
-        })?;
-        let buffers = [part.buffer.as_entire_binding(), x.binding(), y.binding()];
+        let source = || shaders::with_weights(shaders::MATMUL, w.variant);
+        let pipeline = match kernel {
+            MatmulKernel::Gemm => batch.ctx().pipeline(key, kernel.entry(), source)?,
+            _ => batch.ctx().pipeline_with(key, kernel.entry(), &overrides, source)?,
+        };
+        let mut buffers = vec![part.buffer.as_entire_binding(), x.binding(), y.binding()];
+        if let Some(u) = &uniform_x {
+            buffers.push(u.as_entire_binding());
+        }
         batch.dispatch(
             &pipeline,
             bytemuck::bytes_of(&params),
@@ -102,11 +142,7 @@ pub fn matmul_with(
 }
 
 /// Allocates y and records the matmul.
-pub fn matmul_new(
-    batch: &mut Batch<'_>,
-    x: &GpuTensor,
-    w: &GpuWeight,
-) -> Result<GpuTensor, GpuError> {
+pub fn matmul_new(batch: &mut Batch<'_>, x: &GpuTensor, w: &GpuWeight) -> Result<GpuTensor, GpuError> {
     let m = x.numel() / w.k.max(1);
     let y = batch.ctx().tensor(&[m, w.n], DType::F32)?;
     matmul(batch, x, w, &y)?;

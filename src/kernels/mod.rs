@@ -42,9 +42,7 @@ pub(crate) fn run_plain(
         variant: String::new(),
         workgroup: wg,
     };
-    let pipeline = batch
-        .ctx()
-        .pipeline(key, kernel, || shaders::plain(source))?;
+    let pipeline = batch.ctx().pipeline(key, kernel, || shaders::plain(source))?;
     batch.dispatch(&pipeline, params, buffers, invocations.div_ceil(wg))
 }
 
@@ -65,9 +63,7 @@ pub(crate) fn run_rows(
         variant: String::new(),
         workgroup: ROW_WG,
     };
-    let pipeline = batch
-        .ctx()
-        .pipeline(key, kernel, || shaders::rows(source))?;
+    let pipeline = batch.ctx().pipeline(key, kernel, || shaders::rows(source))?;
     batch.dispatch(&pipeline, params, buffers, rows)
 }
 
@@ -85,6 +81,5 @@ pub(crate) fn expect_len(what: &str, t: &GpuTensor, expected: usize) -> Result<(
 
 /// u32 from a usize dimension, or a typed error (shapes come from model files).
 pub(crate) fn dim_u32(what: &str, v: usize) -> Result<u32, GpuError> {
-    u32::try_from(v)
-        .map_err(|_| GpuError::InvalidArgument(format!("{what} = {v} does not fit in 32 bits")))
+    u32::try_from(v).map_err(|_| GpuError::InvalidArgument(format!("{what} = {v} does not fit in 32 bits")))
 }

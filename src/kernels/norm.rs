@@ -46,9 +46,7 @@ pub fn norm(
             expect_len("layer norm bias", b, dim)?;
             b
         }
-        (NormKind::Layer, None) => {
-            return Err(GpuError::InvalidArgument("layer norm needs a bias".into()))
-        }
+        (NormKind::Layer, None) => return Err(GpuError::InvalidArgument("layer norm needs a bias".into())),
         // RMSNorm ignores the binding; w stands in so the bind group stays the same shape.
         (_, _) => w,
     };

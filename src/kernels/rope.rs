@@ -38,11 +38,7 @@ pub fn rope(
     layout: RopeLayout,
 ) -> Result<(), GpuError> {
     let rot_dims = inv_freq.numel() * 2;
-    if rot_dims == 0
-        || rot_dims > head_dim
-        || heads * head_dim == 0
-        || !x.numel().is_multiple_of(heads * head_dim)
-    {
+    if rot_dims == 0 || rot_dims > head_dim || heads * head_dim == 0 || !x.numel().is_multiple_of(heads * head_dim) {
         return Err(GpuError::InvalidArgument(format!(
             "rope: x {:?} with {heads} heads of {head_dim}, {rot_dims} rotary dims",
             x.shape

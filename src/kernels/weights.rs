@@ -50,9 +50,7 @@ impl GpuWeight {
             )));
         }
         if n == 0 || k == 0 {
-            return Err(GpuError::InvalidArgument(format!(
-                "{name}: empty tensor {n} x {k}"
-            )));
+            return Err(GpuError::InvalidArgument(format!("{name}: empty tensor {n} x {k}")));
         }
         let limit = ctx.caps.weight_split_bytes;
         let rows_per_part = (limit as usize / row_bytes).min(n);

@@ -8,10 +8,7 @@ use webslm::gpu::{Batch, GpuContext, GpuError, GpuOptions};
 
 /// Opens a device once per process. In CI (`CI=true`) a missing adapter fails the test: a GPU
 /// test that silently skips there would prove nothing. Elsewhere it skips with the reason.
-fn open(
-    slot: &'static OnceLock<Option<GpuContext>>,
-    options: GpuOptions,
-) -> Option<&'static GpuContext> {
+fn open(slot: &'static OnceLock<Option<GpuContext>>, options: GpuOptions) -> Option<&'static GpuContext> {
     slot.get_or_init(|| match GpuContext::new_blocking(options) {
         Ok(ctx) => Some(ctx),
         Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
