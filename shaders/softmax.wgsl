@@ -28,7 +28,9 @@ fn softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
         y[b + i] = e;
         sum += e;
     }
-    let inv = 1.0 / workgroup_sum(sum, lid);
+    let total = workgroup_sum(sum, lid);
+    // A row of only -inf (fully masked) gives zeros, not NaN.
+    let inv = select(0.0, 1.0 / total, total > 0.0);
     for (var i = lid; i < p.dim; i += WG) {
         y[b + i] *= inv;
     }

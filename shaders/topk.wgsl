@@ -11,6 +11,8 @@ struct Params {
     chunk: u32,    // candidates per invocation
     k: u32,        // at most MAX_K
     has_idx: u32,  // 0: id = position, 1: id = in_idx[position]
+    // -inf, from the host: WGSL rejects a constant expression that evaluates to infinity.
+    neg_inf: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -57,7 +59,7 @@ fn topk(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
             out_val[o + i] = best_v[i];
             out_idx[o + i] = best_i[i];
         } else {
-            out_val[o + i] = bitcast<f32>(0xFF800000u); // -inf
+            out_val[o + i] = p.neg_inf;
             out_idx[o + i] = 0xFFFFFFFFu;
         }
     }

@@ -153,3 +153,176 @@ pub fn bench_matmul(
     }
     Ok(rows)
 }
+
+/// Seconds per call on the GPU: `reps` calls recorded into one submit.
+fn gpu_secs(
+    ctx: &GpuContext,
+    reps: usize,
+    mut record: impl FnMut(&mut Batch<'_>) -> Result<(), GpuError>,
+) -> Result<f64, GpuError> {
+    let secs = time_best(3, || {
+        let mut batch = Batch::new(ctx)?;
+        for _ in 0..reps {
+            record(&mut batch)?;
+        }
+        batch.submit()?;
+        ctx.wait_idle()
+    })?;
+    Ok(secs / reps as f64)
+}
+
+fn cpu_secs(mut f: impl FnMut()) -> Result<f64, GpuError> {
+    time_best(2, || {
+        f();
+        Ok(())
+    })
+}
+
+/// The other kernel families at model-like shapes, as GB/s of data read and written.
+pub fn bench_ops(
+    ctx: &GpuContext,
+    cfg: &BenchConfig,
+    mut report: impl FnMut(&BenchRow),
+) -> Result<Vec<BenchRow>, GpuError> {
+    use crate::cpu::attention::AttentionParams;
+    use crate::cpu::elementwise::Activation;
+    use crate::kernels::{attention, elementwise, embedding, norm, rope, softmax, topk};
+
+    // Scaled down with the matmul shapes for --quick.
+    let scale = cfg.gemv_n.max(1) as f64 / 2048.0;
+    let sized = |n: usize| ((n as f64 * scale) as usize).max(16);
+    let mut rng = Rng::new(3);
+    let mut rows = Vec::new();
+    let mut push = |kernel: &str, format: &str, shape: String, bytes: f64, gpu: f64, cpu: f64| {
+        let row = BenchRow {
+            kernel: kernel.into(),
+            format: format.into(),
+            shape,
+            gpu: bytes / gpu / 1e9,
+            cpu: bytes / cpu / 1e9,
+            unit: "GB/s",
+        };
+        report(&row);
+        rows.push(row);
+    };
+
+    // RMSNorm over a prefill chunk.
+    let (r, d) = (64, sized(2048));
+    let (x, w) = (rng.vec_f32(r * d, -1.0, 1.0), rng.vec_f32(d, -1.0, 1.0));
+    let (xt, wt) = (ctx.upload_f32(&x, &[r, d])?, ctx.upload_f32(&w, &[d])?);
+    let g = gpu_secs(ctx, cfg.reps, |b| {
+        norm::norm(b, norm::NormKind::Rms, &xt, &wt, None, 1e-6).map(drop)
+    })?;
+    let c = cpu_secs(|| drop(std::hint::black_box(cpu::norm::rms_norm(&x, d, &w, 1e-6, false))))?;
+    push("rms_norm", "f32", format!("{r}x{d}"), (2 * r * d * 4) as f64, g, c);
+
+    // SwiGLU over a prefill chunk's FFN activations.
+    let n = sized(1 << 20);
+    let (a, bv) = (rng.vec_f32(n, -3.0, 3.0), rng.vec_f32(n, -3.0, 3.0));
+    let (at, bt) = (ctx.upload_f32(&a, &[n])?, ctx.upload_f32(&bv, &[n])?);
+    let op = elementwise::Op::Glu(Activation::Silu);
+    let g = gpu_secs(ctx, cfg.reps, |b| {
+        elementwise::elementwise(b, op, &at, Some(&bt)).map(drop)
+    })?;
+    let c = cpu_secs(|| drop(std::hint::black_box(cpu::elementwise::glu(&a, &bv, Activation::Silu))))?;
+    push("swiglu", "f32", format!("{n}"), (3 * n * 4) as f64, g, c);
+
+    // RoPE on a prefill chunk's queries.
+    let (seq, heads, hd) = (64, 32, 64);
+    let mut q = rng.vec_f32(seq * heads * hd, -1.0, 1.0);
+    let freq = cpu::rope::rope_inv_freq(hd, 10000.0);
+    let (qt, ft) = (
+        ctx.upload_f32(&q, &[seq, heads, hd])?,
+        ctx.upload_f32(&freq, &[hd / 2])?,
+    );
+    let g = gpu_secs(ctx, cfg.reps, |b| {
+        rope::rope(b, &qt, heads, hd, &ft, 5, rope::RopeLayout::Neox)
+    })?;
+    let c = cpu_secs(|| cpu::rope::rope(&mut q, seq, heads, hd, hd, 5, &freq, true))?;
+    push(
+        "rope",
+        "f32",
+        format!("{seq}x{heads}x{hd}"),
+        (2 * q.len() * 4) as f64,
+        g,
+        c,
+    );
+
+    // Attention for one decoded token at a long position (SmolLM2's heads).
+    let kv_len = sized(2048);
+    let p = AttentionParams {
+        batch: 1,
+        q_len: 1,
+        kv_len,
+        kv_cap: kv_len,
+        n_head: 9,
+        n_kv_head: 3,
+        head_dim: 64,
+        pos0: kv_len as u32 - 1,
+        causal: true,
+        window: 0,
+        softcap: 0.0,
+        scale: 0.125,
+    };
+    let q = rng.vec_f32(9 * 64, -1.0, 1.0);
+    let (k, v) = (
+        rng.vec_f32(kv_len * 3 * 64, -1.0, 1.0),
+        rng.vec_f32(kv_len * 3 * 64, -1.0, 1.0),
+    );
+    let (qt, kt, vt) = (
+        ctx.upload_f32(&q, &[q.len()])?,
+        ctx.upload_f32(&k, &[k.len()])?,
+        ctx.upload_f32(&v, &[v.len()])?,
+    );
+    let g = gpu_secs(ctx, cfg.reps, |b| {
+        attention::attention(b, &qt, &kt, &vt, None, &p).map(drop)
+    })?;
+    let c = cpu_secs(|| drop(std::hint::black_box(cpu::attention::attention(&q, &k, &v, None, &p))))?;
+    push(
+        "attn_decode",
+        "f32",
+        format!("kv{kv_len}x3x64"),
+        (2 * k.len() * 4) as f64,
+        g,
+        c,
+    );
+
+    // Softmax and top-40 over Gemma 3's vocabulary.
+    let vocab = sized(262_144);
+    let logits = rng.vec_f32(vocab, -10.0, 10.0);
+    let lt = ctx.upload_f32(&logits, &[1, vocab])?;
+    let g = gpu_secs(ctx, cfg.reps, |b| softmax::softmax(b, &lt, vocab).map(drop))?;
+    let c = cpu_secs(|| drop(std::hint::black_box(cpu::softmax::softmax(&logits, vocab))))?;
+    push("softmax", "f32", format!("{vocab}"), (2 * vocab * 4) as f64, g, c);
+    let g = gpu_secs(ctx, cfg.reps, |b| topk::top_k(b, &lt, 40).map(drop))?;
+    let c = cpu_secs(|| drop(std::hint::black_box(cpu::reduce::top_k(&logits, 40))))?;
+    push("top_k40", "f32", format!("{vocab}"), (vocab * 4) as f64, g, c);
+
+    // Embedding gather of a prefill chunk from SmolLM2's Q8_0 table.
+    let (rows_n, dim, ids_n) = (sized(49_152), 576, 64);
+    let table = random_weights(WeightFormat::Q8_0, rows_n, dim, 4);
+    let w = GpuWeight::upload(ctx, "table", WeightFormat::Q8_0, rows_n, dim, &table)?;
+    let ids: Vec<u32> = (0..ids_n).map(|_| rng.usize_range(0, rows_n) as u32).collect();
+    let it = ctx.upload_u32(&ids, &[ids_n])?;
+    let g = gpu_secs(ctx, cfg.reps, |b| embedding::embedding(b, &w, &it).map(drop))?;
+    let c = cpu_secs(|| {
+        drop(std::hint::black_box(cpu::embedding::embedding(
+            &table,
+            WeightFormat::Q8_0,
+            dim,
+            &ids,
+        )))
+    })?;
+    let row_bytes = WeightFormat::Q8_0
+        .row_bytes(dim)
+        .map_err(|e| GpuError::InvalidArgument(e.to_string()))?;
+    push(
+        "embedding",
+        "q8_0",
+        format!("{ids_n}of{rows_n}x{dim}"),
+        (ids_n * (row_bytes + dim * 4)) as f64,
+        g,
+        c,
+    );
+    Ok(rows)
+}

@@ -102,9 +102,10 @@ fn lost_device_is_a_typed_error() {
     let ctx = GpuContext::new_blocking(GpuOptions::default()).expect("second device");
     ctx.device.destroy();
     let _ = ctx.wait_idle();
-    match Batch::new(&ctx) {
+    let result = Batch::new(&ctx).map(|_| ());
+    match result {
         Err(GpuError::DeviceLost(reason)) => assert!(!reason.is_empty()),
         Err(other) => panic!("expected DeviceLost, got {other}"),
-        Ok(_) => panic!("a destroyed device accepted new work"),
+        Ok(()) => panic!("a destroyed device accepted new work"),
     }
 }

@@ -174,13 +174,7 @@ fn split_bindings_match_unsplit() {
     let (Some(normal), Some(tiny)) = (gpu(), gpu_tiny_binding()) else {
         return;
     };
-    for fmt in [
-        WeightFormat::Q8_0,
-        WeightFormat::Q4_K,
-        WeightFormat::Q6_K,
-        WeightFormat::F32,
-        WeightFormat::F16,
-    ] {
+    for fmt in webslm::formats::quant::ALL_FORMATS {
         let k = match fmt.block_elems() {
             1 => 96,
             32 => 320,

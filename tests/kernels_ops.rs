@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_close, gpu, run_f32};
+use common::{assert_close, gpu, gpu_folded, run_f32};
 use webslm::cpu::attention::AttentionParams;
 use webslm::cpu::elementwise::Activation;
 use webslm::cpu::{self, Rng};
@@ -20,6 +20,10 @@ const F32_TOL: f32 = 1e-4;
 
 fn check_norm(kind: NormKind) {
     let Some(ctx) = gpu() else { return };
+    check_norm_on(ctx, kind);
+}
+
+fn check_norm_on(ctx: &GpuContext, kind: NormKind) {
     let mut rng = Rng::new(1);
     for (rows, dim) in [(1, 1), (3, 37), (7, 576), (2, 1001)] {
         let x = rng.vec_f32(rows * dim, -3.0, 3.0);
@@ -58,6 +62,10 @@ fn layer_norm_with_bias() {
 
 fn check_rope(layout: RopeLayout, head_dim: usize, rot_dims: usize, pos0: u32) {
     let Some(ctx) = gpu() else { return };
+    check_rope_on(ctx, layout, head_dim, rot_dims, pos0);
+}
+
+fn check_rope_on(ctx: &GpuContext, layout: RopeLayout, head_dim: usize, rot_dims: usize, pos0: u32) {
     let mut rng = Rng::new(2);
     for (seq, heads) in [(1, 1), (5, 3), (13, 9)] {
         let mut x = rng.vec_f32(seq * heads * head_dim, -1.0, 1.0);
@@ -189,7 +197,8 @@ fn attention_sliding_window_and_softcap() {
     check_attention(ctx, &p, false, 9);
 }
 
-/// A sliding-window layer keeping only its window in a ring buffer: 30 positions in 8 slots.
+/// A sliding-window layer keeping only its window in a ring buffer: 30 positions in 8 slots for
+/// decode; prefilling 3 queries needs window + 2 slots.
 #[test]
 fn attention_ring_buffer_cache() {
     let Some(ctx) = gpu() else { return };
@@ -199,7 +208,18 @@ fn attention_ring_buffer_cache() {
     check_attention(ctx, &p, false, 10);
     p.q_len = 3;
     p.pos0 = 27;
+    p.kv_cap = 10;
     check_attention(ctx, &p, false, 11);
+    // With only 9 slots, position 20 (seen by the query at 27) was overwritten by position 29.
+    p.kv_cap = 9;
+    assert!(!p.cache_holds_visible_keys());
+    let t = ctx.upload_f32(&vec![0.0; 3 * 4 * 16], &[3 * 4 * 16]).unwrap();
+    let kv = ctx.upload_f32(&vec![0.0; 9 * 2 * 16], &[9 * 2 * 16]).unwrap();
+    let mut batch = Batch::new(ctx).unwrap();
+    assert!(
+        attention(&mut batch, &t, &kv, &kv, None, &p).is_err(),
+        "a cache missing visible keys is an error"
+    );
 }
 
 /// BERT: bidirectional, a batch of padded sequences.
@@ -225,8 +245,17 @@ fn attention_bidirectional_padding_mask() {
 
 fn check_elementwise(op: Op, want: impl Fn(&[f32], &[f32]) -> Vec<f32>, b_len: impl Fn(usize) -> usize) {
     let Some(ctx) = gpu() else { return };
+    check_elementwise_on(ctx, op, want, b_len);
+}
+
+fn check_elementwise_on(
+    ctx: &GpuContext,
+    op: Op,
+    want: impl Fn(&[f32], &[f32]) -> Vec<f32>,
+    b_len: impl Fn(usize) -> usize,
+) {
     let mut rng = Rng::new(13);
-    for n in [1, 37, 4099] {
+    for n in [1, 37, 4107] {
         let a = rng.vec_f32(n, -6.0, 6.0);
         let b = rng.vec_f32(b_len(n), -2.0, 2.0);
         let (at, bt) = (
@@ -235,6 +264,15 @@ fn check_elementwise(op: Op, want: impl Fn(&[f32], &[f32]) -> Vec<f32>, b_len: i
         );
         let got = run_f32(ctx, |batch| elementwise(batch, op, &at, Some(&bt)));
         assert_close(&got, &want(&a, &b), F32_TOL, &format!("{op:?} n={n}"));
+    }
+}
+
+/// A 37-wide bias row: 4107 values are 111 rows of it.
+fn row_bias_len(n: usize) -> usize {
+    if n % 37 == 0 {
+        37
+    } else {
+        n
     }
 }
 
@@ -257,11 +295,15 @@ elementwise_tests! {
     add: Op::Add, cpu::elementwise::add, |n| n;
     mul: Op::Mul, cpu::elementwise::mul, |n| n;
     scale: Op::Scale(-0.37), |a, _| cpu::elementwise::scale(a, -0.37), |n| n;
-    add_row_bias: Op::AddRowBias, |a, b| cpu::elementwise::add_row_bias(a, b.len(), b), |n| if n % 37 == 0 { 37 } else { 1 };
+    add_row_bias: Op::AddRowBias, |a, b| cpu::elementwise::add_row_bias(a, b.len(), b), row_bias_len;
 }
 
 fn check_top_k(x: &[f32], k: usize) {
     let Some(ctx) = gpu() else { return };
+    check_top_k_on(ctx, x, k);
+}
+
+fn check_top_k_on(ctx: &GpuContext, x: &[f32], k: usize) {
     let xt = ctx.upload_f32(x, &[x.len()]).unwrap();
     let mut batch = Batch::new(ctx).unwrap();
     let r = top_k(&mut batch, &xt, k).unwrap();
@@ -288,7 +330,7 @@ fn argmax_large_vocab_with_ties() {
 #[test]
 fn top_k_orders_and_breaks_ties() {
     let mut rng = Rng::new(15);
-    // Values on a coarse grid so that ties are common, across several 1024-value chunks.
+    // Values on a coarse grid so that ties are common, across many 256-value chunks and passes.
     let x: Vec<f32> = (0..5000).map(|_| (rng.f32_range(0.0, 40.0)).floor()).collect();
     for k in [1, 5, 40, 64] {
         check_top_k(&x, k);
@@ -329,4 +371,27 @@ fn long_rows_and_contexts() {
     // Top-k's worst case: ascending logits make every value enter the list.
     let asc: Vec<f32> = (0..70_000).map(|i| i as f32 * 1e-3).collect();
     check_top_k(&asc, 64);
+}
+
+/// Every kernel family with dispatches folded into 2D (more workgroups than the per-dimension
+/// limit, forced down to 7): the linear index must be recovered exactly.
+#[test]
+fn dispatches_folded_into_2d() {
+    let Some(ctx) = gpu_folded() else { return };
+    assert_eq!(ctx.caps.max_workgroups_per_dim, 7);
+    check_norm_on(ctx, NormKind::Layer);
+    check_rope_on(ctx, RopeLayout::Neox, 64, 64, 9);
+    check_elementwise_on(
+        ctx,
+        Op::Glu(Activation::Silu),
+        |a, b| cpu::elementwise::glu(a, b, Activation::Silu),
+        |n| n,
+    );
+    check_attention(ctx, &decoder(9, 40, 9, 3, 64), false, 19);
+    let mut rng = Rng::new(20);
+    check_top_k_on(ctx, &rng.vec_f32(100_000, -5.0, 5.0), 40);
+    let x = rng.vec_f32(40 * 100, -3.0, 3.0);
+    let xt = ctx.upload_f32(&x, &[40, 100]).unwrap();
+    let got = run_f32(ctx, |b| softmax(b, &xt, 100));
+    assert_close(&got, &cpu::softmax::softmax(&x, 100), F32_TOL, "folded softmax");
 }

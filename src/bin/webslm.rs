@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use webslm::bench::{bench_matmul, BenchConfig, BenchRow};
+use webslm::bench::{bench_matmul, bench_ops, BenchConfig, BenchRow};
 use webslm::gpu::{GpuContext, GpuOptions};
 
 const USAGE: &str = "usage: webslm <command> [options]
@@ -89,7 +89,8 @@ fn bench_kernels(args: &[String]) -> Result<(), String> {
             );
         }
     };
-    let rows = bench_matmul(&ctx, &cfg, print).map_err(|e| e.to_string())?;
+    let mut rows = bench_matmul(&ctx, &cfg, print).map_err(|e| e.to_string())?;
+    rows.extend(bench_ops(&ctx, &cfg, print).map_err(|e| e.to_string())?);
     if json {
         let items: Vec<String> = rows
             .iter()

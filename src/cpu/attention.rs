@@ -26,6 +26,24 @@ pub struct AttentionParams {
     pub scale: f32,
 }
 
+impl AttentionParams {
+    /// The oldest key position any query of this call may see.
+    pub fn oldest_visible(&self) -> usize {
+        if self.causal && self.window > 0 {
+            (self.pos0 as usize + 1).saturating_sub(self.window as usize)
+        } else {
+            0
+        }
+    }
+
+    /// Whether a ring buffer of `kv_cap` slots still holds every key some query needs: it keeps
+    /// positions `kv_len - kv_cap .. kv_len`, so a sliding-window layer needs
+    /// `kv_cap >= window + q_len - 1` once it wraps.
+    pub fn cache_holds_visible_keys(&self) -> bool {
+        self.kv_cap > 0 && self.kv_len.saturating_sub(self.kv_cap) <= self.oldest_visible()
+    }
+}
+
 /// Attention output `[batch, q_len, n_head, head_dim]`.
 ///
 /// Layouts: `q` is `[batch, q_len, n_head, hd]`; `k`, `v` are

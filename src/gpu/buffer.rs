@@ -133,10 +133,20 @@ impl GpuTensor {
     }
 }
 
+/// The element count of `shape`, or an error when it overflows (shapes come from model files,
+/// and wasm32's usize is 32 bits).
+pub fn checked_numel(shape: &[usize]) -> Result<usize, GpuError> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|n| n.checked_mul(4).is_some())
+        .ok_or_else(|| GpuError::InvalidArgument(format!("shape {shape:?} has too many elements")))
+}
+
 impl super::GpuContext {
     /// An uninitialised f32/u32 tensor from the pool.
     pub fn tensor(&self, shape: &[usize], dtype: DType) -> Result<GpuTensor, GpuError> {
-        let numel: usize = shape.iter().product();
+        let numel = checked_numel(shape)?;
         let bytes = (numel as u64 * 4).max(4);
         if bytes > self.caps.max_binding_bytes() {
             return Err(GpuError::TooLarge {
@@ -164,7 +174,7 @@ impl super::GpuContext {
     /// may have been dropped by a kernel recorded in a batch that is not submitted yet, and a
     /// `queue.write_buffer` into it would land before that kernel runs.
     fn upload(&self, bytes: &[u8], len: usize, shape: &[usize], dtype: DType) -> Result<GpuTensor, GpuError> {
-        if shape.iter().product::<usize>() != len {
+        if checked_numel(shape)? != len {
             return Err(GpuError::InvalidArgument(format!(
                 "{len} values do not fill shape {shape:?}"
             )));

@@ -15,6 +15,9 @@ pub struct GpuOptions {
     /// Split weights into parts of at most this many bytes, as a device with this small a
     /// `maxStorageBufferBindingSize` would, so the split path runs on any device.
     pub weight_split_override: Option<u64>,
+    /// Pretend `maxComputeWorkgroupsPerDimension` is this small, so large dispatches fold into 2D
+    /// (see `Batch::dispatch`) in tests of any size.
+    pub workgroups_per_dim_override: Option<u32>,
 }
 
 /// An open device, plus the caches that live as long as it does.
@@ -25,6 +28,10 @@ pub struct GpuContext {
     pub pipelines: PipelineCache,
     pub pool: BufferPool,
     pub(crate) errors: ErrorSink,
+    /// Held by the one [`super::Batch`] recording at a time. A kernel's scratch buffers go back to
+    /// the pool as soon as it is recorded; only the same batch, which runs them in order, may
+    /// take them again before it is submitted (see `Batch`).
+    pub(crate) recording: std::sync::Mutex<()>,
 }
 
 impl GpuContext {
@@ -73,6 +80,9 @@ impl GpuContext {
         errors.install(&device);
 
         let mut caps = Capabilities::from_adapter(&adapter.get_info(), device.features(), &device.limits());
+        if let Some(limit) = options.workgroups_per_dim_override {
+            caps.max_workgroups_per_dim = caps.max_workgroups_per_dim.min(limit.max(1));
+        }
         if let Some(limit) = options.weight_split_override {
             caps.weight_split_bytes = caps.weight_split_bytes.min(limit);
         }
@@ -84,6 +94,7 @@ impl GpuContext {
             queue,
             caps,
             errors,
+            recording: std::sync::Mutex::new(()),
         })
     }
 

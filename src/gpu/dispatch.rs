@@ -9,8 +9,13 @@ use super::buffer::{GpuTensor, PooledBuffer};
 use super::error::GpuError;
 use super::GpuContext;
 
+/// Only one batch records at a time per device (it holds `GpuContext::recording`): buffers that
+/// its kernels drop return to the pool while it records, and another recorder that took one and
+/// submitted first would overwrite it under this batch. Within one batch, reuse is safe because
+/// commands run in recording order. Record and submit one batch at a time per thread.
 pub struct Batch<'a> {
     ctx: &'a GpuContext,
+    _recording: std::sync::MutexGuard<'a, ()>,
     encoder: wgpu::CommandEncoder,
     /// Uniform buffers used by recorded dispatches; returned to the pool after submit.
     uniforms: Vec<PooledBuffer>,
@@ -22,11 +27,14 @@ impl<'a> Batch<'a> {
         if let Some(reason) = ctx.errors.lost() {
             return Err(GpuError::DeviceLost(reason));
         }
+        // A panic while recording poisons nothing that matters: the guard only orders batches.
+        let recording = ctx.recording.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("webslm batch"),
         });
         Ok(Batch {
             ctx,
+            _recording: recording,
             encoder,
             uniforms: Vec::new(),
             dispatches: 0,
@@ -172,15 +180,15 @@ impl GpuContext {
         let mapped = rx
             .await
             .map_err(|_| GpuError::Readback("map callback dropped".into()))?;
-        self.check()?;
         mapped.map_err(|e| GpuError::Readback(e.to_string()))?;
-        let words = {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| GpuError::Readback(e.to_string()))?;
-            bytemuck::cast_slice::<u8, u32>(&view).to_vec()
-        };
+        // Copy out and unmap before anything can return early: the staging buffer goes back to
+        // the pool, and a buffer left mapped would break its next use.
+        let words = slice
+            .get_mapped_range()
+            .map(|view| bytemuck::cast_slice::<u8, u32>(&view).to_vec());
         staging.raw().unmap();
+        let words = words.map_err(|e| GpuError::Readback(e.to_string()))?;
+        self.check()?;
         Ok(words)
     }
 

@@ -44,7 +44,7 @@ impl ErrorSink {
         });
     }
 
-    fn record(&self, e: wgpu::Error) {
+    pub(crate) fn record(&self, e: wgpu::Error) {
         let typed = match e {
             wgpu::Error::OutOfMemory { .. } => GpuError::OutOfMemory(e.to_string()),
             wgpu::Error::Validation { description, .. } => GpuError::Validation(description),

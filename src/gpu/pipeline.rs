@@ -59,6 +59,9 @@ impl GpuContext {
             return Ok(p);
         }
         let label = format!("{}:{}:{}", key.kernel, key.variant, key.workgroup);
+        // Errors from earlier work surface as themselves, not as this pipeline's.
+        self.check()?;
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(&label),
             source: wgpu::ShaderSource::Wgsl(source().into()),
@@ -77,9 +80,23 @@ impl GpuContext {
             },
             cache: None,
         });
-        // A shader that fails to compile is reported through the error sink, not a panic.
-        self.check()
-            .map_err(|e| GpuError::Validation(format!("compiling {label}: {e}")))?;
+        // A shader that fails to compile is an error, not a panic. Natively the scope resolves at
+        // once; in the browser it resolves later, so the error reaches the sink and the next
+        // submit reports it.
+        let error = scope.pop();
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(e) = pollster::block_on(error) {
+            return Err(GpuError::Validation(format!("compiling {label}: {e}")));
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            let sink = self.errors.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(e) = error.await {
+                    sink.record(e);
+                }
+            });
+        }
         let pipeline = Arc::new(pipeline);
         if let Ok(mut cache) = self.pipelines.pipelines.lock() {
             cache.insert(key, pipeline.clone());

@@ -6,7 +6,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::cpu::attention::AttentionParams;
 use crate::gpu::{Batch, DType, GpuError, GpuTensor, PipelineKey};
 
-use super::{dim_u32, expect_len, shaders, workgroup_size};
+use super::{dim_u32, expect_len, product, shaders, workgroup_size};
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
@@ -37,11 +37,10 @@ const TARGET_INVOCATIONS: usize = 256;
 
 /// Keys per partial invocation: small when few (batch, query, head) rows exist (decode), up to
 /// the loop budget (each key runs 1 + 2 * head_dim/4 loop iterations).
-fn chunk_size(p: &AttentionParams) -> usize {
-    let rows = (p.batch * p.q_len * p.n_head).max(1);
+fn chunk_size(p: &AttentionParams, rows: usize) -> usize {
     let max_chunk = (LOOP_BUDGET / (1 + p.head_dim / 2)).max(1);
-    let want_chunks = TARGET_INVOCATIONS.div_ceil(rows);
-    p.kv_len.div_ceil(want_chunks).clamp(16, max_chunk)
+    let want_chunks = TARGET_INVOCATIONS.div_ceil(rows.max(1));
+    p.kv_len.div_ceil(want_chunks).max(16).min(max_chunk)
 }
 
 /// The kernel keeps a head's output in registers: `array<vec4<f32>, 64>`.
@@ -69,21 +68,25 @@ pub fn attention(
             p.n_head, p.n_kv_head
         )));
     }
-    if p.kv_cap == 0 || (p.kv_len > p.kv_cap && (!p.causal || p.window == 0 || p.window as usize > p.kv_cap)) {
+    if !p.cache_holds_visible_keys() {
         return Err(GpuError::InvalidArgument(format!(
-            "attention: {} positions do not fit a cache of {} without a sliding window that does",
-            p.kv_len, p.kv_cap
+            "attention: a cache of {} slots no longer holds position {} that these queries see ({} positions, window {})",
+            p.kv_cap,
+            p.oldest_visible(),
+            p.kv_len,
+            p.window
         )));
     }
-    expect_len("q", q, p.batch * p.q_len * p.n_head * p.head_dim)?;
-    expect_len("k cache", k, p.batch * p.kv_cap * p.n_kv_head * p.head_dim)?;
-    expect_len("v cache", v, p.batch * p.kv_cap * p.n_kv_head * p.head_dim)?;
+    let rows = product("attention rows", &[p.batch, p.q_len, p.n_head])?;
+    expect_len("q", q, product("q", &[rows, p.head_dim])?)?;
+    let kv_elems = product("kv cache", &[p.batch, p.kv_cap, p.n_kv_head, p.head_dim])?;
+    expect_len("k cache", k, kv_elems)?;
+    expect_len("v cache", v, kv_elems)?;
     if let Some(m) = key_mask {
-        expect_len("key mask", m, p.batch * p.kv_len)?;
+        expect_len("key mask", m, product("key mask", &[p.batch, p.kv_len])?)?;
     }
-    let chunk = chunk_size(p);
+    let chunk = chunk_size(p, rows);
     let n_chunks = p.kv_len.div_ceil(chunk).max(1);
-    let rows = p.batch * p.q_len * p.n_head;
     let params = Params {
         batch: dim_u32("batch", p.batch)?,
         q_len: dim_u32("q_len", p.q_len)?,
@@ -103,13 +106,14 @@ pub fn attention(
     };
     let ctx = batch.ctx();
     let out = ctx.tensor(&[p.batch, p.q_len, p.n_head, p.head_dim], DType::F32)?;
-    let part_acc = ctx.tensor(&[rows * n_chunks, p.head_dim], DType::F32)?;
-    let part_ml = ctx.tensor(&[rows * n_chunks, 2], DType::F32)?;
+    let parts = product("attention chunks", &[rows, n_chunks])?;
+    let part_acc = ctx.tensor(&[parts, p.head_dim], DType::F32)?;
+    let part_ml = ctx.tensor(&[parts, 2], DType::F32)?;
     // Without a mask, q stands in for the unused binding.
     let mask = key_mask.map(|m| m.binding()).unwrap_or_else(|| q.binding());
     let params = bytemuck::bytes_of(&params);
 
-    let partial = dim_u32("attention invocations", rows * n_chunks)?;
+    let partial = dim_u32("attention invocations", parts)?;
     let wg = workgroup_size(partial);
     let key = PipelineKey {
         kernel: "attention_partial",

@@ -81,7 +81,7 @@ pub fn matmul_with(
         )));
     }
     let m = x.numel() / w.k;
-    expect_len("matmul output", y, m * w.n)?;
+    expect_len("matmul output", y, super::product("matmul output", &[m, w.n])?)?;
     // gemv binds the uniform copy of x in both variants (the shader names it either way);
     // only GemvUniformX fills it.
     let uniform_x = match kernel {

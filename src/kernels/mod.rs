@@ -79,6 +79,12 @@ pub(crate) fn expect_len(what: &str, t: &GpuTensor, expected: usize) -> Result<(
     Ok(())
 }
 
+/// The product of `dims`, or a typed error when it overflows.
+pub(crate) fn product(what: &str, dims: &[usize]) -> Result<usize, GpuError> {
+    crate::gpu::buffer::checked_numel(dims)
+        .map_err(|_| GpuError::InvalidArgument(format!("{what}: {dims:?} overflows")))
+}
+
 /// u32 from a usize dimension, or a typed error (shapes come from model files).
 pub(crate) fn dim_u32(what: &str, v: usize) -> Result<u32, GpuError> {
     u32::try_from(v).map_err(|_| GpuError::InvalidArgument(format!("{what} = {v} does not fit in 32 bits")))

@@ -13,6 +13,7 @@ struct Params {
     chunk: u32,
     k: u32,
     has_idx: u32,
+    neg_inf: f32,
 }
 
 /// The kernel keeps each list in registers.
@@ -55,6 +56,7 @@ pub fn top_k(batch: &mut Batch<'_>, x: &GpuTensor, k: usize) -> Result<TopK, Gpu
             chunk: CHUNK as u32,
             k: k as u32,
             has_idx: u32::from(input.is_some()),
+            neg_inf: f32::NEG_INFINITY,
         };
         let (vals, idx) = match &input {
             Some(prev) => (prev.values.binding(), prev.ids.binding()),

@@ -40,6 +40,18 @@ pub fn gpu_no_f16() -> Option<&'static GpuContext> {
     )
 }
 
+/// The same adapter folding every dispatch of more than 7 workgroups into 2D.
+pub fn gpu_folded() -> Option<&'static GpuContext> {
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    open(
+        &CTX,
+        GpuOptions {
+            workgroups_per_dim_override: Some(7),
+            ..Default::default()
+        },
+    )
+}
+
 /// The same adapter splitting weights as if a storage binding could cover only 4 KiB, so every
 /// weight in the tests is split into several parts.
 pub const TINY_BINDING: u64 = 4096;
