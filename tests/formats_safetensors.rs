@@ -207,6 +207,17 @@ fn too_many_dims() {
         parse(&safetensors_file(header, 4)),
         Err(SafetensorsError::TooManyDims { n_dims: 9, .. })
     ));
+    // A very long shape list is not collected in full.
+    let dims = vec!["1"; 10_000].join(",");
+    let header = format!(r#"{{"w":{{"dtype":"F32","shape":[{dims}],"data_offsets":[0,4]}}}}"#);
+    assert!(matches!(
+        parse(&safetensors_file(&header, 4)),
+        Err(SafetensorsError::TooManyDims {
+            n_dims: 9,
+            limit: 8,
+            ..
+        })
+    ));
 }
 
 #[test]

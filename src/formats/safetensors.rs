@@ -48,9 +48,10 @@ pub enum SafetensorsError {
     InvalidJson(#[source] serde_json::Error),
     #[error("tensor {tensor:?} has dtype {dtype:?}, which is not a safetensors dtype we know")]
     UnknownDtype { tensor: String, dtype: String },
-    #[error("tensor {tensor:?} has {n_dims} dimensions; at most {limit} are allowed")]
+    #[error("tensor {tensor:?} has more than {limit} dimensions")]
     TooManyDims {
         tensor: String,
+        /// How many were counted: `limit + 1` however many the header lists.
         n_dims: usize,
         limit: usize,
     },
@@ -192,8 +193,31 @@ impl TensorInfo {
 #[derive(Deserialize)]
 struct RawTensor {
     dtype: String,
+    #[serde(deserialize_with = "bounded_shape")]
     shape: Vec<u64>,
     data_offsets: [u64; 2],
+}
+
+/// A shape list that stops allocating past `MAX_DIMS + 1` entries: a 100 MB header of `[0,0,…]`
+/// would otherwise become a 400 MB `Vec`. One extra entry is kept so `TooManyDims` can fire.
+fn bounded_shape<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<u64>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of dimension sizes")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u64>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(d) = seq.next_element::<u64>()? {
+                if out.len() <= MAX_DIMS {
+                    out.push(d);
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(V)
 }
 
 /// The header object. Deserialised by hand so that a tensor name given twice is an error
@@ -374,6 +398,7 @@ fn check_tensor(
         });
     };
     if t.shape.len() > MAX_DIMS {
+        // `bounded_shape` stops counting at MAX_DIMS + 1.
         return Err(SafetensorsError::TooManyDims {
             tensor: name,
             n_dims: t.shape.len(),
