@@ -32,10 +32,7 @@ fn valid_small_file() {
     let data_start = (b.header().len() as u64).next_multiple_of(32);
     assert_eq!(f.data_start(), data_start);
     assert_eq!(f.tensor_range("a").unwrap(), data_start..data_start + 32);
-    assert_eq!(
-        f.tensor_range("b").unwrap(),
-        data_start + 32..data_start + 68
-    );
+    assert_eq!(f.tensor_range("b").unwrap(), data_start + 32..data_start + 68);
     assert_eq!(f.tensor("b").unwrap().format, WeightFormat::Q4_0);
     assert_eq!(f.tensor("b").unwrap().dims, [32, 2]);
     assert!(matches!(
@@ -69,10 +66,7 @@ fn every_value_type_round_trips() {
     let mut strs = gstr(b"x");
     strs.extend(gstr(b"yz"));
     b.kv_raw(b"strs", T_ARRAY, &garray(T_STRING, 2, &strs));
-    let f32s: Vec<u8> = [1.0f32, -2.0]
-        .iter()
-        .flat_map(|x| x.to_le_bytes())
-        .collect();
+    let f32s: Vec<u8> = [1.0f32, -2.0].iter().flat_map(|x| x.to_le_bytes()).collect();
     b.kv_raw(b"f32s", T_ARRAY, &garray(T_F32, 2, &f32s));
     let i32s: Vec<u8> = [3i32, -4].iter().flat_map(|x| x.to_le_bytes()).collect();
     b.kv_raw(b"i32s", T_ARRAY, &garray(T_I32, 2, &i32s));
@@ -137,14 +131,8 @@ fn accessor_errors_name_key_and_type() {
         f.md::<i32>("llama.block_count"),
         Err(GgufError::WrongType { .. })
     ));
-    assert!(matches!(
-        f.md_opt::<String>("small"),
-        Err(GgufError::WrongType { .. })
-    ));
-    assert!(matches!(
-        f.md_str_array("small"),
-        Err(GgufError::WrongType { .. })
-    ));
+    assert!(matches!(f.md_opt::<String>("small"), Err(GgufError::WrongType { .. })));
+    assert!(matches!(f.md_str_array("small"), Err(GgufError::WrongType { .. })));
 }
 
 #[test]
@@ -207,10 +195,7 @@ fn huge_tensor_count() {
     b.n_tensors = Some(u64::MAX);
     assert!(matches!(
         parse_builder(&b),
-        Err(GgufError::TooManyTensors {
-            count: u64::MAX,
-            ..
-        })
+        Err(GgufError::TooManyTensors { count: u64::MAX, .. })
     ));
 }
 
@@ -218,10 +203,7 @@ fn huge_tensor_count() {
 fn tensor_count_within_limit_but_missing_infos() {
     let mut b = GgufBuilder::valid();
     b.n_tensors = Some(60000);
-    assert!(matches!(
-        parse(&b.header()),
-        Err(GgufError::UnexpectedEof { .. })
-    ));
+    assert!(matches!(parse(&b.header()), Err(GgufError::UnexpectedEof { .. })));
 }
 
 #[test]
@@ -240,10 +222,7 @@ fn huge_string_length() {
     let mut payload = (u64::MAX - 3).to_le_bytes().to_vec();
     payload.extend_from_slice(b"abc");
     b.kv_raw(b"name", T_STRING, &payload);
-    assert!(matches!(
-        parse_builder(&b),
-        Err(GgufError::StringTooLong { .. })
-    ));
+    assert!(matches!(parse_builder(&b), Err(GgufError::StringTooLong { .. })));
 }
 
 #[test]
@@ -252,10 +231,7 @@ fn huge_key_length() {
     bytes[16..24].copy_from_slice(&1u64.to_le_bytes()); // one KV
     bytes.extend((1u64 << 50).to_le_bytes()); // its key length
     bytes.extend_from_slice(&[b'k'; 64]);
-    assert!(matches!(
-        parse(&bytes),
-        Err(GgufError::StringTooLong { .. })
-    ));
+    assert!(matches!(parse(&bytes), Err(GgufError::StringTooLong { .. })));
 }
 
 #[test]
@@ -264,10 +240,7 @@ fn string_longer_than_file() {
     let mut payload = 1000u64.to_le_bytes().to_vec();
     payload.extend_from_slice(b"abc");
     b.kv_raw(b"name", T_STRING, &payload);
-    assert!(matches!(
-        parse(&b.header()),
-        Err(GgufError::UnexpectedEof { .. })
-    ));
+    assert!(matches!(parse(&b.header()), Err(GgufError::UnexpectedEof { .. })));
 }
 
 #[test]
@@ -285,10 +258,7 @@ fn array_longer_than_file() {
     // 1 Mi strings of at least 8 bytes each cannot fit in a few dozen bytes.
     let mut b = GgufBuilder::default();
     b.kv_raw(b"arr", T_ARRAY, &garray(T_STRING, 1 << 20, &gstr(b"x")));
-    assert!(matches!(
-        parse(&b.header()),
-        Err(GgufError::UnexpectedEof { .. })
-    ));
+    assert!(matches!(parse(&b.header()), Err(GgufError::UnexpectedEof { .. })));
 }
 
 #[test]
@@ -389,10 +359,7 @@ fn n_dims_9() {
 fn zero_dim() {
     let mut b = GgufBuilder::valid();
     b.tensor("c", &[4, 0], GGML_F32, 128);
-    assert!(matches!(
-        parse_builder(&b),
-        Err(GgufError::ZeroDim { dim: 1, .. })
-    ));
+    assert!(matches!(parse_builder(&b), Err(GgufError::ZeroDim { dim: 1, .. })));
 }
 
 #[test]
@@ -410,10 +377,7 @@ fn byte_size_overflowing_u64() {
     // 2^62 elements fit u64 and i64, but 2^62 * 4 bytes does not.
     let mut b = GgufBuilder::valid();
     b.tensor("c", &[1 << 31, 1 << 31], GGML_F32, 128);
-    assert!(matches!(
-        parse_builder(&b),
-        Err(GgufError::ShapeOverflow { .. })
-    ));
+    assert!(matches!(parse_builder(&b), Err(GgufError::ShapeOverflow { .. })));
 }
 
 #[test]
@@ -491,20 +455,14 @@ fn tensor_past_end_of_file() {
 fn tensor_offset_overflowing_u64() {
     let mut b = GgufBuilder::valid();
     b.tensor("c", &[8], GGML_F32, u64::MAX - 31);
-    assert!(matches!(
-        parse_builder(&b),
-        Err(GgufError::TensorOutOfBounds { .. })
-    ));
+    assert!(matches!(parse_builder(&b), Err(GgufError::TensorOutOfBounds { .. })));
 }
 
 #[test]
 fn overlapping_tensors() {
     let mut b = GgufBuilder::valid();
     b.tensor("c", &[16], GGML_F32, 0); // 64 bytes from 0: covers "b" at 32
-    assert!(matches!(
-        parse_builder(&b),
-        Err(GgufError::OverlappingTensors { .. })
-    ));
+    assert!(matches!(parse_builder(&b), Err(GgufError::OverlappingTensors { .. })));
 }
 
 #[test]
@@ -616,23 +574,14 @@ fn smollm2_header() {
     assert_eq!(f.md::<u32>("llama.attention.head_count_kv").unwrap(), 3);
     assert_eq!(f.md::<f32>("llama.rope.freq_base").unwrap(), 1e5);
     assert_eq!(f.md_str("tokenizer.ggml.pre").unwrap(), "smollm");
-    assert_eq!(
-        f.md_str_array("tokenizer.ggml.tokens").unwrap().len(),
-        49152
-    );
-    assert_eq!(
-        f.md_i32_array("tokenizer.ggml.token_type").unwrap().len(),
-        49152
-    );
+    assert_eq!(f.md_str_array("tokenizer.ggml.tokens").unwrap().len(), 49152);
+    assert_eq!(f.md_i32_array("tokenizer.ggml.token_type").unwrap().len(), 49152);
     assert!(f.md_str("tokenizer.chat_template").is_ok());
     assert_eq!(f.tensors().len(), 272);
     assert_eq!(count_format(&f, WeightFormat::Q4_1), 210);
     assert_eq!(count_format(&f, WeightFormat::Q8_0), 1);
     assert_eq!(count_format(&f, WeightFormat::F32), 61);
-    assert_eq!(
-        f.tensor("token_embd.weight").unwrap().format,
-        WeightFormat::Q8_0
-    );
+    assert_eq!(f.tensor("token_embd.weight").unwrap().format, WeightFormat::Q8_0);
     assert_eq!(f.data_start(), 1785664);
     assert_eq!(
         f.tensor_range("token_embd.weight").unwrap(),
@@ -654,14 +603,8 @@ fn gemma3_header() {
     assert_eq!(f.md::<u32>("gemma3.embedding_length").unwrap(), 640);
     assert_eq!(f.md::<u32>("gemma3.attention.head_count_kv").unwrap(), 1);
     assert_eq!(f.md::<u32>("gemma3.attention.sliding_window").unwrap(), 512);
-    assert_eq!(
-        f.md_str_array("tokenizer.ggml.tokens").unwrap().len(),
-        262144
-    );
-    assert_eq!(
-        f.md_f32_array("tokenizer.ggml.scores").unwrap().len(),
-        262144
-    );
+    assert_eq!(f.md_str_array("tokenizer.ggml.tokens").unwrap().len(), 262144);
+    assert_eq!(f.md_f32_array("tokenizer.ggml.scores").unwrap().len(), 262144);
     assert!(f.md_value("tokenizer.chat_template").is_none());
     assert_eq!(f.tensors().len(), 236);
     for (fmt, n) in [
@@ -693,25 +636,13 @@ fn qwen2_header() {
     assert_eq!(f.md::<u32>("qwen2.attention.head_count").unwrap(), 14);
     assert_eq!(f.md::<u32>("qwen2.attention.head_count_kv").unwrap(), 2);
     // No qwen2.vocab_size key: the vocabulary is the token list (and token_embd's ne[1]).
-    assert_eq!(
-        f.md_str_array("tokenizer.ggml.tokens").unwrap().len(),
-        151936
-    );
+    assert_eq!(f.md_str_array("tokenizer.ggml.tokens").unwrap().len(), 151936);
     assert_eq!(f.tensor("token_embd.weight").unwrap().dims, [896, 151936]);
-    assert_eq!(
-        f.tensor("token_embd.weight").unwrap().format,
-        WeightFormat::Q5_0
-    );
-    assert_eq!(
-        f.tensor("output.weight").unwrap().format,
-        WeightFormat::Q8_0
-    );
+    assert_eq!(f.tensor("token_embd.weight").unwrap().format, WeightFormat::Q5_0);
+    assert_eq!(f.tensor("output.weight").unwrap().format, WeightFormat::Q8_0);
     assert_eq!(f.tensors().len(), 291);
     assert_eq!(f.data_start(), 5947776);
-    assert_eq!(
-        f.tensor_range("output.weight").unwrap(),
-        5947776..5947776 + 144643072
-    );
+    assert_eq!(f.tensor_range("output.weight").unwrap(), 5947776..5947776 + 144643072);
     assert_eq!(
         f.tensor_range("token_embd.weight").unwrap(),
         150590848..150590848 + 93592576

@@ -36,15 +36,9 @@ fn valid_file() {
     assert_eq!(pos.format(), None);
     assert!(matches!(
         pos.weight_format(),
-        Err(SafetensorsError::NotAWeight {
-            dtype: Dtype::I64,
-            ..
-        })
+        Err(SafetensorsError::NotAWeight { dtype: Dtype::I64, .. })
     ));
-    assert!(matches!(
-        f.tensor("nope"),
-        Err(SafetensorsError::NoSuchTensor { .. })
-    ));
+    assert!(matches!(f.tensor("nope"), Err(SafetensorsError::NoSuchTensor { .. })));
 }
 
 #[test]
@@ -116,14 +110,8 @@ fn header_length_huge() {
 
 #[test]
 fn invalid_json() {
-    let bytes = safetensors_file(
-        r#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]"#,
-        16,
-    );
-    assert!(matches!(
-        parse(&bytes),
-        Err(SafetensorsError::InvalidJson(_))
-    ));
+    let bytes = safetensors_file(r#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]"#, 16);
+    assert!(matches!(parse(&bytes), Err(SafetensorsError::InvalidJson(_))));
 }
 
 #[test]
@@ -145,26 +133,16 @@ fn json_of_the_wrong_shape() {
 
 #[test]
 fn offsets_reversed() {
-    let bytes = safetensors_file(
-        r#"{"w":{"dtype":"F32","shape":[0],"data_offsets":[16,0]}}"#,
-        16,
-    );
+    let bytes = safetensors_file(r#"{"w":{"dtype":"F32","shape":[0],"data_offsets":[16,0]}}"#, 16);
     assert!(matches!(
         parse(&bytes),
-        Err(SafetensorsError::OffsetsReversed {
-            begin: 16,
-            end: 0,
-            ..
-        })
+        Err(SafetensorsError::OffsetsReversed { begin: 16, end: 0, .. })
     ));
 }
 
 #[test]
 fn offsets_out_of_range() {
-    let bytes = safetensors_file(
-        r#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}}"#,
-        16,
-    );
+    let bytes = safetensors_file(r#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}}"#, 16);
     assert!(matches!(
         parse(&bytes),
         Err(SafetensorsError::OutOfRange {
@@ -177,10 +155,7 @@ fn offsets_out_of_range() {
 
 #[test]
 fn size_mismatch_with_shape() {
-    let bytes = safetensors_file(
-        r#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}"#,
-        16,
-    );
+    let bytes = safetensors_file(r#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}"#, 16);
     assert!(matches!(
         parse(&bytes),
         Err(SafetensorsError::SizeMismatch {
@@ -273,34 +248,22 @@ fn sharded_checkpoint() {
     .unwrap();
     assert_eq!(
         index.shards(),
-        [
-            "model-00001-of-00002.safetensors",
-            "model-00002-of-00002.safetensors"
-        ]
+        ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
     );
     let mut shards = HashMap::new();
     shards.insert(
         "model-00001-of-00002.safetensors".to_owned(),
-        shard(
-            r#"{"a":{"dtype":"F16","shape":[4],"data_offsets":[0,8]}}"#,
-            8,
-        ),
+        shard(r#"{"a":{"dtype":"F16","shape":[4],"data_offsets":[0,8]}}"#, 8),
     );
     shards.insert(
         "model-00002-of-00002.safetensors".to_owned(),
-        shard(
-            r#"{"b":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#,
-            16,
-        ),
+        shard(r#"{"b":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, 16),
     );
     let s = ShardedSafetensors::new(index.clone(), shards.clone()).unwrap();
     let (file, info) = s.tensor("b").unwrap();
     assert_eq!(file, "model-00002-of-00002.safetensors");
     assert_eq!(info.format(), Some(WeightFormat::F32));
-    assert!(matches!(
-        s.tensor("c"),
-        Err(SafetensorsError::NoSuchTensor { .. })
-    ));
+    assert!(matches!(s.tensor("c"), Err(SafetensorsError::NoSuchTensor { .. })));
 
     shards.remove("model-00002-of-00002.safetensors");
     assert!(matches!(
@@ -309,10 +272,7 @@ fn sharded_checkpoint() {
     ));
     shards.insert(
         "model-00002-of-00002.safetensors".to_owned(),
-        shard(
-            r#"{"x":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#,
-            16,
-        ),
+        shard(r#"{"x":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, 16),
     );
     assert!(matches!(
         ShardedSafetensors::new(index, shards),
@@ -322,13 +282,7 @@ fn sharded_checkpoint() {
 
 #[test]
 fn shard_names_must_be_plain_file_names() {
-    for name in [
-        "../../etc/passwd",
-        "/abs.safetensors",
-        "sub/x.safetensors",
-        "",
-        "..",
-    ] {
+    for name in ["../../etc/passwd", "/abs.safetensors", "sub/x.safetensors", "", ".."] {
         let json = format!(r#"{{"weight_map":{{"a":"{name}"}}}}"#);
         assert!(
             matches!(
@@ -366,8 +320,7 @@ fn minilm_safetensors_and_config() {
     assert_eq!(emb.shape, [30522, 384]);
     assert_eq!(emb.range, 808088..808088 + 30522 * 384 * 4);
     assert_eq!(
-        f.tensor_range("encoder.layer.5.output.dense.weight")
-            .unwrap(),
+        f.tensor_range("encoder.layer.5.output.dense.weight").unwrap(),
         87917720..87917720 + 384 * 1536 * 4
     );
     let f32s = f

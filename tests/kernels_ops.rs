@@ -269,7 +269,7 @@ fn check_elementwise_on(
 
 /// A 37-wide bias row: 4107 values are 111 rows of it.
 fn row_bias_len(n: usize) -> usize {
-    if n % 37 == 0 {
+    if n.is_multiple_of(37) {
         37
     } else {
         n

@@ -45,8 +45,14 @@ fn info() -> Result<(), String> {
     let ctx = open_gpu()?;
     let c = &ctx.caps;
     println!(
-        "{{\"adapter\":{:?},\"backend\":{:?},\"software\":{},\"shader_f16\":{},\"subgroups\":{},\"max_storage_binding\":{},\"max_buffer_size\":{},\"max_workgroup_storage\":{},\"max_invocations_per_workgroup\":{}}}",
-        c.adapter, c.backend, c.is_software, c.shader_f16, c.subgroups, c.max_storage_binding, c.max_buffer_size, c.max_workgroup_storage, c.max_invocations_per_workgroup
+        "{}",
+        serde_json::json!({
+            "adapter": c.adapter, "backend": c.backend, "software": c.is_software,
+            "shader_f16": c.shader_f16, "subgroups": c.subgroups,
+            "max_storage_binding": c.max_storage_binding, "max_buffer_size": c.max_buffer_size,
+            "max_workgroup_storage": c.max_workgroup_storage,
+            "max_invocations_per_workgroup": c.max_invocations_per_workgroup,
+        })
     );
     Ok(())
 }
@@ -92,19 +98,18 @@ fn bench_kernels(args: &[String]) -> Result<(), String> {
     let mut rows = bench_matmul(&ctx, &cfg, print).map_err(|e| e.to_string())?;
     rows.extend(bench_ops(&ctx, &cfg, print).map_err(|e| e.to_string())?);
     if json {
-        let items: Vec<String> = rows
+        let results: Vec<serde_json::Value> = rows
             .iter()
             .map(|r| {
-                format!(
-                    "{{\"kernel\":{:?},\"format\":{:?},\"shape\":{:?},\"unit\":{:?},\"gpu\":{:.4},\"cpu\":{:.4},\"ratio\":{:.4}}}",
-                    r.kernel, r.format, r.shape, r.unit, r.gpu, r.cpu, r.ratio()
-                )
+                serde_json::json!({
+                    "kernel": r.kernel, "format": r.format, "shape": r.shape, "unit": r.unit,
+                    "gpu": r.gpu, "cpu": r.cpu, "ratio": r.ratio(),
+                })
             })
             .collect();
         println!(
-            "{{\"adapter\":{:?},\"results\":[{}]}}",
-            ctx.caps.adapter,
-            items.join(",")
+            "{}",
+            serde_json::json!({ "adapter": ctx.caps.adapter, "results": results })
         );
     }
     Ok(())

@@ -19,10 +19,7 @@ pub enum HfConfigError {
         supported: &'static str,
     },
     #[error("config.json (model_type {model_type:?}) has no {field:?}")]
-    MissingField {
-        model_type: String,
-        field: &'static str,
-    },
+    MissingField { model_type: String, field: &'static str },
 }
 
 /// The model families we have loaders for, from `model_type`.
@@ -40,8 +37,7 @@ pub enum ModelFamily {
     Phi3,
 }
 
-const SUPPORTED: &str =
-    "bert, distilbert, mobilebert, llama, qwen2, gemma, gemma2, gemma3, gemma3_text, phi, phi3";
+const SUPPORTED: &str = "bert, distilbert, mobilebert, llama, qwen2, gemma, gemma2, gemma3, gemma3_text, phi, phi3";
 
 impl ModelFamily {
     fn from_model_type(t: &str) -> Option<ModelFamily> {
@@ -132,11 +128,9 @@ impl HfConfig {
             model_type: String::new(),
             field: "model_type",
         })?;
-        let family = ModelFamily::from_model_type(&model_type).ok_or_else(|| {
-            HfConfigError::UnknownModelType {
-                model_type: model_type.clone(),
-                supported: SUPPORTED,
-            }
+        let family = ModelFamily::from_model_type(&model_type).ok_or_else(|| HfConfigError::UnknownModelType {
+            model_type: model_type.clone(),
+            supported: SUPPORTED,
         })?;
         let architectures = raw.architectures.take().unwrap_or_default();
         let id2label = raw.id2label.take().unwrap_or_default();
@@ -199,10 +193,7 @@ mod tests {
             "type_vocab_size":2,"vocab_size":30522,"use_cache":true}"#;
         let c = HfConfig::parse(json).expect("parses");
         assert_eq!(c.family, ModelFamily::Bert);
-        assert_eq!(
-            (c.hidden_size, c.num_hidden_layers, c.kv_heads()),
-            (384, 6, 12)
-        );
+        assert_eq!((c.hidden_size, c.num_hidden_layers, c.kv_heads()), (384, 6, 12));
         assert_eq!(c.layer_norm_eps, Some(1e-12));
         assert_eq!(c.head_dim(), Some(32));
     }
@@ -235,9 +226,7 @@ mod tests {
     #[test]
     fn unknown_model_type_is_named() {
         let err = HfConfig::parse(br#"{"model_type":"mamba","hidden_size":1}"#).unwrap_err();
-        assert!(
-            matches!(&err, HfConfigError::UnknownModelType { model_type, .. } if model_type == "mamba")
-        );
+        assert!(matches!(&err, HfConfigError::UnknownModelType { model_type, .. } if model_type == "mamba"));
         assert!(err.to_string().contains("mamba"));
     }
 

@@ -58,23 +58,11 @@ pub enum SafetensorsError {
     #[error("tensor {tensor:?} has shape {shape:?} whose byte size overflows")]
     ShapeOverflow { tensor: String, shape: Vec<u64> },
     #[error("tensor {tensor:?} has data_offsets [{begin}, {end}]: begin is after end")]
-    OffsetsReversed {
-        tensor: String,
-        begin: u64,
-        end: u64,
-    },
+    OffsetsReversed { tensor: String, begin: u64, end: u64 },
     #[error("tensor {tensor:?} ends at data offset {end} but the data section has only {data_len} bytes; the file is truncated or corrupt")]
-    OutOfRange {
-        tensor: String,
-        end: u64,
-        data_len: u64,
-    },
+    OutOfRange { tensor: String, end: u64, data_len: u64 },
     #[error("tensor {tensor:?} has {actual} bytes but its shape and dtype need {expected}")]
-    SizeMismatch {
-        tensor: String,
-        expected: u64,
-        actual: u64,
-    },
+    SizeMismatch { tensor: String, expected: u64, actual: u64 },
     #[error("tensors {first:?} and {second:?} overlap in the data section")]
     Overlap { first: String, second: String },
     #[error("tensor {name:?} appears twice in the header")]
@@ -324,11 +312,7 @@ impl SafetensorsFile {
                 });
             }
         }
-        let index = tensors
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.name.clone(), i))
-            .collect();
+        let index = tensors.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
         Ok(SafetensorsFile {
             file_len,
             data_start,
@@ -374,9 +358,7 @@ impl SafetensorsFile {
         self.index
             .get(name)
             .map(|&i| &self.tensors[i])
-            .ok_or_else(|| SafetensorsError::NoSuchTensor {
-                name: name.to_owned(),
-            })
+            .ok_or_else(|| SafetensorsError::NoSuchTensor { name: name.to_owned() })
     }
 
     /// Absolute byte range of a tensor's data in the file.
@@ -385,12 +367,7 @@ impl SafetensorsFile {
     }
 }
 
-fn check_tensor(
-    name: String,
-    t: RawTensor,
-    data_start: u64,
-    data_len: u64,
-) -> Result<TensorInfo, SafetensorsError> {
+fn check_tensor(name: String, t: RawTensor, data_start: u64, data_len: u64) -> Result<TensorInfo, SafetensorsError> {
     let Some(dtype) = Dtype::parse(&t.dtype) else {
         return Err(SafetensorsError::UnknownDtype {
             tensor: name,
@@ -405,10 +382,7 @@ fn check_tensor(
             limit: MAX_DIMS,
         });
     }
-    let expected = t
-        .shape
-        .iter()
-        .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d));
+    let expected = t.shape.iter().try_fold(dtype.size(), |acc, &d| acc.checked_mul(d));
     let Some(expected) = expected else {
         return Err(SafetensorsError::ShapeOverflow {
             tensor: name,
@@ -469,9 +443,7 @@ impl SafetensorsIndex {
                 && !shard.contains(['/', '\\', ':'])
                 && !shard.starts_with('.');
             if !plain {
-                return Err(SafetensorsError::BadShardName {
-                    name: shard.clone(),
-                });
+                return Err(SafetensorsError::BadShardName { name: shard.clone() });
             }
         }
         Ok(SafetensorsIndex {
@@ -504,9 +476,7 @@ impl ShardedSafetensors {
         for (tensor, shard) in &index.weight_map {
             let file = shards
                 .get(shard)
-                .ok_or_else(|| SafetensorsError::MissingShard {
-                    shard: shard.clone(),
-                })?;
+                .ok_or_else(|| SafetensorsError::MissingShard { shard: shard.clone() })?;
             if file.tensor(tensor).is_err() {
                 return Err(SafetensorsError::TensorNotInShard {
                     tensor: tensor.clone(),
@@ -535,9 +505,7 @@ impl ShardedSafetensors {
 
     /// The shard file name holding `name`, and the tensor's info (range within that shard).
     pub fn tensor(&self, name: &str) -> Result<(&str, &TensorInfo), SafetensorsError> {
-        let no_such = || SafetensorsError::NoSuchTensor {
-            name: name.to_owned(),
-        };
+        let no_such = || SafetensorsError::NoSuchTensor { name: name.to_owned() };
         let shard = self.index.weight_map.get(name).ok_or_else(no_such)?;
         let file = self.shards.get(shard).ok_or_else(no_such)?;
         Ok((shard.as_str(), file.tensor(name)?))

@@ -120,8 +120,7 @@ impl GgufBuilder {
         b.kv_str("general.architecture", "llama")
             .kv_u32("llama.block_count", 2)
             .kv_raw(b"small", T_U8, &[7]);
-        b.tensor("a", &[8], GGML_F32, 0)
-            .tensor("b", &[32, 2], GGML_Q4_0, 32);
+        b.tensor("a", &[8], GGML_F32, 0).tensor("b", &[32, 2], GGML_Q4_0, 32);
         b.data = vec![0u8; 32 + 36];
         b
     }

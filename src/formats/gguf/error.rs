@@ -46,16 +46,10 @@ pub enum GgufError {
     #[error("tensor {name:?} appears twice")]
     DuplicateTensor { name: String },
     #[error("tensor {tensor:?} has {n_dims} dimensions; at most {limit} are allowed")]
-    TooManyDims {
-        tensor: String,
-        n_dims: u32,
-        limit: u32,
-    },
+    TooManyDims { tensor: String, n_dims: u32, limit: u32 },
     #[error("tensor {tensor:?} has size 0 in dimension {dim}")]
     ZeroDim { tensor: String, dim: usize },
-    #[error(
-        "tensor {tensor:?} has dimensions {dims:?} whose element count or byte size overflows"
-    )]
+    #[error("tensor {tensor:?} has dimensions {dims:?} whose element count or byte size overflows")]
     ShapeOverflow { tensor: String, dims: Vec<u64> },
     #[error("tensor {tensor:?}: {source}")]
     UnknownTensorType {

@@ -135,17 +135,7 @@ from_meta!(i16, "i16 (or i8, u8)", I8, I16, U8);
 from_meta!(u32, "u32 (or u8, u16)", U8, U16, U32);
 from_meta!(i32, "i32 (or i8, i16, u8, u16)", I8, I16, I32, U8, U16);
 from_meta!(u64, "u64 (or u8, u16, u32)", U8, U16, U32, U64);
-from_meta!(
-    i64,
-    "i64 (or a smaller integer)",
-    I8,
-    I16,
-    I32,
-    I64,
-    U8,
-    U16,
-    U32
-);
+from_meta!(i64, "i64 (or a smaller integer)", I8, I16, I32, I64, U8, U16, U32);
 from_meta!(f32, "f32", F32);
 from_meta!(f64, "f64 (or f32)", F32, F64);
 from_meta!(bool, "bool", Bool);

@@ -169,9 +169,7 @@ impl GgufFile {
             let type_id = cur.u32("metadata value type")?;
             let value = reader::read_value(&mut cur, type_id, 0, type_offset)?;
             if md_index.insert(key.to_owned(), metadata.len()).is_some() {
-                return Err(GgufError::DuplicateKey {
-                    key: key.to_owned(),
-                });
+                return Err(GgufError::DuplicateKey { key: key.to_owned() });
             }
             metadata.push((key.to_owned(), value));
         }
@@ -200,9 +198,7 @@ impl GgufFile {
             tensors,
             tensor_index,
         };
-        let alignment = file
-            .md_opt::<u64>("general.alignment")?
-            .unwrap_or(DEFAULT_ALIGNMENT);
+        let alignment = file.md_opt::<u64>("general.alignment")?.unwrap_or(DEFAULT_ALIGNMENT);
         if !alignment.is_power_of_two() || alignment > MAX_ALIGNMENT {
             return Err(GgufError::BadAlignment {
                 value: alignment,
@@ -306,9 +302,7 @@ impl GgufFile {
         self.tensor_index
             .get(name)
             .map(|&i| &self.tensors[i])
-            .ok_or_else(|| GgufError::NoSuchTensor {
-                name: name.to_owned(),
-            })
+            .ok_or_else(|| GgufError::NoSuchTensor { name: name.to_owned() })
     }
 
     /// Absolute byte range of a tensor's data in the file.
@@ -327,9 +321,8 @@ impl GgufFile {
     }
 
     fn md_required(&self, key: &str) -> Result<&MetaValue, GgufError> {
-        self.md_value(key).ok_or_else(|| GgufError::MissingKey {
-            key: key.to_owned(),
-        })
+        self.md_value(key)
+            .ok_or_else(|| GgufError::MissingKey { key: key.to_owned() })
     }
 
     fn wrong_type(key: &str, expected: &'static str, found: &MetaValue) -> GgufError {
@@ -418,20 +411,14 @@ fn read_tensor_info(cur: &mut Cursor<'_>) -> Result<(TensorInfo, u64), GgufError
     if let Some(dim) = dims.iter().position(|&d| d == 0) {
         return Err(GgufError::ZeroDim { tensor: name, dim });
     }
-    let format =
-        WeightFormat::from_ggml_type(type_id).map_err(|source| GgufError::UnknownTensorType {
-            tensor: name.clone(),
-            source,
-        })?;
+    let format = WeightFormat::from_ggml_type(type_id).map_err(|source| GgufError::UnknownTensorType {
+        tensor: name.clone(),
+        source,
+    })?;
     let n_bytes = match tensor_bytes(format, &dims) {
         Ok(Some(n)) => n,
         Ok(None) => return Err(GgufError::ShapeOverflow { tensor: name, dims }),
-        Err(source) => {
-            return Err(GgufError::BadRowLength {
-                tensor: name,
-                source,
-            })
-        }
+        Err(source) => return Err(GgufError::BadRowLength { tensor: name, source }),
     };
     let info = TensorInfo {
         name,

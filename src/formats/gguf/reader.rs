@@ -166,11 +166,7 @@ pub(super) fn read_value(
 }
 
 /// Decodes `len` fixed-size little-endian elements in one pass over an already-checked slice.
-fn fixed<const N: usize, T>(
-    cur: &mut Cursor<'_>,
-    len: u64,
-    conv: fn([u8; N]) -> T,
-) -> Result<Vec<T>, GgufError> {
+fn fixed<const N: usize, T>(cur: &mut Cursor<'_>, len: u64, conv: fn([u8; N]) -> T) -> Result<Vec<T>, GgufError> {
     // len <= MAX_ARRAY_LEN, so len * N cannot overflow.
     let b = cur.bytes(len * N as u64, "metadata array")?;
     Ok(b.chunks_exact(N)
