@@ -4,6 +4,10 @@
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
 pub mod cpu;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod engine;
 pub mod formats;
 pub mod gpu;
 pub mod kernels;
+pub mod models;
+pub mod sampling;

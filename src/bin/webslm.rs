@@ -1,6 +1,11 @@
 //! The `webslm` command line: the same kernels as the browser build, on the native GPU.
 //! JSON goes to stdout, logs and progress to stderr.
 
+#[path = "webslm/model_cmds.rs"]
+mod model_cmds;
+#[path = "webslm/opts.rs"]
+mod opts;
+
 use std::process::ExitCode;
 
 use webslm::bench::{bench_matmul, bench_ops, BenchConfig, BenchRow};
@@ -12,6 +17,8 @@ commands:
   info                       print the GPU adapter's capabilities (JSON)
   bench-kernels [--quick] [--json]
                              time every kernel x weight format on the GPU next to its CPU twin
+  logits --model P --ids I,J,.. [--top K] [--context N]
+                             the top K next-token logits after the given token ids (JSON)
   help                       this text
 
 environment:
@@ -22,6 +29,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("info") => info(),
         Some("bench-kernels") => bench_kernels(&args[1..]),
+        Some("logits") => model_cmds::logits(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())

@@ -10,6 +10,7 @@ pub mod elementwise;
 pub mod embedding;
 pub mod matmul;
 pub mod norm;
+pub mod penalty;
 pub mod reduce;
 pub mod rope;
 pub mod softmax;

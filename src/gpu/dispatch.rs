@@ -123,6 +123,20 @@ impl<'a> Batch<'a> {
         self.encoder.copy_buffer_to_buffer(src, 0, dst, 0, bytes);
     }
 
+    /// Records a copy of `bytes` from `src` at `src_offset` to `dst` at `dst_offset` (offsets and
+    /// size are multiples of 4), ordered with the dispatches around it.
+    pub fn copy_region(
+        &mut self,
+        src: &wgpu::Buffer,
+        src_offset: u64,
+        dst: &wgpu::Buffer,
+        dst_offset: u64,
+        bytes: u64,
+    ) {
+        self.encoder
+            .copy_buffer_to_buffer(src, src_offset, dst, dst_offset, bytes);
+    }
+
     /// A pooled uniform buffer that lives until this batch is submitted.
     pub fn scratch_uniform(&mut self, bytes: u64) -> &wgpu::Buffer {
         let buffer = self

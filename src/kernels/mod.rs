@@ -7,6 +7,7 @@ pub mod elementwise;
 pub mod embedding;
 pub mod matmul;
 pub mod norm;
+pub mod penalty;
 pub mod rope;
 pub mod shaders;
 pub mod softmax;

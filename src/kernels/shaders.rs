@@ -15,6 +15,7 @@ pub const SOFTMAX: &str = include_str!("../../shaders/softmax.wgsl");
 pub const ATTENTION: &str = include_str!("../../shaders/attention.wgsl");
 pub const ELEMENTWISE: &str = include_str!("../../shaders/elementwise.wgsl");
 pub const TOPK: &str = include_str!("../../shaders/topk.wgsl");
+pub const PENALTY: &str = include_str!("../../shaders/penalty.wgsl");
 pub const REDUCE: &str = include_str!("../../shaders/reduce.wgsl");
 
 /// How a kernel reads a weight tensor: the block format, and for F16 whether the device can

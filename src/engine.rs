@@ -1,0 +1,233 @@
+//! A loaded decoder on a GPU with its KV cache: prefill (reusing a cached prefix), and the
+//! next-token distribution, which stays on the GPU except for its top entries.
+
+use std::path::Path;
+
+use crate::gpu::{Batch, DType, GpuContext, GpuOptions, GpuTensor};
+use crate::kernels::penalty::penalize;
+use crate::kernels::topk::{top_k, TopK};
+use crate::models::source::GgufSource;
+use crate::models::{Decoder, KvCache, ModelError};
+use crate::sampling::{Sampler, SamplingParams};
+
+/// Options for loading a model.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// Positions of the KV cache (prompt plus generated tokens).
+    pub context: usize,
+    /// Most prompt tokens one forward pass takes; longer prompts are prefilled in chunks.
+    pub max_chunk: usize,
+    pub gpu: GpuOptions,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            context: 2048,
+            max_chunk: 128,
+            gpu: GpuOptions::default(),
+        }
+    }
+}
+
+/// Why generation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    MaxTokens,
+    EndOfText,
+    Cancelled,
+    ContextFull,
+}
+
+/// What [`Engine::generate`] produced, with timings. Decode time includes the readback of each
+/// token's candidates, as a user would wait for it.
+pub struct GenerationStats {
+    pub ids: Vec<u32>,
+    pub prompt_tokens: usize,
+    pub prefill_secs: f64,
+    pub decode_secs: f64,
+    pub stop: StopReason,
+}
+
+impl GenerationStats {
+    pub fn prefill_tok_s(&self) -> f64 {
+        self.prompt_tokens as f64 / self.prefill_secs.max(1e-9)
+    }
+
+    /// Tokens after the first (which prefill produced) per second of decoding.
+    pub fn decode_tok_s(&self) -> f64 {
+        self.ids.len().saturating_sub(1) as f64 / self.decode_secs.max(1e-9)
+    }
+}
+
+pub struct Engine {
+    pub ctx: GpuContext,
+    pub model: Decoder,
+    pub cache: KvCache,
+}
+
+impl Engine {
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn load(path: &Path, options: &EngineOptions) -> Result<Self, ModelError> {
+        let ctx = GpuContext::new_blocking(options.gpu.clone())?;
+        let mut src = GgufSource::open(path)?;
+        let model = Decoder::load(&ctx, &mut src)?;
+        let context = options.context.min(model.cfg.train_context).max(1);
+        let cache = KvCache::new(&ctx, &model.cfg, context, options.max_chunk)?;
+        Ok(Engine { ctx, model, cache })
+    }
+
+    /// Feeds `tokens` after the longest prefix already in the cache and returns the logits of the
+    /// last token (`[1, vocab]`, on the GPU). At least the last token is always recomputed.
+    pub fn prefill(&mut self, tokens: &[u32]) -> Result<GpuTensor, ModelError> {
+        if tokens.is_empty() {
+            return Err(ModelError::Config(
+                "nothing to prefill: the prompt has no tokens".into(),
+            ));
+        }
+        if tokens.len() > self.cache.context {
+            return Err(ModelError::ContextOverflow {
+                needed: tokens.len(),
+                context: self.cache.context,
+            });
+        }
+        let keep = self.reusable_prefix(tokens).min(tokens.len() - 1);
+        self.cache.truncate(keep);
+        let mut logits = None;
+        for chunk in tokens[keep..].chunks(self.cache.max_chunk) {
+            logits = Some(self.forward(chunk, false)?);
+        }
+        logits.ok_or_else(|| ModelError::Config("empty prefill".into()))
+    }
+
+    /// Runs `tokens` (at most one chunk) through the model in one submit.
+    pub fn forward(&mut self, tokens: &[u32], all_logits: bool) -> Result<GpuTensor, ModelError> {
+        let ids = self.ctx.upload_u32(tokens, &[tokens.len()])?;
+        let mut batch = Batch::new(&self.ctx)?;
+        let logits = self
+            .model
+            .forward(&mut batch, &mut self.cache, &ids, tokens, all_logits)?;
+        batch.submit()?;
+        Ok(logits)
+    }
+
+    /// How much of the cache can serve `tokens`: the common prefix, unless a sliding-window
+    /// layer's ring has already overwritten keys that continuing from there would need.
+    fn reusable_prefix(&self, tokens: &[u32]) -> usize {
+        let common = self.cache.tokens.iter().zip(tokens).take_while(|(a, b)| a == b).count();
+        let cached = self.cache.len();
+        let window = self.model.cfg.sliding_window;
+        let ring_ok = self
+            .cache
+            .layers
+            .iter()
+            .all(|l| l.cap >= self.cache.context || cached < (common + l.cap + 2).saturating_sub(window));
+        if ring_ok {
+            common
+        } else {
+            0
+        }
+    }
+
+    /// Records penalties (from `history`) and top-k on `logits` into `batch`.
+    fn record_candidates(
+        &self,
+        batch: &mut Batch<'_>,
+        logits: &GpuTensor,
+        p: &SamplingParams,
+        history: &[u32],
+    ) -> Result<TopK, ModelError> {
+        if p.penalties_active() {
+            let recent = p.recent_counts(history);
+            penalize(
+                batch,
+                logits,
+                &recent,
+                p.repeat_penalty,
+                p.presence_penalty,
+                p.frequency_penalty,
+            )?;
+        }
+        Ok(top_k(batch, logits, p.candidates())?)
+    }
+
+    fn read_candidates(&self, r: &TopK) -> Result<Vec<(u32, f32)>, ModelError> {
+        let ids = self.ctx.read_u32_blocking(&r.ids)?;
+        let vals = self.ctx.read_f32_blocking(&r.values)?;
+        Ok(ids.into_iter().zip(vals).filter(|(id, _)| *id != u32::MAX).collect())
+    }
+
+    /// Generates up to `max_tokens` after `prompt`, calling `on_token` with each new id (return
+    /// false to stop). Stops at any id in `stop_ids`, which is not passed on. Each decoded token
+    /// is one submit: forward, penalties and top-k, reading back only the top candidates.
+    pub fn generate(
+        &mut self,
+        prompt: &[u32],
+        max_tokens: usize,
+        sampler: &mut Sampler,
+        stop_ids: &[u32],
+        mut on_token: impl FnMut(u32) -> bool,
+    ) -> Result<GenerationStats, ModelError> {
+        let t0 = std::time::Instant::now();
+        let logits = self.prefill(prompt)?;
+        let mut history = prompt.to_vec();
+        let mut batch = Batch::new(&self.ctx)?;
+        let cands = self.record_candidates(&mut batch, &logits, &sampler.params, &history)?;
+        batch.submit()?;
+        let mut cands = self.read_candidates(&cands)?;
+        let prefill_secs = t0.elapsed().as_secs_f64();
+        let t1 = std::time::Instant::now();
+        let mut generated = Vec::new();
+        let mut stop = StopReason::MaxTokens;
+        while generated.len() < max_tokens {
+            let Some(token) = sampler.pick(&cands) else { break };
+            if stop_ids.contains(&token) {
+                stop = StopReason::EndOfText;
+                break;
+            }
+            generated.push(token);
+            history.push(token);
+            if !on_token(token) {
+                stop = StopReason::Cancelled;
+                break;
+            }
+            if generated.len() == max_tokens {
+                break;
+            }
+            if self.cache.len() + 1 > self.cache.context {
+                stop = StopReason::ContextFull;
+                break;
+            }
+            let ids = self.ctx.upload_u32(&[token], &[1])?;
+            let mut batch = Batch::new(&self.ctx)?;
+            let logits = self.model.forward(&mut batch, &mut self.cache, &ids, &[token], false)?;
+            let r = self.record_candidates(&mut batch, &logits, &sampler.params, &history)?;
+            batch.submit()?;
+            cands = self.read_candidates(&r)?;
+        }
+        let decode_secs = t1.elapsed().as_secs_f64();
+        Ok(GenerationStats {
+            ids: generated,
+            prompt_tokens: prompt.len(),
+            prefill_secs,
+            decode_secs,
+            stop,
+        })
+    }
+
+    /// The `k` best (id, logit) pairs of `logits`, best first (k <= 64; computed on the GPU).
+    pub fn top_k(&self, logits: &GpuTensor, k: usize) -> Result<Vec<(u32, f32)>, ModelError> {
+        let mut batch = Batch::new(&self.ctx)?;
+        let r = top_k(&mut batch, logits, k)?;
+        batch.submit()?;
+        let ids = self.ctx.read_u32_blocking(&r.ids)?;
+        let vals = self.ctx.read_f32_blocking(&r.values)?;
+        Ok(ids.into_iter().zip(vals).filter(|(id, _)| *id != u32::MAX).collect())
+    }
+
+    /// All logits, copied to the CPU (evaluation tools; generation never needs this).
+    pub fn read_logits(&self, logits: &GpuTensor) -> Result<Vec<f32>, ModelError> {
+        debug_assert_eq!(logits.dtype, DType::F32);
+        Ok(self.ctx.read_f32_blocking(logits)?)
+    }
+}

@@ -1,0 +1,179 @@
+//! The knobs of a pre-norm decoder-only transformer, and the GGUF keys they come from.
+
+use crate::cpu::elementwise::Activation;
+use crate::formats::gguf::{FromMeta, GgufFile};
+use crate::kernels::norm::NormKind;
+use crate::kernels::rope::RopeLayout;
+
+use super::ModelError;
+
+/// How position frequencies are adjusted for long contexts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RopeScaling {
+    None,
+    /// Positions divided by `factor` (`rope.scaling.type = linear`).
+    Linear {
+        factor: f32,
+    },
+    /// Per-frequency divisors from the `rope_freqs.weight` tensor (Llama 3.1+ "llama3" scaling,
+    /// which llama.cpp's converter bakes into that tensor).
+    FreqFactors(Vec<f32>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecoderConfig {
+    pub arch: String,
+    pub n_layer: usize,
+    pub n_embd: usize,
+    pub n_head: usize,
+    pub n_kv_head: usize,
+    pub head_dim: usize,
+    pub n_ff: usize,
+    pub vocab: usize,
+    /// Longest context the model was trained for.
+    pub train_context: usize,
+    pub norm_eps: f32,
+    /// Gemma GGUFs store RMSNorm weights with the `1 +` already folded in, so GGUF models all
+    /// use plain RMSNorm; safetensors Gemma checkpoints will need `RmsPlusOne`.
+    pub norm: NormKind,
+    pub act: Activation,
+    pub rope_layout: RopeLayout,
+    pub rope_dims: usize,
+    pub rope_base: f32,
+    /// Rope base of sliding-window layers when it differs (Gemma 3: 10000 vs 1e6 global).
+    pub rope_base_local: Option<f32>,
+    pub rope_scaling: RopeScaling,
+    /// q/k/v projections carry biases (Qwen2).
+    pub qkv_bias: bool,
+    /// RMSNorm over each head of q and k before RoPE (Gemma 3).
+    pub qk_norm: bool,
+    /// Extra norms on the attention and FFN outputs before the residual add (Gemma 2/3).
+    pub post_norms: bool,
+    /// Sliding-window size of local layers; 0 when every layer is global.
+    pub sliding_window: usize,
+    /// Per layer: true for a sliding-window (local) layer.
+    pub local_layers: Vec<bool>,
+    /// Embeddings are multiplied by this (Gemma: sqrt(n_embd)).
+    pub embed_scale: Option<f32>,
+    /// Multiplier on q.k (1/sqrt(head_dim) unless the model says otherwise).
+    pub attn_scale: f32,
+    /// Gemma 2's soft-cap on attention scores; 0 = none.
+    pub attn_softcap: f32,
+}
+
+impl DecoderConfig {
+    /// Frequencies of RoPE for a layer: base^(-2i/d), adjusted by the scaling.
+    pub fn inv_freq(&self, local: bool) -> Vec<f32> {
+        let base = if local {
+            self.rope_base_local.unwrap_or(self.rope_base)
+        } else {
+            self.rope_base
+        };
+        let mut f = crate::cpu::rope::rope_inv_freq(self.rope_dims, base);
+        match (&self.rope_scaling, local) {
+            // Gemma 3 scales only its global layers; local ones keep the short-range base.
+            (_, true) if self.rope_base_local.is_some() => {}
+            (RopeScaling::Linear { factor }, _) => f.iter_mut().for_each(|x| *x /= factor),
+            (RopeScaling::FreqFactors(ff), _) => f.iter_mut().zip(ff).for_each(|(x, d)| *x /= d),
+            (RopeScaling::None, _) => {}
+        }
+        f
+    }
+
+    /// Checks the invariants the kernels rely on.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let bad = |m: String| Err(ModelError::Config(m));
+        if self.n_layer == 0 || self.n_embd == 0 || self.vocab == 0 || self.n_ff == 0 {
+            return bad(format!("empty dimensions in {self:?}"));
+        }
+        if self.n_kv_head == 0 || !self.n_head.is_multiple_of(self.n_kv_head) {
+            return bad(format!(
+                "{} heads cannot share {} kv heads",
+                self.n_head, self.n_kv_head
+            ));
+        }
+        if !self.head_dim.is_multiple_of(4) || self.head_dim > crate::kernels::attention::MAX_HEAD_DIM {
+            return bad(format!("head_dim {} must be a multiple of 4 up to 256", self.head_dim));
+        }
+        if self.rope_dims == 0 || self.rope_dims > self.head_dim || !self.rope_dims.is_multiple_of(2) {
+            return bad(format!(
+                "rope dims {} do not fit head_dim {}",
+                self.rope_dims, self.head_dim
+            ));
+        }
+        if self.local_layers.len() != self.n_layer {
+            return bad("local layer pattern does not cover every layer".into());
+        }
+        if let RopeScaling::FreqFactors(f) = &self.rope_scaling {
+            if f.len() != self.rope_dims / 2 {
+                return bad(format!(
+                    "{} rope freq factors for {} rotary dims",
+                    f.len(),
+                    self.rope_dims
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads `<arch>.<key>` from the metadata.
+pub fn arch_md<T: FromMeta>(gguf: &GgufFile, arch: &str, key: &str) -> Result<T, ModelError> {
+    Ok(gguf.md::<T>(&format!("{arch}.{key}"))?)
+}
+
+/// Reads `<arch>.<key>` if present.
+pub fn arch_md_opt<T: FromMeta>(gguf: &GgufFile, arch: &str, key: &str) -> Result<Option<T>, ModelError> {
+    Ok(gguf.md_opt::<T>(&format!("{arch}.{key}"))?)
+}
+
+/// The hyper-parameters every GGUF decoder shares, with llama.cpp's defaults. Families then
+/// adjust the rest.
+pub fn common(gguf: &GgufFile, arch: &str) -> Result<DecoderConfig, ModelError> {
+    let n_embd: usize = arch_md(gguf, arch, "embedding_length")?;
+    let n_head: usize = arch_md(gguf, arch, "attention.head_count")?;
+    let n_layer: usize = arch_md(gguf, arch, "block_count")?;
+    if n_head == 0 || n_layer == 0 {
+        return Err(ModelError::Config(format!("{arch}: zero heads or layers")));
+    }
+    let head_dim = arch_md_opt(gguf, arch, "attention.key_length")?.unwrap_or(n_embd / n_head);
+    // The vocabulary size is the token list's length when the key is absent (as in llama.cpp).
+    let vocab = match arch_md_opt::<usize>(gguf, arch, "vocab_size")? {
+        Some(v) => v,
+        None => gguf.md_array("tokenizer.ggml.tokens")?.len(),
+    };
+    let rope_scaling = match gguf.md_opt::<String>(&format!("{arch}.rope.scaling.type"))?.as_deref() {
+        Some("linear") => RopeScaling::Linear {
+            factor: arch_md(gguf, arch, "rope.scaling.factor")?,
+        },
+        Some("none") | None => RopeScaling::None,
+        Some(other) => return Err(ModelError::Config(format!("unsupported rope scaling `{other}`"))),
+    };
+    Ok(DecoderConfig {
+        arch: arch.to_string(),
+        n_layer,
+        n_embd,
+        n_head,
+        n_kv_head: arch_md_opt(gguf, arch, "attention.head_count_kv")?.unwrap_or(n_head),
+        head_dim,
+        n_ff: arch_md(gguf, arch, "feed_forward_length")?,
+        vocab,
+        train_context: arch_md_opt(gguf, arch, "context_length")?.unwrap_or(2048),
+        norm_eps: arch_md_opt(gguf, arch, "attention.layer_norm_rms_epsilon")?.unwrap_or(1e-5),
+        norm: NormKind::Rms,
+        act: Activation::Silu,
+        rope_layout: RopeLayout::Normal,
+        rope_dims: arch_md_opt(gguf, arch, "rope.dimension_count")?.unwrap_or(head_dim),
+        rope_base: arch_md_opt(gguf, arch, "rope.freq_base")?.unwrap_or(10000.0),
+        rope_base_local: None,
+        rope_scaling,
+        qkv_bias: false,
+        qk_norm: false,
+        post_norms: false,
+        sliding_window: 0,
+        local_layers: vec![false; n_layer],
+        embed_scale: None,
+        attn_scale: 1.0 / (head_dim as f32).sqrt(),
+        attn_softcap: 0.0,
+    })
+}

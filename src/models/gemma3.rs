@@ -1,0 +1,33 @@
+//! Gemma 3 (arch `gemma3`). Gemma Team, "Gemma 3 Technical Report" (2025).
+//! Differences from Llama: embeddings scaled by sqrt(n_embd); RMSNorm on each head of q and k;
+//! extra RMSNorms after attention and after the FFN (before each residual add); GeGLU with the
+//! tanh GELU; 5 sliding-window (local) layers per global one, local layers with RoPE base 1e4;
+//! NEOX RoPE; tied output embedding.
+
+use crate::cpu::elementwise::Activation;
+use crate::formats::gguf::GgufFile;
+use crate::kernels::rope::RopeLayout;
+
+use super::config::{arch_md_opt, common, DecoderConfig};
+use super::ModelError;
+
+/// Every 6th layer is global (HF `sliding_window_pattern = 6`; llama.cpp `n_swa_pattern`).
+const GLOBAL_EVERY: usize = 6;
+/// RoPE base of the local layers (HF `rope_local_base_freq`).
+const LOCAL_ROPE_BASE: f32 = 10_000.0;
+
+pub fn config(gguf: &GgufFile) -> Result<DecoderConfig, ModelError> {
+    let mut c = common(gguf, "gemma3")?;
+    c.act = Activation::GeluTanh;
+    c.rope_layout = RopeLayout::Neox;
+    c.qk_norm = true;
+    c.post_norms = true;
+    c.embed_scale = Some((c.n_embd as f32).sqrt());
+    c.sliding_window = arch_md_opt(gguf, "gemma3", "attention.sliding_window")?.unwrap_or(0);
+    c.local_layers = (0..c.n_layer)
+        .map(|l| c.sliding_window > 0 && (l + 1) % GLOBAL_EVERY != 0)
+        .collect();
+    c.rope_base_local = Some(LOCAL_ROPE_BASE);
+    // query_pre_attn_scalar = head_dim for the released sizes, so the scale stays 1/sqrt(head_dim).
+    Ok(c)
+}

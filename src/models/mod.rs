@@ -1,0 +1,50 @@
+//! Decoder models. Each family file (`llama.rs`, `qwen2.rs`, `gemma3.rs`) turns a GGUF header
+//! into a [`DecoderConfig`]: what differs between families is which of the transformer's knobs
+//! are set. `decoder.rs` is the one forward pass they share, `kv_cache.rs` its cache.
+
+pub mod config;
+pub mod decoder;
+pub mod gemma3;
+pub mod kv_cache;
+pub mod llama;
+pub mod qwen2;
+pub mod source;
+
+pub use config::DecoderConfig;
+pub use decoder::Decoder;
+pub use kv_cache::KvCache;
+
+use crate::formats::gguf::{GgufError, GgufFile};
+use crate::gpu::GpuError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    Gguf(#[from] GgufError),
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
+    #[error("unsupported architecture `{0}` (supported: llama, qwen2, gemma3)")]
+    UnknownArchitecture(String),
+    #[error("tensor `{name}` has shape {got:?}, expected {expected:?}")]
+    BadShape {
+        name: String,
+        expected: Vec<u64>,
+        got: Vec<u64>,
+    },
+    #[error("reading tensor `{name}` from the model file failed: {source}")]
+    Io { name: String, source: std::io::Error },
+    #[error("the prompt needs {needed} positions but the context holds {context}; use a shorter prompt or a larger --context")]
+    ContextOverflow { needed: usize, context: usize },
+    #[error("invalid model configuration: {0}")]
+    Config(String),
+}
+
+/// The decoder configuration for a GGUF file, by its `general.architecture`.
+pub fn config_from_gguf(gguf: &GgufFile) -> Result<DecoderConfig, ModelError> {
+    match gguf.arch()? {
+        "llama" => llama::config(gguf),
+        "qwen2" => qwen2::config(gguf),
+        "gemma3" => gemma3::config(gguf),
+        other => Err(ModelError::UnknownArchitecture(other.to_string())),
+    }
+}

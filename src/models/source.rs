@@ -1,0 +1,86 @@
+//! Reads tensors out of a GGUF file, one at a time, for upload.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use crate::formats::gguf::{GgufFile, TensorInfo};
+use crate::formats::quant::dequantize;
+use crate::gpu::{GpuContext, GpuTensor};
+use crate::kernels::GpuWeight;
+
+use super::ModelError;
+
+/// A GGUF file opened for reading tensor data.
+pub struct GgufSource {
+    pub gguf: GgufFile,
+    file: File,
+}
+
+impl GgufSource {
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn open(path: &Path) -> Result<Self, ModelError> {
+        let gguf = GgufFile::open(path)?;
+        let file = File::open(path).map_err(|source| ModelError::Io {
+            name: path.display().to_string(),
+            source,
+        })?;
+        Ok(GgufSource { gguf, file })
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.gguf.tensor(name).is_ok()
+    }
+
+    fn info(&self, name: &str) -> Result<TensorInfo, ModelError> {
+        Ok(self.gguf.tensor(name)?.clone())
+    }
+
+    /// The raw bytes of a tensor (its range was validated against the file when parsing).
+    pub fn bytes(&mut self, name: &str) -> Result<(TensorInfo, Vec<u8>), ModelError> {
+        let info = self.info(name)?;
+        let io = |source| ModelError::Io {
+            name: name.to_string(),
+            source,
+        };
+        let len = usize::try_from(info.n_bytes).map_err(|_| ModelError::Config(format!("{name} is too large")))?;
+        let mut buf = vec![0u8; len];
+        self.file.seek(SeekFrom::Start(info.start)).map_err(io)?;
+        self.file.read_exact(&mut buf).map_err(io)?;
+        Ok((info, buf))
+    }
+
+    /// A 2-D weight `[rows, k]` (ggml dims `[k, rows]`), uploaded in its block format.
+    pub fn matrix(&mut self, ctx: &GpuContext, name: &str, rows: usize, k: usize) -> Result<GpuWeight, ModelError> {
+        let (info, bytes) = self.bytes(name)?;
+        let expected = vec![k as u64, rows as u64];
+        if info.dims != expected {
+            return Err(ModelError::BadShape {
+                name: name.to_string(),
+                expected,
+                got: info.dims,
+            });
+        }
+        Ok(GpuWeight::upload(ctx, name, info.format, rows, k, &bytes)?)
+    }
+
+    /// A 1-D tensor of `len` values as f32 (norm weights, biases), dequantised on the CPU.
+    pub fn vector_f32(&mut self, name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
+        let (info, bytes) = self.bytes(name)?;
+        if info.dims != [len as u64] {
+            return Err(ModelError::BadShape {
+                name: name.to_string(),
+                expected: vec![len as u64],
+                got: info.dims,
+            });
+        }
+        let mut out = vec![0.0; len];
+        dequantize(info.format, &bytes, len, &mut out).map_err(|e| ModelError::Config(format!("{name}: {e}")))?;
+        Ok(out)
+    }
+
+    pub fn vector(&mut self, ctx: &GpuContext, name: &str, len: usize) -> Result<GpuTensor, ModelError> {
+        let v = self.vector_f32(name, len)?;
+        Ok(ctx.upload_f32(&v, &[len])?)
+    }
+}

@@ -1,0 +1,213 @@
+//! Choosing the next token from the model's top candidates, as llama.cpp's default sampler chain
+//! does: penalties (on the GPU, before top-k) -> top-k -> top-p -> min-p -> temperature -> draw.
+//!
+//! The GPU returns the top `k <= 64` (id, logit) pairs; everything below runs on those few.
+
+use crate::cpu::Rng;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SamplingParams {
+    /// 0 means greedy (always the most likely token).
+    pub temperature: f32,
+    /// Candidates kept (1..=64; the GPU kernel's limit).
+    pub top_k: usize,
+    /// Smallest set of candidates whose probability sums to at least top_p (1.0 = off).
+    pub top_p: f32,
+    /// Drop candidates below min_p times the best one's probability (0.0 = off).
+    pub min_p: f32,
+    /// Divides positive logits and multiplies negative ones of recent tokens (1.0 = off).
+    pub repeat_penalty: f32,
+    pub presence_penalty: f32,
+    pub frequency_penalty: f32,
+    /// How many recent tokens the penalties look at.
+    pub penalty_last_n: usize,
+    pub seed: u64,
+}
+
+impl Default for SamplingParams {
+    /// llama.cpp's defaults.
+    fn default() -> Self {
+        SamplingParams {
+            temperature: 0.8,
+            top_k: 40,
+            top_p: 0.95,
+            min_p: 0.05,
+            repeat_penalty: 1.0,
+            presence_penalty: 0.0,
+            frequency_penalty: 0.0,
+            penalty_last_n: 64,
+            seed: 0,
+        }
+    }
+}
+
+impl SamplingParams {
+    pub fn greedy() -> Self {
+        SamplingParams {
+            temperature: 0.0,
+            top_k: 1,
+            ..Default::default()
+        }
+    }
+
+    pub fn is_greedy(&self) -> bool {
+        self.temperature <= 0.0 || self.top_k == 1
+    }
+
+    /// Candidates to fetch from the GPU.
+    pub fn candidates(&self) -> usize {
+        if self.is_greedy() {
+            1
+        } else {
+            self.top_k.clamp(1, crate::kernels::topk::MAX_K)
+        }
+    }
+
+    pub fn penalties_active(&self) -> bool {
+        self.repeat_penalty != 1.0 || self.presence_penalty != 0.0 || self.frequency_penalty != 0.0
+    }
+
+    /// Distinct ids among the last `penalty_last_n` of `history`, with their counts.
+    pub fn recent_counts(&self, history: &[u32]) -> Vec<(u32, u32)> {
+        let start = history.len().saturating_sub(self.penalty_last_n);
+        let mut counts: Vec<(u32, u32)> = Vec::new();
+        for &t in &history[start..] {
+            match counts.iter_mut().find(|(id, _)| *id == t) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((t, 1)),
+            }
+        }
+        counts
+    }
+}
+
+/// Draws tokens with a seeded generator, so a seed reproduces a generation.
+pub struct Sampler {
+    pub params: SamplingParams,
+    rng: Rng,
+}
+
+impl Sampler {
+    pub fn new(params: SamplingParams) -> Self {
+        let rng = Rng::new(params.seed);
+        Sampler { params, rng }
+    }
+
+    /// Picks one id from `candidates` ((id, logit), best first, as the GPU's top-k returns them).
+    /// Returns None only when there is no candidate at all.
+    pub fn pick(&mut self, candidates: &[(u32, f32)]) -> Option<u32> {
+        let first = candidates.first()?;
+        if self.params.is_greedy() || candidates.len() == 1 {
+            return Some(first.0);
+        }
+        let p = &self.params;
+        // Probabilities of the raw logits (top-p and min-p use them, as in llama.cpp).
+        let probs = softmax(candidates.iter().map(|c| c.1), 1.0);
+        let mut keep = candidates.len();
+        if p.top_p < 1.0 {
+            let mut sum = 0.0;
+            for (i, q) in probs.iter().enumerate() {
+                sum += q;
+                if sum >= p.top_p as f64 {
+                    keep = keep.min(i + 1);
+                    break;
+                }
+            }
+        }
+        if p.min_p > 0.0 {
+            let floor = probs[0] * p.min_p as f64;
+            keep = keep.min(probs.iter().take_while(|&&q| q >= floor).count().max(1));
+        }
+        let kept = &candidates[..keep];
+        let weights = softmax(kept.iter().map(|c| c.1), p.temperature);
+        let mut u = self.rng.f32_range(0.0, 1.0) as f64;
+        for (c, w) in kept.iter().zip(&weights) {
+            if u < *w {
+                return Some(c.0);
+            }
+            u -= w;
+        }
+        kept.last().map(|c| c.0)
+    }
+}
+
+/// Softmax of `logits / temperature` in f64.
+fn softmax(logits: impl Iterator<Item = f32> + Clone, temperature: f32) -> Vec<f64> {
+    let t = f64::from(temperature.max(1e-6));
+    let max = logits.clone().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let e: Vec<f64> = logits.map(|l| ((l as f64 - max) / t).exp()).collect();
+    let sum: f64 = e.iter().sum();
+    e.into_iter().map(|x| x / sum).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cands() -> Vec<(u32, f32)> {
+        vec![(7, 3.0), (2, 2.5), (9, 1.0), (4, -2.0)]
+    }
+
+    #[test]
+    fn greedy_takes_the_best() {
+        let mut s = Sampler::new(SamplingParams::greedy());
+        assert_eq!(s.pick(&cands()), Some(7));
+        assert_eq!(s.pick(&[]), None);
+    }
+
+    #[test]
+    fn seeded_sampling_is_reproducible_and_varies() {
+        let params = SamplingParams {
+            temperature: 1.5,
+            top_p: 1.0,
+            min_p: 0.0,
+            seed: 42,
+            ..Default::default()
+        };
+        let run = |p: &SamplingParams| {
+            let mut s = Sampler::new(p.clone());
+            (0..200).map(|_| s.pick(&cands()).unwrap()).collect::<Vec<_>>()
+        };
+        assert_eq!(run(&params), run(&params));
+        let draws = run(&params);
+        assert!(
+            draws.contains(&7) && draws.contains(&2) && draws.contains(&9),
+            "a hot sampler reaches several ids"
+        );
+        assert_ne!(
+            run(&params),
+            run(&SamplingParams {
+                seed: 43,
+                ..params.clone()
+            })
+        );
+    }
+
+    #[test]
+    fn top_p_and_min_p_cut_the_tail() {
+        // p = softmax(3, 2.5, 1, -2) = 0.56, 0.34, 0.08, 0.003
+        let mut s = Sampler::new(SamplingParams {
+            temperature: 1.0,
+            top_p: 0.85,
+            min_p: 0.0,
+            ..Default::default()
+        });
+        assert!((0..300).all(|_| matches!(s.pick(&cands()), Some(7 | 2))));
+        let mut s = Sampler::new(SamplingParams {
+            temperature: 1.0,
+            top_p: 1.0,
+            min_p: 0.5,
+            ..Default::default()
+        });
+        assert!((0..300).all(|_| matches!(s.pick(&cands()), Some(7 | 2))));
+    }
+
+    #[test]
+    fn recent_counts_window() {
+        let p = SamplingParams {
+            penalty_last_n: 4,
+            ..Default::default()
+        };
+        assert_eq!(p.recent_counts(&[1, 2, 3, 3, 2, 3]), vec![(3, 3), (2, 1)]);
+    }
+}
