@@ -23,6 +23,9 @@ struct Params {
 // gemm does not use it, so it is not in gemm's bind group.
 @group(0) @binding(4) var<uniform> xu: array<vec4<f32>, 4096>;
 override UNIFORM_X: bool = false;
+// gemv walks whole 32-weight chunks with LOAD_W32 (needs k % 32 == 0): block formats then decode
+// their scales once per chunk instead of once per 4 weights.
+override CHUNKS: bool = false;
 
 fn load_x4(m: u32, k: u32) -> vec4<f32> {
     let b = m * p.k + k;
@@ -36,6 +39,18 @@ fn load_x4(m: u32, k: u32) -> vec4<f32> {
         }
     }
     return v;
+}
+
+fn gemv_x4(m: u32, k: u32) -> vec4<f32> {
+    if (UNIFORM_X) {
+        return xu[(m * p.k + k) / 4u];
+    }
+    return load_x4(m, k);
+}
+
+fn dot32(w: array<vec4<f32>, 8>, x: array<vec4<f32>, 8>) -> f32 {
+    return dot(w[0], x[0]) + dot(w[1], x[1]) + dot(w[2], x[2]) + dot(w[3], x[3])
+         + dot(w[4], x[4]) + dot(w[5], x[5]) + dot(w[6], x[6]) + dot(w[7], x[7]);
 }
 
 // Decode (m small): each invocation produces 4 adjacent outputs of one activation row, so each x
@@ -54,15 +69,21 @@ fn gemv(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
     let r2 = min(r0 + 2u, last);
     let r3 = min(r0 + 3u, last);
     var acc = vec4<f32>(0.0);
-    for (var k = 0u; k < p.k; k += 4u) {
-        var xv: vec4<f32>;
-        if (UNIFORM_X) {
-            xv = xu[(m * p.k + k) / 4u];
-        } else {
-            xv = load_x4(m, k);
+    if (CHUNKS) {
+        for (var c = 0u; c < p.k / 32u; c++) {
+            var xs: array<vec4<f32>, 8>;
+            for (var j = 0u; j < 8u; j++) {
+                xs[j] = gemv_x4(m, c * 32u + 4u * j);
+            }
+            acc += vec4<f32>(dot32(LOAD_W32(r0, c, p.k), xs), dot32(LOAD_W32(r1, c, p.k), xs),
+                             dot32(LOAD_W32(r2, c, p.k), xs), dot32(LOAD_W32(r3, c, p.k), xs));
         }
-        acc += vec4<f32>(dot(LOAD_W4(r0, k, p.k), xv), dot(LOAD_W4(r1, k, p.k), xv),
-                         dot(LOAD_W4(r2, k, p.k), xv), dot(LOAD_W4(r3, k, p.k), xv));
+    } else {
+        for (var k = 0u; k < p.k; k += 4u) {
+            let xv = gemv_x4(m, k);
+            acc += vec4<f32>(dot(LOAD_W4(r0, k, p.k), xv), dot(LOAD_W4(r1, k, p.k), xv),
+                             dot(LOAD_W4(r2, k, p.k), xv), dot(LOAD_W4(r3, k, p.k), xv));
+        }
     }
     let out = m * p.n_out + p.row0 + r0;
     for (var i = 0u; i < 4u; i++) {

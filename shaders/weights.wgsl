@@ -160,3 +160,161 @@ fn load_w4_q6_k(row: u32, k: u32, k_len: u32) -> vec4<f32> {
     let sc = f32(i32(w_u8_at(b + 192u + 8u * h + l / 16u + 2u * c) << 24u) >> 24u);
     return (w_f16_at(b + 208u) * sc) * (u8x4(ql | (qh << 4u)) - 32.0);
 }
+
+// ---- Whole 32-element chunks, for GEMV ----
+//
+// `load_w32_<format>(row, c, k_len)` returns weights W[row][32c .. 32c + 32] as 8 vec4s. Block
+// formats decode their scales once per chunk and read quants as whole words, which cuts the
+// loads per weight several times over (storage loads are the bottleneck on CPU adapters).
+// Needs k_len % 32 == 0.
+
+fn load_w32_f32(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
+    let k = c * 32u;
+    return array<vec4<f32>, 8>(load_w4_f32(row, k, k_len), load_w4_f32(row, k + 4u, k_len),
+        load_w4_f32(row, k + 8u, k_len), load_w4_f32(row, k + 12u, k_len), load_w4_f32(row, k + 16u, k_len),
+        load_w4_f32(row, k + 20u, k_len), load_w4_f32(row, k + 24u, k_len), load_w4_f32(row, k + 28u, k_len));
+}
+
+// Halves two to a word: with k_len even, a chunk starts on a word boundary.
+fn load_w32_f16(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
+    let i = (row * k_len + c * 32u) / 2u;
+    var out: array<vec4<f32>, 8>;
+    for (var j = 0u; j < 8u; j++) {
+        out[j] = vec4<f32>(unpack2x16float(weights[i + 2u * j]), unpack2x16float(weights[i + 2u * j + 1u]));
+    }
+    return out;
+}
+
+fn bf16_pair(w: u32) -> vec2<f32> {
+    return vec2<f32>(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xFFFF0000u));
+}
+
+fn load_w32_bf16(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
+    let i = (row * k_len + c * 32u) / 2u;
+    var out: array<vec4<f32>, 8>;
+    for (var j = 0u; j < 8u; j++) {
+        out[j] = vec4<f32>(bf16_pair(weights[i + 2u * j]), bf16_pair(weights[i + 2u * j + 1u]));
+    }
+    return out;
+}
+
+// Eight consecutive words from an even byte offset with 9 aligned loads (instead of two loads
+// per word), written out so no private array is indexed dynamically.
+fn words8(o: u32) -> array<u32, 8> {
+    let i = o >> 2u;
+    let a0 = weights[i];
+    let a1 = weights[i + 1u];
+    let a2 = weights[i + 2u];
+    let a3 = weights[i + 3u];
+    let a4 = weights[i + 4u];
+    let a5 = weights[i + 5u];
+    let a6 = weights[i + 6u];
+    let a7 = weights[i + 7u];
+    if ((o & 3u) == 0u) {
+        return array<u32, 8>(a0, a1, a2, a3, a4, a5, a6, a7);
+    }
+    let a8 = weights[i + 8u];
+    return array<u32, 8>((a0 >> 16u) | (a1 << 16u), (a1 >> 16u) | (a2 << 16u), (a2 >> 16u) | (a3 << 16u),
+        (a3 >> 16u) | (a4 << 16u), (a4 >> 16u) | (a5 << 16u), (a5 >> 16u) | (a6 << 16u),
+        (a6 >> 16u) | (a7 << 16u), (a7 >> 16u) | (a8 << 16u));
+}
+
+// Four consecutive words from an even byte offset with at most 5 aligned loads.
+fn words4(o: u32) -> array<u32, 4> {
+    let i = o >> 2u;
+    let a0 = weights[i];
+    let a1 = weights[i + 1u];
+    let a2 = weights[i + 2u];
+    let a3 = weights[i + 3u];
+    if ((o & 3u) == 0u) {
+        return array<u32, 4>(a0, a1, a2, a3);
+    }
+    let a4 = weights[i + 4u];
+    return array<u32, 4>((a0 >> 16u) | (a1 << 16u), (a1 >> 16u) | (a2 << 16u), (a2 >> 16u) | (a3 << 16u),
+        (a3 >> 16u) | (a4 << 16u));
+}
+
+fn load_w32_q8_0(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
+    let b = (row * (k_len / 32u) + c) * 34u;
+    let d = w_f16_at(b);
+    let q = words8(b + 2u);
+    return array<vec4<f32>, 8>(d * i8x4(q[0]), d * i8x4(q[1]), d * i8x4(q[2]), d * i8x4(q[3]),
+        d * i8x4(q[4]), d * i8x4(q[5]), d * i8x4(q[6]), d * i8x4(q[7]));
+}
+
+// Low nibbles of the 16 quant bytes are elements 0..15, high nibbles 16..31.
+fn load_w32_q4_0(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
+    let b = (row * (k_len / 32u) + c) * 18u;
+    let d = w_f16_at(b);
+    let q = words4(b + 2u);
+    return array<vec4<f32>, 8>(d * (nib4(q[0], 0u) - 8.0), d * (nib4(q[1], 0u) - 8.0), d * (nib4(q[2], 0u) - 8.0),
+        d * (nib4(q[3], 0u) - 8.0), d * (nib4(q[0], 4u) - 8.0), d * (nib4(q[1], 4u) - 8.0),
+        d * (nib4(q[2], 4u) - 8.0), d * (nib4(q[3], 4u) - 8.0));
+}
+
+// 20-byte blocks stay word-aligned: d and m share the first word.
+fn load_w32_q4_1(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
+    let i = (row * (k_len / 32u) + c) * 5u;
+    let dm = unpack2x16float(weights[i]);
+    var out: array<vec4<f32>, 8>;
+    for (var j = 0u; j < 4u; j++) {
+        let q = weights[i + 1u + j];
+        out[j] = dm.x * nib4(q, 0u) + dm.y;
+        out[j + 4u] = dm.x * nib4(q, 4u) + dm.y;
+    }
+    return out;
+}
+
+fn q5_high4(qh: u32, e: u32) -> vec4<f32> {
+    let hb = (qh >> e) & 0xFu;
+    return vec4<f32>(f32(hb & 1u), f32((hb >> 1u) & 1u), f32((hb >> 2u) & 1u), f32(hb >> 3u)) * 16.0;
+}
+
+fn load_w32_q5_0(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
+    let b = (row * (k_len / 32u) + c) * 22u;
+    let d = w_f16_at(b);
+    let qh = w_u32_at(b + 2u);
+    let q = words4(b + 6u);
+    return array<vec4<f32>, 8>(d * (nib4(q[0], 0u) + q5_high4(qh, 0u) - 16.0),
+        d * (nib4(q[1], 0u) + q5_high4(qh, 4u) - 16.0), d * (nib4(q[2], 0u) + q5_high4(qh, 8u) - 16.0),
+        d * (nib4(q[3], 0u) + q5_high4(qh, 12u) - 16.0), d * (nib4(q[0], 4u) + q5_high4(qh, 16u) - 16.0),
+        d * (nib4(q[1], 4u) + q5_high4(qh, 20u) - 16.0), d * (nib4(q[2], 4u) + q5_high4(qh, 24u) - 16.0),
+        d * (nib4(q[3], 4u) + q5_high4(qh, 28u) - 16.0));
+}
+
+// Chunk c is sub-block c % 8 of its super-block; 144-byte super-blocks stay word-aligned.
+fn load_w32_q4_k(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
+    let b = (row * (k_len / 256u) + c / 8u) * 144u;
+    let s = c % 8u;
+    let dd = unpack2x16float(weights[b / 4u]);
+    let sm = q4k_scale_min(b, s);
+    let scale = dd.x * sm.x;
+    let minv = dd.y * sm.y;
+    let qi = (b + 16u + 32u * (s / 2u)) / 4u;
+    let shift = 4u * (s % 2u);
+    var out: array<vec4<f32>, 8>;
+    for (var j = 0u; j < 8u; j++) {
+        out[j] = scale * nib4(weights[qi + j], shift) - minv;
+    }
+    return out;
+}
+
+fn q6k_quad(ql: u32, qh: u32, q: u32, sc: f32) -> vec4<f32> {
+    let lo = (ql >> (4u * (q >> 1u))) & 0x0F0F0F0Fu;
+    let hi = (qh >> (2u * q)) & 0x03030303u;
+    return sc * (u8x4(lo | (hi << 4u)) - 32.0);
+}
+
+fn load_w32_q6_k(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
+    let b = (row * (k_len / 256u) + c / 8u) * 210u;
+    let h = (c % 8u) / 4u;
+    let q = c % 4u;
+    let d = w_f16_at(b + 208u);
+    let ql = words8(b + 64u * h + 32u * (q & 1u));
+    let qh = words8(b + 128u + 32u * h);
+    let s0 = d * f32(i32(w_u8_at(b + 192u + 8u * h + 2u * q) << 24u) >> 24u);
+    let s1 = d * f32(i32(w_u8_at(b + 193u + 8u * h + 2u * q) << 24u) >> 24u);
+    return array<vec4<f32>, 8>(q6k_quad(ql[0], qh[0], q, s0), q6k_quad(ql[1], qh[1], q, s0),
+        q6k_quad(ql[2], qh[2], q, s0), q6k_quad(ql[3], qh[3], q, s0), q6k_quad(ql[4], qh[4], q, s1),
+        q6k_quad(ql[5], qh[5], q, s1), q6k_quad(ql[6], qh[6], q, s1), q6k_quad(ql[7], qh[7], q, s1));
+}

@@ -16,3 +16,12 @@ fn load_w4_f16_native(row: u32, k: u32, k_len: u32) -> vec4<f32> {
     }
     return v;
 }
+
+fn load_w32_f16_native(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
+    let k = c * 32u;
+    var out: array<vec4<f32>, 8>;
+    for (var j = 0u; j < 8u; j++) {
+        out[j] = load_w4_f16_native(row, k + 4u * j, k_len);
+    }
+    return out;
+}

@@ -60,6 +60,21 @@ impl GenerationStats {
     }
 }
 
+/// Result of [`Engine::score`].
+pub struct Score {
+    pub tokens: usize,
+    pub ppl: f64,
+    /// argmax of the logits at positions 0..n-1 (the model's guess for each next token).
+    pub argmax_next: Vec<u32>,
+}
+
+/// log softmax(row)[target], in f64.
+fn log_softmax_at(row: &[f32], target: usize) -> f64 {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let sum: f64 = row.iter().map(|&l| (l as f64 - max).exp()).sum();
+    row[target] as f64 - max - sum.ln()
+}
+
 pub struct Engine {
     pub ctx: GpuContext,
     pub model: Decoder,
@@ -212,6 +227,44 @@ impl Engine {
             prefill_secs,
             decode_secs,
             stop,
+        })
+    }
+
+    /// Teacher-forced evaluation of a whole sequence from an empty cache: the argmax of the logits
+    /// at every position but the last, and the perplexity of tokens 1.. (exp of the mean negative
+    /// log-likelihood). Logits are read back chunk by chunk, sized to fit one binding.
+    pub fn score(&mut self, tokens: &[u32]) -> Result<Score, ModelError> {
+        if tokens.len() < 2 {
+            return Err(ModelError::Config("scoring needs at least two tokens".into()));
+        }
+        if tokens.len() > self.cache.context {
+            return Err(ModelError::ContextOverflow {
+                needed: tokens.len(),
+                context: self.cache.context,
+            });
+        }
+        let vocab = self.model.cfg.vocab;
+        let rows_fit = (self.ctx.caps.max_binding_bytes() / (vocab as u64 * 4)).max(1) as usize;
+        let chunk = self.cache.max_chunk.min(rows_fit);
+        self.cache.truncate(0);
+        let (mut argmax_next, mut nll) = (Vec::new(), 0.0f64);
+        for (c, part) in tokens.chunks(chunk).enumerate() {
+            let logits = self.forward(part, true)?;
+            let logits = self.read_logits(&logits)?;
+            for (i, row) in logits.chunks_exact(vocab).enumerate() {
+                let pos = c * chunk + i;
+                if pos + 1 >= tokens.len() {
+                    break;
+                }
+                argmax_next.push(crate::cpu::reduce::argmax(row).0);
+                nll -= log_softmax_at(row, tokens[pos + 1] as usize);
+            }
+        }
+        let n = (tokens.len() - 1) as f64;
+        Ok(Score {
+            tokens: tokens.len(),
+            ppl: (nll / n).exp(),
+            argmax_next,
         })
     }
 

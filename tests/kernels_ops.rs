@@ -411,5 +411,8 @@ fn repetition_penalties() {
     cpu::penalty::penalize(&mut logits, &recent, 1.3, 0.2, 0.05);
     assert_close(&got, &logits, F32_TOL, "penalties");
     let mut batch = Batch::new(ctx).unwrap();
-    assert!(webslm::kernels::penalty::penalize(&mut batch, &t, &[(5003, 1)], 1.1, 0.0, 0.0).is_err(), "id past the vocabulary");
+    assert!(
+        webslm::kernels::penalty::penalize(&mut batch, &t, &[(5003, 1)], 1.1, 0.0, 0.0).is_err(),
+        "id past the vocabulary"
+    );
 }

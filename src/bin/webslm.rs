@@ -30,6 +30,8 @@ fn main() -> ExitCode {
         Some("info") => info(),
         Some("bench-kernels") => bench_kernels(&args[1..]),
         Some("logits") => model_cmds::logits(&args[1..]),
+        Some("generate") => model_cmds::generate(&args[1..]),
+        Some("score") => model_cmds::score(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())

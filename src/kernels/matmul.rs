@@ -98,11 +98,19 @@ pub fn matmul_with(
             Some(ubuf)
         }
     };
-    let overrides = [("UNIFORM_X", f64::from(u8::from(kernel == MatmulKernel::GemvUniformX)))];
-    let variant = match kernel {
-        MatmulKernel::GemvUniformX => format!("{}_ux", w.variant.name()),
-        _ => w.variant.name(),
-    };
+    // Whole 32-weight chunks whenever the row allows (every block format does).
+    let chunks = w.k.is_multiple_of(32);
+    let overrides = [
+        ("UNIFORM_X", f64::from(u8::from(kernel == MatmulKernel::GemvUniformX))),
+        ("CHUNKS", f64::from(u8::from(chunks))),
+    ];
+    let mut variant = w.variant.name();
+    if kernel == MatmulKernel::GemvUniformX {
+        variant.push_str("_ux");
+    }
+    if chunks {
+        variant.push_str("_c32");
+    }
     for part in &w.parts {
         let params = Params {
             m: dim_u32("m", m)?,

@@ -1,6 +1,6 @@
 //! The one place WGSL enters the binary. Kernels are plain WGSL files in `shaders/`, one per
-//! family; the only text substitution is the two greppable placeholders `WEIGHTS_TYPE` and
-//! `LOAD_W4`, which pick the weight decoder (see `weights.wgsl`).
+//! family; the only text substitution is the greppable placeholders `WEIGHTS_TYPE`, `LOAD_W4`
+//! and `LOAD_W32`, which pick the weight decoder (see `weights.wgsl`).
 
 use crate::formats::quant::WeightFormat;
 
@@ -56,6 +56,7 @@ pub fn with_weights(kernel: &str, v: WeightVariant) -> String {
     };
     let body = kernel
         .replace("WEIGHTS_TYPE", ty)
-        .replace("LOAD_W4", &format!("load_w4_{}", v.name()));
+        .replace("LOAD_W4", &format!("load_w4_{}", v.name()))
+        .replace("LOAD_W32", &format!("load_w32_{}", v.name()));
     format!("{decoders}\n{COMMON}\n{body}")
 }
