@@ -46,16 +46,19 @@ fn golden(model: &str, reference: &str) -> Golden {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// A lazily loaded engine, one per model file.
+type EngineSlot = &'static Mutex<Option<Engine>>;
+
 /// One engine per model file, shared by the tests of this binary (loading takes seconds).
 fn engine(file: &str) -> Option<std::sync::MutexGuard<'static, Option<Engine>>> {
-    static ENGINES: Mutex<Vec<(String, &'static Mutex<Option<Engine>>)>> = Mutex::new(Vec::new());
+    static ENGINES: Mutex<Vec<(String, EngineSlot)>> = Mutex::new(Vec::new());
     let dir = common_formats::models_dir("model_goldens")?;
     let slot = {
         let mut all = ENGINES.lock().unwrap_or_else(|e| e.into_inner());
         match all.iter().find(|(f, _)| f == file) {
             Some((_, s)) => *s,
             None => {
-                let s: &'static Mutex<Option<Engine>> = Box::leak(Box::new(Mutex::new(None)));
+                let s: EngineSlot = Box::leak(Box::new(Mutex::new(None)));
                 all.push((file.to_string(), s));
                 s
             }
