@@ -44,6 +44,8 @@ pub enum StopReason {
 pub struct GenerationStats {
     pub ids: Vec<u32>,
     pub prompt_tokens: usize,
+    /// Prompt tokens that were run; the others were reused from the KV cache.
+    pub prefilled_tokens: usize,
     pub prefill_secs: f64,
     pub decode_secs: f64,
     pub stop: StopReason,
@@ -51,7 +53,7 @@ pub struct GenerationStats {
 
 impl GenerationStats {
     pub fn prefill_tok_s(&self) -> f64 {
-        self.prompt_tokens as f64 / self.prefill_secs.max(1e-9)
+        self.prefilled_tokens as f64 / self.prefill_secs.max(1e-9)
     }
 
     /// Tokens after the first (which prefill produced) per second of decoding.
@@ -79,6 +81,8 @@ pub struct Engine {
     pub ctx: GpuContext,
     pub model: Decoder,
     pub cache: KvCache,
+    /// Tokens the last prefill actually ran (the rest came from the cache).
+    pub last_prefill_tokens: usize,
 }
 
 impl Engine {
@@ -89,7 +93,7 @@ impl Engine {
         let model = Decoder::load(&ctx, &mut src)?;
         let context = options.context.min(model.cfg.train_context).max(1);
         let cache = KvCache::new(&ctx, &model.cfg, context, options.max_chunk)?;
-        Ok(Engine { ctx, model, cache })
+        Ok(Engine { ctx, model, cache, last_prefill_tokens: 0 })
     }
 
     /// Feeds `tokens` after the longest prefix already in the cache and returns the logits of the
@@ -108,6 +112,7 @@ impl Engine {
         }
         let keep = self.reusable_prefix(tokens).min(tokens.len() - 1);
         self.cache.truncate(keep);
+        self.last_prefill_tokens = tokens.len() - keep;
         let mut logits = None;
         for chunk in tokens[keep..].chunks(self.cache.max_chunk) {
             logits = Some(self.forward(chunk, false)?);
@@ -224,6 +229,7 @@ impl Engine {
         Ok(GenerationStats {
             ids: generated,
             prompt_tokens: prompt.len(),
+            prefilled_tokens: self.last_prefill_tokens,
             prefill_secs,
             decode_secs,
             stop,
