@@ -7,3 +7,4 @@ pub mod cpu;
 pub mod formats;
 pub mod gpu;
 pub mod kernels;
+pub mod tokenizer;
