@@ -104,6 +104,36 @@ fn golden_ids_match_references() {
     );
 }
 
+/// `webslm tokenize` prints the reference ids too (a few strings per model: each run loads the
+/// vocabulary again, 2 s for Gemma's).
+#[test]
+fn cli_tokenize_prints_reference_ids() {
+    let fixture: Fixture = serde_json::from_str(include_str!("fixtures/tokenizer_ids.json")).unwrap();
+    let Some(dir) = models_dir("cli_tokenize_prints_reference_ids") else {
+        return;
+    };
+    let picks = [
+        "",
+        "<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n",
+        "family 👨‍👩‍👧‍👦 and flag 🇫🇷 and skin tone 👋🏽",
+    ];
+    for (name, reference) in &fixture.models {
+        for s in picks {
+            let i = fixture.strings.iter().position(|x| x == s).expect("string in fixture");
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_webslm"))
+                .args(["tokenize", "--model"])
+                .arg(dir.join(name))
+                .args(["--text", s])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let ids: Vec<u32> = serde_json::from_value(v["ids"].clone()).unwrap();
+            assert_eq!(ids, reference.ids[i], "{name}: webslm tokenize --text {s:?}");
+        }
+    }
+}
+
 /// Strings holding control-token text decode without it when special tokens are skipped.
 fn contains_control_text(s: &str) -> bool {
     ["<|im_", "<start_of_turn>", "<end_of_turn>", "<bos>", "</s>", "<s>"]
