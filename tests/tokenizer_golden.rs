@@ -1,7 +1,9 @@
 //! Tokenizers against their references, and hostile tokenizer inputs.
 //!
 //! - Golden ids: `tests/fixtures/tokenizer_ids.json` (made by
-//!   `scripts/fixtures/make_tokenizer_fixtures.py`) holds, for each of 40 varied strings, the ids
+//!   `scripts/fixtures/make_tokenizer_fixtures.py`) holds, for each of 240 strings (40 written by
+//!   hand to cover whitespace, emoji, CJK, accents, code, numbers, special-token text, and 200
+//!   glued from random fragments with a fixed seed), the ids
 //!   llama-cpp-python gives for the three GGUFs (`tokenize(add_bos=True, special=True)`) and the
 //!   ids HF `tokenizers` gives for all-MiniLM-L6-v2. webslm must give exactly the same ids.
 //!   Needs `models/` (skipped with a printed reason when missing, a failure under `CI=true`).
@@ -81,11 +83,12 @@ fn golden_ids_match_references() {
             } else {
                 failures.push(format!("{name}: {s:?}\n   webslm    {got:?}\n   reference {want:?}"));
             }
-            // Decoding the ids must give back the text for tokenizers that keep it all.
+            // Decoding the ids must give back the text for tokenizers that keep it all (but a
+            // SentencePiece vocabulary reads a written '▁' as a space, llama.cpp too).
             if name.ends_with(".gguf") {
                 let text = tok.decode(&got, true).unwrap();
                 let expect = s.as_str();
-                if !contains_control_text(s) {
+                if !contains_control_text(s) && !s.contains('▁') {
                     assert_eq!(text, expect, "{name}: decode(encode({s:?}))");
                 }
             }
@@ -136,9 +139,18 @@ fn cli_tokenize_prints_reference_ids() {
 
 /// Strings holding control-token text decode without it when special tokens are skipped.
 fn contains_control_text(s: &str) -> bool {
-    ["<|im_", "<start_of_turn>", "<end_of_turn>", "<bos>", "</s>", "<s>"]
-        .iter()
-        .any(|t| s.contains(t))
+    [
+        "<|im_",
+        "<start_of_turn>",
+        "<end_of_turn>",
+        "<bos>",
+        "</s>",
+        "<s>",
+        "<|endoftext|>",
+        "<|fim_",
+    ]
+    .iter()
+    .any(|t| s.contains(t))
 }
 
 // ---------------------------------------------------------------------------------------------
