@@ -618,3 +618,141 @@ fn model_folder_without_tokenizer_json() {
     std::fs::remove_dir_all(&dir).ok();
     assert!(matches!(e, TokenizerError::NoTokenizerJson { .. }), "{e}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Mutated inputs: random byte edits of valid files never panic (WEBSLM_MUTATIONS=N for more
+// cases than the default; 400000 ran clean when these tests were written)
+
+/// xorshift64*: a fixed-seed generator, so a failure names a reproducible case.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Flips, replaces, deletes or duplicates a few bytes.
+fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
+    let mut v = base.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        let i = rng.below(v.len().max(1));
+        match rng.below(4) {
+            0 if !v.is_empty() => v[i] ^= 1 << rng.below(8),
+            1 if !v.is_empty() => v[i] = b"{}[]\":,0123456789-eE.\\ntrue"[rng.below(26)],
+            2 if !v.is_empty() => {
+                v.remove(i);
+            }
+            _ => {
+                let j = i.min(v.len());
+                let k = (j + rng.below(16)).min(v.len());
+                let copy = v[j..k].to_vec();
+                v.splice(j..j, copy);
+            }
+        }
+    }
+    v
+}
+
+/// A byte-level BPE tokenizer.json with a normalizer sequence holding an (empty but valid)
+/// precompiled charsmap, a pre-tokenizer sequence, a template post-processor and a decoder.
+fn bpe_like() -> String {
+    // 256 zero trie units (every lookup misses), then the normalized strings "a\0".
+    let mut charsmap = 1024u32.to_le_bytes().to_vec();
+    charsmap.extend([0u8; 1024]);
+    charsmap.extend(b"a\0");
+    let b64 = base64_encode(&charsmap);
+    format!(
+        r#"{{"version":"1.0","truncation":null,"padding":null,
+      "added_tokens":[{{"id":3,"content":"<s>","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true}}],
+      "normalizer":{{"type":"Sequence","normalizers":[{{"type":"Precompiled","precompiled_charsmap":"{b64}"}},{{"type":"NFKC"}},{{"type":"Replace","pattern":{{"String":" "}},"content":"_"}}]}},
+      "pre_tokenizer":{{"type":"Sequence","pretokenizers":[{{"type":"Split","pattern":{{"Regex":"\\p{{N}}"}},"behavior":"Isolated","invert":false}},{{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}}]}},
+      "post_processor":{{"type":"TemplateProcessing","single":[{{"SpecialToken":{{"id":"<s>","type_id":0}}}},{{"Sequence":{{"id":"A","type_id":0}}}}],"pair":[{{"Sequence":{{"id":"A","type_id":0}}}},{{"Sequence":{{"id":"B","type_id":1}}}}],"special_tokens":{{"<s>":{{"id":"<s>","ids":[3],"tokens":["<s>"]}}}}}},
+      "decoder":{{"type":"Sequence","decoders":[{{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}},{{"type":"ByteFallback"}},{{"type":"Fuse"}},{{"type":"Strip","content":" ","start":1,"stop":0}}]}},
+      "model":{{"type":"BPE","dropout":null,"unk_token":null,"continuing_subword_prefix":null,"end_of_word_suffix":null,
+               "fuse_unk":false,"byte_fallback":true,"vocab":{{"h":0,"e":1,"he":2,"<s>":3,"<0x41>":4}},"merges":["h e"]}}}}"#
+    )
+}
+
+/// Standard base64 with padding (test-only; the crate decodes with the `base64` crate).
+fn base64_encode(bytes: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            out.push(if i <= c.len() {
+                A[(n >> (18 - 6 * i)) as usize & 63] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn json_bpe_like_file_loads() {
+    let tok = Tokenizer::from_json_bytes(bpe_like().as_bytes()).unwrap();
+    assert_eq!(tok.encode("he").unwrap(), vec![3, 2]);
+}
+
+#[test]
+fn mutated_tokenizer_json_never_panics() {
+    let bases = [minilm_like().into_bytes(), bpe_like().into_bytes()];
+    let n: usize = std::env::var("WEBSLM_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let mut rng = Rng(0x5eed);
+    let mut accepted = 0;
+    for case in 0..n {
+        let bytes = mutate(&mut rng, &bases[case % 2]);
+        if json_result(&format!("mutation {case}"), &bytes).is_ok() {
+            accepted += 1;
+        }
+    }
+    eprintln!("mutated tokenizer.json: {accepted} of {n} still load");
+}
+
+#[test]
+fn mutated_gguf_vocabulary_never_panics() {
+    let bases = [
+        {
+            let (t, s, ty) = spm_vocab();
+            spm_gguf(&t, &s, &ty).build()
+        },
+        bpe_gguf(&["h e", "he l"], "qwen2").build(),
+    ];
+    let n: usize = std::env::var("WEBSLM_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let mut rng = Rng(0xbadc0de);
+    let mut accepted = 0;
+    for case in 0..n {
+        let bytes = mutate(&mut rng, &bases[case % 2]);
+        let r = std::panic::catch_unwind(|| {
+            let Ok(gguf) = GgufFile::parse(&bytes, bytes.len() as u64) else {
+                return false;
+            };
+            match Tokenizer::from_gguf(&gguf) {
+                Ok(tok) => {
+                    let ids = tok.encode("he said 'hello' 😀 <start_of_turn><|im_start|>").unwrap();
+                    tok.decode(&ids, false).unwrap();
+                    true
+                }
+                Err(_) => false,
+            }
+        });
+        accepted += r.unwrap_or_else(|_| panic!("mutated GGUF case {case} panicked")) as usize;
+    }
+    eprintln!("mutated GGUF vocabularies: {accepted} of {n} still load");
+}

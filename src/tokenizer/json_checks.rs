@@ -1,8 +1,13 @@
-//! Checks on a loaded `tokenizer.json` for values that `tokenizers` accepts at load time but
-//! panics on in `encode` (found by the hostile-input tests). In the browser a panic aborts the
-//! whole module, so these become typed errors at load time:
-//! - a `TemplateProcessing` post-processor naming a special token it does not define;
-//! - a SentencePiece `Precompiled` normalizer whose trie points outside itself.
+//! Checks on a `tokenizer.json` for inputs that make `tokenizers` 0.23 panic (found by the
+//! hostile-input tests). In the browser a panic aborts the whole module, so these become typed
+//! errors:
+//! - before loading: a JSON syntax error inside the `decoder` (tokenizers' decoder deserializer
+//!   `expect`s), and a `Precompiled` normalizer whose charsmap does not parse (its deserializer
+//!   `expect`s too);
+//! - after loading: a `TemplateProcessing` post-processor naming a special token it does not
+//!   define (`encode` indexes a map with it);
+//! - before loading: a `Precompiled` normalizer whose trie points outside itself (`encode`
+//!   indexes the trie unchecked).
 //!
 //! The `Precompiled` normalizer (from the `spm_precompiled` crate) walks a double-array trie from the file with
 //! unchecked indices: a hostile `precompiled_charsmap` makes `encode` panic (index out of bounds),
@@ -16,19 +21,35 @@
 
 use std::collections::HashSet;
 
-use tokenizers::normalizers::NormalizerWrapper;
-
 use super::error::TokenizerError;
 
 /// Largest charsmap accepted (1 MiB; the T5/ALBERT ones are about 240 KB). Bounds the check's
 /// work at 256 steps per trie unit.
 pub const MAX_CHARSMAP_BYTES: usize = 1 << 20;
 
-/// Runs every check on `tok`.
-pub fn check(tok: &tokenizers::Tokenizer) -> Result<(), TokenizerError> {
-    if let Some(n) = tok.get_normalizer() {
-        check_normalizer(n)?;
-    }
+/// The part of a tokenizer.json read before `tokenizers` sees it.
+#[derive(serde::Deserialize)]
+struct Top {
+    #[serde(default)]
+    normalizer: Option<serde_json::Value>,
+    /// Parsed in full (not just skipped) so that what the skip accepts but a parse refuses (a
+    /// lone surrogate `\uD800`) is caught here rather than in tokenizers' decoder `expect`.
+    #[serde(default)]
+    #[allow(dead_code)]
+    decoder: Option<serde_json::Value>,
+}
+
+/// Runs on the raw bytes before `tokenizers` does: the whole document must be valid JSON (a
+/// syntax error reaching tokenizers' decoder deserializer panics), and every `Precompiled`
+/// normalizer must hold a charsmap that parses and whose trie stays inside itself.
+pub fn check_before_load(bytes: &[u8]) -> Result<(), TokenizerError> {
+    // Unknown fields are skipped but still parsed, so this checks the syntax of everything.
+    let top: Top = serde_json::from_slice(bytes).map_err(|e| TokenizerError::library("tokenizer.json", e))?;
+    top.normalizer.as_ref().map_or(Ok(()), check_normalizer_value)
+}
+
+/// Runs on the loaded tokenizer.
+pub fn check_after_load(tok: &tokenizers::Tokenizer) -> Result<(), TokenizerError> {
     if let Some(p) = tok.get_post_processor() {
         let v = serde_json::to_value(p).map_err(|e| TokenizerError::library("tokenizer.json post_processor", e))?;
         check_templates(&v)?;
@@ -61,25 +82,23 @@ fn check_templates(v: &serde_json::Value) -> Result<(), TokenizerError> {
     Ok(())
 }
 
-/// Checks every `Precompiled` normalizer in `n` (also inside sequences).
-fn check_normalizer(n: &NormalizerWrapper) -> Result<(), TokenizerError> {
-    match n {
-        NormalizerWrapper::Sequence(seq) => seq.as_ref().iter().try_for_each(check_normalizer),
-        NormalizerWrapper::Precompiled(p) => {
-            let bad = |why: String| TokenizerError::Library {
-                context: "tokenizer.json precompiled_charsmap",
-                reason: why,
-            };
-            // The bytes are private; the serialised form holds them in base64.
-            let v = serde_json::to_value(p).map_err(|e| bad(e.to_string()))?;
-            let b64 = v["precompiled_charsmap"]
-                .as_str()
-                .ok_or_else(|| bad("missing".into()))?;
-            let bytes = base64::decode(b64).map_err(|e| bad(e.to_string()))?;
-            check_charsmap(&bytes).map_err(bad)
-        }
-        _ => Ok(()),
+/// Checks every `Precompiled` normalizer in `v` (also inside sequences).
+fn check_normalizer_value(v: &serde_json::Value) -> Result<(), TokenizerError> {
+    if let Some(list) = v.get("normalizers").and_then(|n| n.as_array()) {
+        return list.iter().try_for_each(check_normalizer_value);
     }
+    if v.get("type").and_then(|t| t.as_str()) != Some("Precompiled") {
+        return Ok(());
+    }
+    let bad = |why: String| TokenizerError::Library {
+        context: "tokenizer.json precompiled_charsmap",
+        reason: why,
+    };
+    let b64 = v["precompiled_charsmap"]
+        .as_str()
+        .ok_or_else(|| bad("missing or not a string".into()))?;
+    let bytes = base64::decode(b64).map_err(|e| bad(format!("not base64: {e}")))?;
+    check_charsmap(&bytes).map_err(bad)
 }
 
 fn offset(unit: usize) -> usize {

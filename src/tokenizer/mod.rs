@@ -61,9 +61,10 @@ impl Tokenizer {
                 limit: MAX_TOKENIZER_JSON_BYTES,
             });
         }
+        json_checks::check_before_load(bytes)?;
         let mut inner =
             tokenizers::Tokenizer::from_bytes(bytes).map_err(|e| TokenizerError::library("tokenizer.json", e))?;
-        json_checks::check(&inner)?;
+        json_checks::check_after_load(&inner)?;
         // Padding and truncation (all-MiniLM-L6-v2's file pads and cuts to 128) belong to the
         // model's batching, not to tokenization; the model applies its own maximum length.
         inner.with_padding(None);
