@@ -756,3 +756,16 @@ fn mutated_gguf_vocabulary_never_panics() {
     }
     eprintln!("mutated GGUF vocabularies: {accepted} of {n} still load");
 }
+
+#[test]
+fn gguf_nan_scores_load_without_panicking() {
+    let (t, mut s, ty) = spm_vocab();
+    for (i, v) in s.iter_mut().enumerate() {
+        if i % 3 == 0 {
+            *v = f32::NAN;
+        }
+    }
+    let tok = Tokenizer::from_gguf(&parse(&spm_gguf(&t, &s, &ty))).unwrap();
+    let ids = tok.encode(" ab ba").unwrap();
+    assert_eq!(tok.decode(&ids, true).unwrap(), " ab ba");
+}

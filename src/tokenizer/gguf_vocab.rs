@@ -18,8 +18,6 @@
 //! Which tokens count as control follows llama.cpp's load-time rules (`special_tokens.rs`). Not
 //! reproduced: the per-model lstrip/rstrip attributes (phi-3, jina, modern-bert).
 
-use std::collections::HashMap;
-
 use tokenizers::decoders::byte_fallback::ByteFallback;
 use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
 use tokenizers::decoders::fuse::Fuse;
@@ -166,7 +164,7 @@ pub fn from_gguf(gguf: &GgufFile) -> Result<GgufVocab, TokenizerError> {
         GgufVocabKind::SentencePiece => {
             let scores = scores(gguf, n)?;
             let add_space_prefix = gguf.md_opt::<bool>("tokenizer.ggml.add_space_prefix")?.unwrap_or(true);
-            let merges = spm_merges(tokens, &scores);
+            let merges = spm_merges(tokens, &scores, &vocab);
             let mut b = BPE::builder().vocab_and_merges(vocab, merges).byte_fallback(true);
             if let Some(u) = unk_id {
                 b = b.unk_token(tokens[u as usize].clone());
@@ -291,16 +289,12 @@ fn scores(gguf: &GgufFile, n: usize) -> Result<Vec<f32>, TokenizerError> {
 /// of every token into two vocabulary tokens, ranked by the merged token's score (highest first;
 /// equal scores by id). llama.cpp merges the highest-scoring adjacent pair whose concatenation is
 /// in the vocabulary, which is exactly what this list ranks.
-fn spm_merges(tokens: &[String], scores: &[f32]) -> Vec<(String, String)> {
-    let index: HashMap<&str, u32> = tokens.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
+fn spm_merges(tokens: &[String], scores: &[f32], index: &Vocab) -> Vec<(String, String)> {
     let mut order: Vec<u32> = (0..tokens.len() as u32).collect();
-    // NaN scores sort last rather than panicking.
-    order.sort_by(|&a, &b| {
-        scores[b as usize]
-            .partial_cmp(&scores[a as usize])
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.cmp(&b))
-    });
+    // A total order (a partial one may make `sort_by` panic on NaN scores), in which -0.0 equals
+    // 0.0 as in llama.cpp's float comparison (Gemma's "▁t" scores -0.0, its byte tokens 0.0).
+    let key = |i: u32| scores[i as usize] + 0.0;
+    order.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
     let mut merges = Vec::new();
     for id in order {
         let tok = tokens[id as usize].as_str();
