@@ -173,10 +173,13 @@ impl Tokenizer {
         self.inner.get_vocab_size(true)
     }
 
+    /// BOS (or `[CLS]`): from the GGUF metadata, or for a tokenizer.json the first of `<s>`,
+    /// `<bos>`, `[CLS]`, `<|begin_of_text|>` in its vocabulary.
     pub fn bos_id(&self) -> Option<u32> {
         self.bos_id
     }
 
+    /// EOS (or `[SEP]`), found the same way as [`Tokenizer::bos_id`].
     pub fn eos_id(&self) -> Option<u32> {
         self.eos_id
     }
