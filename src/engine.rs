@@ -93,7 +93,12 @@ impl Engine {
         let model = Decoder::load(&ctx, &mut src)?;
         let context = options.context.min(model.cfg.train_context).max(1);
         let cache = KvCache::new(&ctx, &model.cfg, context, options.max_chunk)?;
-        Ok(Engine { ctx, model, cache, last_prefill_tokens: 0 })
+        Ok(Engine {
+            ctx,
+            model,
+            cache,
+            last_prefill_tokens: 0,
+        })
     }
 
     /// Feeds `tokens` after the longest prefix already in the cache and returns the logits of the

@@ -11,3 +11,4 @@ pub mod gpu;
 pub mod kernels;
 pub mod models;
 pub mod sampling;
+pub mod tokenizer;

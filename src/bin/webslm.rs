@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use webslm::bench::{bench_matmul, bench_ops, BenchConfig, BenchRow};
 use webslm::gpu::{GpuContext, GpuOptions};
+use webslm::tokenizer::Tokenizer;
 
 const USAGE: &str = "usage: webslm <command> [options]
 
@@ -19,6 +20,9 @@ commands:
                              time every kernel x weight format on the GPU next to its CPU twin
   logits --model P --ids I,J,.. [--top K] [--context N]
                              the top K next-token logits after the given token ids (JSON)
+  tokenize --model PATH --text TEXT
+                             print the ids of TEXT as {\"ids\":[...]} (JSON), with the model's
+                             default special tokens; PATH is a .gguf file or a safetensors folder
   help                       this text
 
 environment:
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
         Some("logits") => model_cmds::logits(&args[1..]),
         Some("generate") => model_cmds::generate(&args[1..]),
         Some("score") => model_cmds::score(&args[1..]),
+        Some("tokenize") => tokenize(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())
@@ -45,6 +50,32 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `tokenize --model PATH --text TEXT`: ids as llama.cpp (GGUF, `special=True`) or HF tokenizers
+/// (tokenizer.json) give them, with the model's default special tokens.
+fn tokenize(args: &[String]) -> Result<(), String> {
+    let mut model = None;
+    let mut text = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("tokenize: `{a}` needs a value"))
+        };
+        match a.as_str() {
+            "--model" => model = Some(value()?),
+            "--text" => text = Some(value()?),
+            other => return Err(format!("tokenize: unknown option `{other}`")),
+        }
+    }
+    let model = model.ok_or("tokenize: --model PATH is required")?;
+    let text = text.ok_or("tokenize: --text TEXT is required")?;
+    let tok = Tokenizer::from_model_path(std::path::Path::new(&model)).map_err(|e| format!("{model}: {e}"))?;
+    let ids = tok.encode(&text).map_err(|e| e.to_string())?;
+    println!("{}", serde_json::json!({ "ids": ids }));
+    Ok(())
 }
 
 fn open_gpu() -> Result<GpuContext, String> {
