@@ -37,6 +37,7 @@ pub enum StopReason {
     EndOfText,
     Cancelled,
     ContextFull,
+    StopString,
 }
 
 /// What [`Engine::generate`] produced, with timings. Decode time includes the readback of each
@@ -49,6 +50,8 @@ pub struct GenerationStats {
     pub prefill_secs: f64,
     pub decode_secs: f64,
     pub stop: StopReason,
+    /// The end-of-generation id that stopped it, if one did (not included in `ids`).
+    pub stop_token: Option<u32>,
 }
 
 impl GenerationStats {
@@ -204,10 +207,12 @@ impl Engine {
         let t1 = std::time::Instant::now();
         let mut generated = Vec::new();
         let mut stop = StopReason::MaxTokens;
+        let mut stop_token = None;
         while generated.len() < max_tokens {
             let Some(token) = sampler.pick(&cands) else { break };
             if stop_ids.contains(&token) {
                 stop = StopReason::EndOfText;
+                stop_token = Some(token);
                 break;
             }
             generated.push(token);
@@ -238,6 +243,7 @@ impl Engine {
             prefill_secs,
             decode_secs,
             stop,
+            stop_token,
         })
     }
 

@@ -7,6 +7,8 @@ pub mod cpu;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod engine;
 pub mod formats;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod generate;
 pub mod gpu;
 pub mod kernels;
 pub mod models;

@@ -18,8 +18,15 @@ commands:
   info                       print the GPU adapter's capabilities (JSON)
   bench-kernels [--quick] [--json]
                              time every kernel x weight format on the GPU next to its CPU twin
-  logits --model P --ids I,J,.. [--top K] [--context N]
-                             the top K next-token logits after the given token ids (JSON)
+  generate --model P --prompt T [--max-tokens N] [--temperature X] [--top-k K] [--top-p P]
+           [--min-p M] [--repeat-penalty R] [--seed S] [--stop STR] [--json]
+                             continue the raw prompt; streams text, or one JSON object with
+                             text, ids, prompt_tokens, prefill_tok_s, decode_tok_s
+  logits --model P --prompt T [--top K]
+                             the top K next-token logits after the prompt (JSON)
+  score --model P --file F   the file as one sequence, teacher-forced: {tokens, ppl, argmax_next}
+                             (logits, generate and score also take --ids I,J,.. instead of text,
+                             and --context N, the KV cache size, default 2048)
   tokenize --model PATH --text TEXT
                              print the ids of TEXT as {\"ids\":[...]} (JSON), with the model's
                              default special tokens; PATH is a .gguf file or a safetensors folder

@@ -1,66 +1,65 @@
-//! Commands that run a decoder: `logits` (and, with the tokenizer, `generate`, `score`, `chat`).
+//! Commands that run a decoder: `logits`, `generate`, `score` and `chat`. Prompts are raw text,
+//! tokenised as `webslm tokenize` does (the model's default special tokens, no chat template).
 
+use std::io::Write;
 use std::path::Path;
 
 use webslm::engine::{Engine, EngineOptions};
+use webslm::formats::gguf::GgufFile;
+use webslm::generate::{end_of_generation_ids, generate_text};
+use webslm::sampling::{Sampler, SamplingParams};
+use webslm::tokenizer::Tokenizer;
 
 use super::opts::Opts;
 
-fn load(opts: &Opts) -> Result<Engine, String> {
+/// A decoder with its tokenizer and end-of-generation ids.
+pub struct Loaded {
+    pub engine: Engine,
+    pub tokenizer: Tokenizer,
+    pub gguf: GgufFile,
+    pub stop_ids: Vec<u32>,
+}
+
+pub fn load(opts: &Opts) -> Result<Loaded, String> {
     let path = opts.required("model")?;
     let defaults = EngineOptions::default();
-    let options = EngineOptions {
-        context: opts.get("context", defaults.context)?,
-        ..defaults
-    };
-    Engine::load(Path::new(path), &options).map_err(|e| format!("{path}: {e}"))
+    let options = EngineOptions { context: opts.get("context", defaults.context)?, ..defaults };
+    let engine = Engine::load(Path::new(path), &options).map_err(|e| format!("{path}: {e}"))?;
+    let gguf = GgufFile::open(Path::new(path)).map_err(|e| format!("{path}: {e}"))?;
+    let tokenizer = Tokenizer::from_gguf(&gguf).map_err(|e| format!("{path}: {e}"))?;
+    let stop_ids = end_of_generation_ids(&tokenizer, Some(&gguf));
+    Ok(Loaded { engine, tokenizer, gguf, stop_ids })
 }
 
-/// Token ids from `--ids 1,2,3`.
-fn parse_ids(s: &str) -> Result<Vec<u32>, String> {
-    s.split(',')
-        .map(|t| {
-            t.trim()
-                .parse::<u32>()
-                .map_err(|_| format!("--ids: `{t}` is not a token id"))
-        })
-        .collect()
+/// The prompt's ids: `--prompt TEXT` tokenised, or `--ids I,J,..` as given.
+fn prompt_ids(opts: &Opts, tokenizer: &Tokenizer) -> Result<Vec<u32>, String> {
+    match (opts.str("prompt"), opts.str("ids")) {
+        (Some(text), None) => tokenizer.encode(text).map_err(|e| e.to_string()),
+        (None, Some(ids)) => ids
+            .split(',')
+            .map(|t| t.trim().parse::<u32>().map_err(|_| format!("--ids: `{t}` is not a token id")))
+            .collect(),
+        _ => Err("give exactly one of --prompt TEXT or --ids I,J,..".into()),
+    }
 }
 
-/// `webslm logits --model P --ids 1,2,3 --top K`: the top K next-token logits, best first.
+/// `webslm logits --model P --prompt T --top K`: the top K next-token logits, best first.
 pub fn logits(args: &[String]) -> Result<(), String> {
     let opts = Opts::parse(args, &[])?;
-    opts.only(&["model", "ids", "top", "context"])?;
-    let ids = parse_ids(opts.required("ids")?)?;
+    opts.only(&["model", "prompt", "ids", "top", "context"])?;
     let k: usize = opts.get("top", 5)?;
-    let mut engine = load(&opts)?;
-    let logits = engine.prefill(&ids).map_err(|e| e.to_string())?;
-    let top = engine.top_k(&logits, k).map_err(|e| e.to_string())?;
+    let mut m = load(&opts)?;
+    let ids = prompt_ids(&opts, &m.tokenizer)?;
+    let logits = m.engine.prefill(&ids).map_err(|e| e.to_string())?;
+    let top = m.engine.top_k(&logits, k).map_err(|e| e.to_string())?;
     let (ids, values): (Vec<u32>, Vec<f32>) = top.into_iter().unzip();
     println!("{}", serde_json::json!({ "ids": ids, "logits": values }));
     Ok(())
 }
 
-/// `webslm generate --model P --ids I,J,.. [sampling options] [--json]`.
-pub fn generate(args: &[String]) -> Result<(), String> {
-    use webslm::sampling::{Sampler, SamplingParams};
-    let opts = Opts::parse(args, &["json"])?;
-    opts.only(&[
-        "model",
-        "ids",
-        "max-tokens",
-        "temperature",
-        "top-k",
-        "top-p",
-        "min-p",
-        "repeat-penalty",
-        "seed",
-        "context",
-        "json",
-    ])?;
-    let ids = parse_ids(opts.required("ids")?)?;
+pub fn sampling_params(opts: &Opts) -> Result<SamplingParams, String> {
     let d = SamplingParams::default();
-    let params = SamplingParams {
+    Ok(SamplingParams {
         temperature: opts.get("temperature", d.temperature)?,
         top_k: opts.get("top-k", d.top_k)?,
         top_p: opts.get("top-p", d.top_p)?,
@@ -68,34 +67,67 @@ pub fn generate(args: &[String]) -> Result<(), String> {
         repeat_penalty: opts.get("repeat-penalty", d.repeat_penalty)?,
         seed: opts.get("seed", d.seed)?,
         ..d
-    };
-    let max_tokens: usize = opts.get("max-tokens", 64)?;
-    let mut engine = load(&opts)?;
-    let mut sampler = Sampler::new(params);
-    let stats = engine
-        .generate(&ids, max_tokens, &mut sampler, &[], |_| true)
-        .map_err(|e| e.to_string())?;
-    println!(
-        "{}",
-        serde_json::json!({
-            "ids": stats.ids, "prompt_tokens": stats.prompt_tokens,
-            "prefill_tok_s": stats.prefill_tok_s(), "decode_tok_s": stats.decode_tok_s(),
-            "gpu_weight_bytes": engine.model.weight_bytes(), "kv_cache_bytes": engine.cache.size_bytes(),
-        })
-    );
+    })
+}
+
+pub const SAMPLING_OPTS: [&str; 7] = ["temperature", "top-k", "top-p", "min-p", "repeat-penalty", "seed", "max-tokens"];
+
+/// `webslm generate --model P --prompt T [sampling options] [--json]`.
+pub fn generate(args: &[String]) -> Result<(), String> {
+    let opts = Opts::parse(args, &["json"])?;
+    let mut known = vec!["model", "prompt", "ids", "context", "json", "stop"];
+    known.extend(SAMPLING_OPTS);
+    opts.only(&known)?;
+    let json = opts.has("json");
+    let max_tokens: usize = opts.get("max-tokens", 128)?;
+    let stops: Vec<String> = opts.str("stop").map(|s| vec![s.to_string()]).unwrap_or_default();
+    let mut m = load(&opts)?;
+    let ids = prompt_ids(&opts, &m.tokenizer)?;
+    let mut sampler = Sampler::new(sampling_params(&opts)?);
+    let mut out = std::io::stdout();
+    let g = generate_text(&mut m.engine, &m.tokenizer, &ids, max_tokens, &mut sampler, &m.stop_ids, &stops, |t| {
+        if !json {
+            let _ = out.write_all(t.as_bytes());
+            let _ = out.flush();
+        }
+        true
+    })
+    .map_err(|e| e.to_string())?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "text": g.text, "ids": g.stats.ids, "prompt_tokens": g.stats.prompt_tokens,
+                "prefill_tok_s": g.stats.prefill_tok_s(), "decode_tok_s": g.stats.decode_tok_s(),
+            })
+        );
+    } else {
+        println!();
+        eprintln!(
+            "[{} prompt tokens at {:.1} tok/s, {} generated at {:.1} tok/s, stop: {:?}]",
+            g.stats.prompt_tokens,
+            g.stats.prefill_tok_s(),
+            g.stats.ids.len(),
+            g.stats.decode_tok_s(),
+            g.stats.stop
+        );
+    }
     Ok(())
 }
 
-/// `webslm score --model P --ids I,J,..`: teacher-forced argmax and perplexity.
+/// `webslm score --model P --file F`: the file as one sequence, teacher-forced.
 pub fn score(args: &[String]) -> Result<(), String> {
     let opts = Opts::parse(args, &[])?;
-    opts.only(&["model", "ids", "context"])?;
-    let ids = parse_ids(opts.required("ids")?)?;
-    let mut engine = load(&opts)?;
-    let s = engine.score(&ids).map_err(|e| e.to_string())?;
-    println!(
-        "{}",
-        serde_json::json!({ "tokens": s.tokens, "ppl": s.ppl, "argmax_next": s.argmax_next })
-    );
+    opts.only(&["model", "file", "ids", "context"])?;
+    let mut m = load(&opts)?;
+    let ids = match opts.str("file") {
+        Some(f) => {
+            let text = std::fs::read_to_string(f).map_err(|e| format!("{f}: {e}"))?;
+            m.tokenizer.encode(&text).map_err(|e| e.to_string())?
+        }
+        None => prompt_ids(&opts, &m.tokenizer)?,
+    };
+    let s = m.engine.score(&ids).map_err(|e| e.to_string())?;
+    println!("{}", serde_json::json!({ "tokens": s.tokens, "ppl": s.ppl, "argmax_next": s.argmax_next }));
     Ok(())
 }

@@ -27,6 +27,10 @@ impl Opts {
         Ok(Opts { values, flags })
     }
 
+    pub fn has(&self, name: &str) -> bool {
+        self.flags.iter().any(|f| f == name)
+    }
+
     pub fn str(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }

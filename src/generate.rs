@@ -1,0 +1,116 @@
+//! Text generation: a prompt's ids in, streamed text out, with llama.cpp's end-of-generation
+//! tokens and user stop strings. The token loop itself is `Engine::generate`.
+
+use crate::engine::{Engine, GenerationStats, StopReason};
+use crate::formats::gguf::GgufFile;
+use crate::models::ModelError;
+use crate::sampling::Sampler;
+use crate::tokenizer::{Tokenizer, TokenizerError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Tokenizer(#[from] TokenizerError),
+}
+
+/// Token texts that end a turn in the chat formats we know (llama.cpp's end-of-generation list).
+const END_OF_TURN_TOKENS: &[&str] =
+    &["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>", "<|end_of_text|>"];
+
+/// Ids that end generation: the EOS token, `tokenizer.ggml.eot/eom_token_id`, and the
+/// end-of-turn tokens above when the vocabulary has them.
+pub fn end_of_generation_ids(tokenizer: &Tokenizer, gguf: Option<&GgufFile>) -> Vec<u32> {
+    let mut ids: Vec<u32> = tokenizer.eos_id().into_iter().collect();
+    if let Some(g) = gguf {
+        for key in ["tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"] {
+            if let Ok(Some(id)) = g.md_opt::<u32>(key) {
+                ids.push(id);
+            }
+        }
+    }
+    ids.extend(END_OF_TURN_TOKENS.iter().filter_map(|t| tokenizer.token_to_id(t)));
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The generated text and ids, with timings.
+pub struct TextGeneration {
+    pub text: String,
+    pub stats: GenerationStats,
+}
+
+/// Generates after `prompt` (ids), streaming text to `on_text` (return false to cancel). Stops at
+/// `stop_ids` or at the first stop string (which is not included); text that might be the start
+/// of a stop string is held back until it is known not to be.
+pub fn generate_text(
+    engine: &mut Engine,
+    tokenizer: &Tokenizer,
+    prompt: &[u32],
+    max_tokens: usize,
+    sampler: &mut Sampler,
+    stop_ids: &[u32],
+    stop_strings: &[String],
+    mut on_text: impl FnMut(&str) -> bool,
+) -> Result<TextGeneration, GenerateError> {
+    let mut stream = tokenizer.decode_stream(true);
+    let mut text = String::new();
+    let mut emitted = 0;
+    let mut error = None;
+    let mut stopped_by_string = false;
+    let stats = engine.generate(prompt, max_tokens, sampler, stop_ids, |id| {
+        match stream.push(id) {
+            Ok(piece) => text.push_str(&piece),
+            Err(e) => {
+                error = Some(e);
+                return false;
+            }
+        }
+        if let Some(at) = stop_strings.iter().filter(|s| !s.is_empty()).filter_map(|s| text.find(s.as_str())).min() {
+            text.truncate(at);
+            stopped_by_string = true;
+        }
+        let safe = if stopped_by_string { text.len() } else { text.len() - held_back(&text, stop_strings) };
+        let keep_going = emitted >= safe || on_text(&text[emitted..safe]);
+        emitted = emitted.max(safe);
+        keep_going && !stopped_by_string
+    })?;
+    if let Some(e) = error {
+        return Err(e.into());
+    }
+    // Text held back for a stop string that never came.
+    if emitted < text.len() {
+        on_text(&text[emitted..]);
+    }
+    let mut stats = stats;
+    if stopped_by_string {
+        stats.stop = StopReason::StopString;
+    }
+    Ok(TextGeneration { text, stats })
+}
+
+/// Bytes at the end of `text` that could begin a stop string (kept back from the stream).
+fn held_back(text: &str, stop_strings: &[String]) -> usize {
+    stop_strings
+        .iter()
+        .flat_map(|s| (1..s.len()).filter(move |&n| s.is_char_boundary(n)).map(move |n| &s[..n]))
+        .filter(|prefix| text.ends_with(prefix))
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::held_back;
+
+    #[test]
+    fn holds_back_possible_stop_prefixes() {
+        let stops = vec!["\nUser:".to_string(), "END".to_string()];
+        assert_eq!(held_back("hello\nUs", &stops), 3);
+        assert_eq!(held_back("hello EN", &stops), 2);
+        assert_eq!(held_back("hello", &stops), 0);
+    }
+}
