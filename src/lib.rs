@@ -3,6 +3,7 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
+pub mod chat_template;
 pub mod cpu;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod engine;

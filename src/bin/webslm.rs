@@ -16,6 +16,10 @@ const USAGE: &str = "usage: webslm <command> [options]
 
 commands:
   info                       print the GPU adapter's capabilities (JSON)
+  inspect --model PATH       print a model's architecture, hyper-parameters and tensors (JSON);
+                             PATH is a .gguf file or a safetensors model folder (config.json
+                             + model.safetensors or model.safetensors.index.json); shapes are
+                             outermost dimension first
   bench-kernels [--quick] [--json]
                              time every kernel x weight format on the GPU next to its CPU twin
   generate --model P --prompt T [--max-tokens N] [--temperature X] [--top-k K] [--top-p P]
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
         Some("generate") => model_cmds::generate(&args[1..]),
         Some("score") => model_cmds::score(&args[1..]),
         Some("tokenize") => tokenize(&args[1..]),
+        Some("inspect") => inspect(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())
@@ -103,6 +108,22 @@ fn info() -> Result<(), String> {
         })
     );
     Ok(())
+}
+
+fn inspect(args: &[String]) -> Result<(), String> {
+    let mut model = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--model" => model = it.next(),
+            other => return Err(format!("inspect: unknown option `{other}`")),
+        }
+    }
+    let model = model.ok_or("inspect: --model PATH is required")?;
+    let report = webslm::formats::inspect::inspect(std::path::Path::new(model)).map_err(|e| e.to_string())?;
+    // A closed pipe (`webslm inspect ... | head`) is an error to report, not a panic.
+    use std::io::Write;
+    writeln!(std::io::stdout().lock(), "{report}").map_err(|e| format!("writing the report failed: {e}"))
 }
 
 fn bench_kernels(args: &[String]) -> Result<(), String> {

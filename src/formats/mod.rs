@@ -3,5 +3,7 @@
 
 pub mod gguf;
 pub mod hf_config;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod inspect;
 pub mod quant;
 pub mod safetensors;
