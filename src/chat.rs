@@ -9,7 +9,7 @@
 
 use crate::chat_template::{ChatMessage, ChatTemplate, RenderOptions};
 use crate::engine::{Engine, StopReason};
-use crate::generate::{generate_text, GenerateError, TextGeneration};
+use crate::generate::{generate_text, GenerateError, Limits, TextGeneration};
 use crate::sampling::Sampler;
 use crate::tokenizer::Tokenizer;
 
@@ -42,7 +42,17 @@ pub struct TurnReport {
 impl ChatSession {
     pub fn new(template: ChatTemplate, system: Option<&str>) -> Self {
         let messages = system.map(|s| vec![ChatMessage::new("system", s)]).unwrap_or_default();
-        ChatSession { template, messages, ids: Vec::new(), rendered: String::new() }
+        ChatSession {
+            template,
+            messages,
+            ids: Vec::new(),
+            rendered: String::new(),
+        }
+    }
+
+    /// The conversation's token ids so far.
+    pub fn ids(&self) -> &[u32] {
+        &self.ids
     }
 
     /// Adds `user`'s message, generates the assistant's reply (streamed to `on_text`) and adds it.
@@ -58,7 +68,10 @@ impl ChatSession {
         on_text: impl FnMut(&str) -> bool,
     ) -> Result<TurnReport, ChatError> {
         self.messages.push(ChatMessage::new("user", user));
-        let opts = RenderOptions { add_generation_prompt: true, ..Default::default() };
+        let opts = RenderOptions {
+            add_generation_prompt: true,
+            ..Default::default()
+        };
         let prompt_text = self.template.render(&self.messages, &opts)?;
         // The template writes its own special tokens (BOS included), so none are added here.
         let prompt = match prompt_text.strip_prefix(self.rendered.as_str()) {
@@ -67,9 +80,17 @@ impl ChatSession {
                 ids.extend(tokenizer.encode_with(suffix, false).map_err(GenerateError::from)?);
                 ids
             }
-            _ => tokenizer.encode_with(&prompt_text, false).map_err(GenerateError::from)?,
+            _ => tokenizer
+                .encode_with(&prompt_text, false)
+                .map_err(GenerateError::from)?,
         };
-        let reply = generate_text(engine, tokenizer, &prompt, max_tokens, sampler, stop_ids, &[], on_text)?;
+        let prompt_tokens = prompt.len();
+        let limits = Limits {
+            max_tokens,
+            stop_ids,
+            stop_strings: &[],
+        };
+        let reply = generate_text(engine, tokenizer, &prompt, sampler, limits, on_text)?;
         let prefilled_tokens = reply.stats.prefilled_tokens;
         self.rendered = prompt_text + &reply.text;
         self.ids = prompt;
@@ -78,10 +99,15 @@ impl ChatSession {
         if reply.stats.stop == StopReason::EndOfText {
             if let Some(&eot) = reply.stats.stop_token.as_ref() {
                 self.ids.push(eot);
-                self.rendered.push_str(&tokenizer.decode(&[eot], false).map_err(GenerateError::from)?);
+                self.rendered
+                    .push_str(&tokenizer.decode(&[eot], false).map_err(GenerateError::from)?);
             }
         }
         self.messages.push(ChatMessage::new("assistant", reply.text.clone()));
-        Ok(TurnReport { prompt_tokens: self.ids.len() - reply.stats.ids.len(), prefilled_tokens, reply })
+        Ok(TurnReport {
+            prompt_tokens,
+            prefilled_tokens,
+            reply,
+        })
     }
 }

@@ -16,8 +16,15 @@ pub enum GenerateError {
 }
 
 /// Token texts that end a turn in the chat formats we know (llama.cpp's end-of-generation list).
-const END_OF_TURN_TOKENS: &[&str] =
-    &["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>", "<|end_of_text|>"];
+const END_OF_TURN_TOKENS: &[&str] = &[
+    "<|eot_id|>",
+    "<|im_end|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+    "<EOT>",
+    "<|end_of_text|>",
+];
 
 /// Ids that end generation: the EOS token, `tokenizer.ggml.eot/eom_token_id`, and the
 /// end-of-turn tokens above when the vocabulary has them.
@@ -42,19 +49,32 @@ pub struct TextGeneration {
     pub stats: GenerationStats,
 }
 
+/// When generation ends.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits<'a> {
+    pub max_tokens: usize,
+    /// End-of-generation ids (see [`end_of_generation_ids`]); not part of the output.
+    pub stop_ids: &'a [u32],
+    /// Text that ends generation; not part of the output.
+    pub stop_strings: &'a [String],
+}
+
 /// Generates after `prompt` (ids), streaming text to `on_text` (return false to cancel). Stops at
-/// `stop_ids` or at the first stop string (which is not included); text that might be the start
-/// of a stop string is held back until it is known not to be.
+/// the limits; text that might be the start of a stop string is held back until it is known not
+/// to be.
 pub fn generate_text(
     engine: &mut Engine,
     tokenizer: &Tokenizer,
     prompt: &[u32],
-    max_tokens: usize,
     sampler: &mut Sampler,
-    stop_ids: &[u32],
-    stop_strings: &[String],
+    limits: Limits<'_>,
     mut on_text: impl FnMut(&str) -> bool,
 ) -> Result<TextGeneration, GenerateError> {
+    let Limits {
+        max_tokens,
+        stop_ids,
+        stop_strings,
+    } = limits;
     let mut stream = tokenizer.decode_stream(true);
     let mut text = String::new();
     let mut emitted = 0;
@@ -68,11 +88,20 @@ pub fn generate_text(
                 return false;
             }
         }
-        if let Some(at) = stop_strings.iter().filter(|s| !s.is_empty()).filter_map(|s| text.find(s.as_str())).min() {
+        if let Some(at) = stop_strings
+            .iter()
+            .filter(|s| !s.is_empty())
+            .filter_map(|s| text.find(s.as_str()))
+            .min()
+        {
             text.truncate(at);
             stopped_by_string = true;
         }
-        let safe = if stopped_by_string { text.len() } else { text.len() - held_back(&text, stop_strings) };
+        let safe = if stopped_by_string {
+            text.len()
+        } else {
+            text.len() - held_back(&text, stop_strings)
+        };
         let keep_going = emitted >= safe || on_text(&text[emitted..safe]);
         emitted = emitted.max(safe);
         keep_going && !stopped_by_string
@@ -95,7 +124,11 @@ pub fn generate_text(
 fn held_back(text: &str, stop_strings: &[String]) -> usize {
     stop_strings
         .iter()
-        .flat_map(|s| (1..s.len()).filter(move |&n| s.is_char_boundary(n)).map(move |n| &s[..n]))
+        .flat_map(|s| {
+            (1..s.len())
+                .filter(move |&n| s.is_char_boundary(n))
+                .map(move |n| &s[..n])
+        })
         .filter(|prefix| text.ends_with(prefix))
         .map(str::len)
         .max()

@@ -3,6 +3,8 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod chat;
 pub mod chat_template;
 pub mod cpu;
 #[cfg(not(target_arch = "wasm32"))]

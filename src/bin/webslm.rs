@@ -28,6 +28,8 @@ commands:
                              text, ids, prompt_tokens, prefill_tok_s, decode_tok_s
   logits --model P --prompt T [--top K]
                              the top K next-token logits after the prompt (JSON)
+  chat --model P [--system S] [sampling options]
+                             interactive chat with the model's chat template, streaming
   score --model P --file F   the file as one sequence, teacher-forced: {tokens, ppl, argmax_next}
                              (logits, generate and score also take --ids I,J,.. instead of text,
                              and --context N, the KV cache size, default 2048)
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Some("logits") => model_cmds::logits(&args[1..]),
         Some("generate") => model_cmds::generate(&args[1..]),
         Some("score") => model_cmds::score(&args[1..]),
+        Some("chat") => model_cmds::chat(&args[1..]),
         Some("tokenize") => tokenize(&args[1..]),
         Some("inspect") => inspect(&args[1..]),
         Some("help" | "--help" | "-h") | None => {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use webslm::engine::{Engine, EngineOptions};
 use webslm::formats::gguf::GgufFile;
-use webslm::generate::{end_of_generation_ids, generate_text};
+use webslm::generate::{end_of_generation_ids, generate_text, Limits};
 use webslm::sampling::{Sampler, SamplingParams};
 use webslm::tokenizer::Tokenizer;
 
@@ -23,12 +23,20 @@ pub struct Loaded {
 pub fn load(opts: &Opts) -> Result<Loaded, String> {
     let path = opts.required("model")?;
     let defaults = EngineOptions::default();
-    let options = EngineOptions { context: opts.get("context", defaults.context)?, ..defaults };
+    let options = EngineOptions {
+        context: opts.get("context", defaults.context)?,
+        ..defaults
+    };
     let engine = Engine::load(Path::new(path), &options).map_err(|e| format!("{path}: {e}"))?;
     let gguf = GgufFile::open(Path::new(path)).map_err(|e| format!("{path}: {e}"))?;
     let tokenizer = Tokenizer::from_gguf(&gguf).map_err(|e| format!("{path}: {e}"))?;
     let stop_ids = end_of_generation_ids(&tokenizer, Some(&gguf));
-    Ok(Loaded { engine, tokenizer, gguf, stop_ids })
+    Ok(Loaded {
+        engine,
+        tokenizer,
+        gguf,
+        stop_ids,
+    })
 }
 
 /// The prompt's ids: `--prompt TEXT` tokenised, or `--ids I,J,..` as given.
@@ -37,7 +45,11 @@ fn prompt_ids(opts: &Opts, tokenizer: &Tokenizer) -> Result<Vec<u32>, String> {
         (Some(text), None) => tokenizer.encode(text).map_err(|e| e.to_string()),
         (None, Some(ids)) => ids
             .split(',')
-            .map(|t| t.trim().parse::<u32>().map_err(|_| format!("--ids: `{t}` is not a token id")))
+            .map(|t| {
+                t.trim()
+                    .parse::<u32>()
+                    .map_err(|_| format!("--ids: `{t}` is not a token id"))
+            })
             .collect(),
         _ => Err("give exactly one of --prompt TEXT or --ids I,J,..".into()),
     }
@@ -70,7 +82,15 @@ pub fn sampling_params(opts: &Opts) -> Result<SamplingParams, String> {
     })
 }
 
-pub const SAMPLING_OPTS: [&str; 7] = ["temperature", "top-k", "top-p", "min-p", "repeat-penalty", "seed", "max-tokens"];
+pub const SAMPLING_OPTS: [&str; 7] = [
+    "temperature",
+    "top-k",
+    "top-p",
+    "min-p",
+    "repeat-penalty",
+    "seed",
+    "max-tokens",
+];
 
 /// `webslm generate --model P --prompt T [sampling options] [--json]`.
 pub fn generate(args: &[String]) -> Result<(), String> {
@@ -85,7 +105,12 @@ pub fn generate(args: &[String]) -> Result<(), String> {
     let ids = prompt_ids(&opts, &m.tokenizer)?;
     let mut sampler = Sampler::new(sampling_params(&opts)?);
     let mut out = std::io::stdout();
-    let g = generate_text(&mut m.engine, &m.tokenizer, &ids, max_tokens, &mut sampler, &m.stop_ids, &stops, |t| {
+    let limits = Limits {
+        max_tokens,
+        stop_ids: &m.stop_ids,
+        stop_strings: &stops,
+    };
+    let g = generate_text(&mut m.engine, &m.tokenizer, &ids, &mut sampler, limits, |t| {
         if !json {
             let _ = out.write_all(t.as_bytes());
             let _ = out.flush();
@@ -128,6 +153,58 @@ pub fn score(args: &[String]) -> Result<(), String> {
         None => prompt_ids(&opts, &m.tokenizer)?,
     };
     let s = m.engine.score(&ids).map_err(|e| e.to_string())?;
-    println!("{}", serde_json::json!({ "tokens": s.tokens, "ppl": s.ppl, "argmax_next": s.argmax_next }));
+    println!(
+        "{}",
+        serde_json::json!({ "tokens": s.tokens, "ppl": s.ppl, "argmax_next": s.argmax_next })
+    );
+    Ok(())
+}
+
+/// `webslm chat --model P [--system S]`: an interactive chat in the terminal, streaming. Each
+/// turn prefills only what the conversation did not have (see `webslm::chat`).
+pub fn chat(args: &[String]) -> Result<(), String> {
+    use std::io::BufRead;
+    use webslm::chat::ChatSession;
+    use webslm::chat_template::ChatTemplate;
+
+    let opts = Opts::parse(args, &[])?;
+    let mut known = vec!["model", "system", "context"];
+    known.extend(SAMPLING_OPTS);
+    opts.only(&known)?;
+    let max_tokens: usize = opts.get("max-tokens", 512)?;
+    let mut m = load(&opts)?;
+    let template = ChatTemplate::from_gguf(&m.gguf).map_err(|e| e.to_string())?;
+    let mut session = ChatSession::new(template, opts.str("system"));
+    let mut sampler = Sampler::new(sampling_params(&opts)?);
+    let mut out = std::io::stdout();
+    eprintln!("webslm chat: type a message, an empty line or end of input (Ctrl-D) to quit");
+    for line in std::io::stdin().lock().lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        if line.trim().is_empty() {
+            break;
+        }
+        let report = session
+            .turn(
+                &mut m.engine,
+                &m.tokenizer,
+                &line,
+                max_tokens,
+                &mut sampler,
+                &m.stop_ids,
+                |t| {
+                    let _ = out.write_all(t.as_bytes());
+                    let _ = out.flush();
+                    true
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        println!();
+        eprintln!(
+            "[prefilled {} of {} prompt tokens, {:.1} tok/s decode]",
+            report.prefilled_tokens,
+            report.prompt_tokens,
+            report.reply.stats.decode_tok_s()
+        );
+    }
     Ok(())
 }
