@@ -128,6 +128,13 @@ pub fn generate(args: &[String]) -> Result<(), String> {
         );
     } else {
         println!();
+    }
+    eprintln!(
+        "[GPU memory: weights {:.1} MiB, KV cache {:.1} MiB]",
+        m.engine.model.weight_bytes() as f64 / 1048576.0,
+        m.engine.cache.size_bytes() as f64 / 1048576.0
+    );
+    if !json {
         eprintln!(
             "[{} prompt tokens at {:.1} tok/s, {} generated at {:.1} tok/s, stop: {:?}]",
             g.stats.prompt_tokens,
