@@ -67,12 +67,14 @@ impl ChatSession {
         stop_ids: &[u32],
         on_text: impl FnMut(&str) -> bool,
     ) -> Result<TurnReport, ChatError> {
-        self.messages.push(ChatMessage::new("user", user));
+        // The conversation changes only when the turn succeeds, so a failed turn can be retried.
+        let mut messages = self.messages.clone();
+        messages.push(ChatMessage::new("user", user));
         let opts = RenderOptions {
             add_generation_prompt: true,
             ..Default::default()
         };
-        let prompt_text = self.template.render(&self.messages, &opts)?;
+        let prompt_text = self.template.render(&messages, &opts)?;
         // The template writes its own special tokens (BOS included), so none are added here.
         let prompt = match prompt_text.strip_prefix(self.rendered.as_str()) {
             Some(suffix) if !self.ids.is_empty() => {
@@ -103,7 +105,8 @@ impl ChatSession {
                     .push_str(&tokenizer.decode(&[eot], false).map_err(GenerateError::from)?);
             }
         }
-        self.messages.push(ChatMessage::new("assistant", reply.text.clone()));
+        messages.push(ChatMessage::new("assistant", reply.text.clone()));
+        self.messages = messages;
         Ok(TurnReport {
             prompt_tokens,
             prefilled_tokens,

@@ -118,7 +118,7 @@ impl Engine {
                 context: self.cache.context,
             });
         }
-        let keep = self.reusable_prefix(tokens).min(tokens.len() - 1);
+        let keep = self.reusable_prefix(tokens);
         self.cache.truncate(keep);
         self.last_prefill_tokens = tokens.len() - keep;
         let mut logits = None;
@@ -139,19 +139,23 @@ impl Engine {
         Ok(logits)
     }
 
-    /// How much of the cache can serve `tokens`: the common prefix, unless a sliding-window
-    /// layer's ring has already overwritten keys that continuing from there would need.
+    /// How many cached positions can serve `tokens` (at most all but the last token, whose logits
+    /// are needed): the common prefix `p`, unless a sliding-window layer's ring has overwritten a
+    /// key that continuing from `p` needs. Position t sits in slot t % cap, so after `cached`
+    /// positions the ring holds `cached - cap ..`; the query at p sees keys from p + 1 - window.
+    /// Reuse is safe iff `cached <= cap + max(0, p + 1 - window)`; otherwise start over.
     fn reusable_prefix(&self, tokens: &[u32]) -> usize {
         let common = self.cache.tokens.iter().zip(tokens).take_while(|(a, b)| a == b).count();
+        let keep = common.min(tokens.len().saturating_sub(1));
         let cached = self.cache.len();
         let window = self.model.cfg.sliding_window;
         let ring_ok = self
             .cache
             .layers
             .iter()
-            .all(|l| l.cap >= self.cache.context || cached < (common + l.cap + 2).saturating_sub(window));
+            .all(|l| l.cap >= self.cache.context || cached <= l.cap + (keep + 1).saturating_sub(window));
         if ring_ok {
-            common
+            keep
         } else {
             0
         }
@@ -179,10 +183,16 @@ impl Engine {
         Ok(top_k(batch, logits, p.candidates())?)
     }
 
-    fn read_candidates(&self, r: &TopK) -> Result<Vec<(u32, f32)>, ModelError> {
-        let ids = self.ctx.read_u32_blocking(&r.ids)?;
-        let vals = self.ctx.read_f32_blocking(&r.values)?;
-        Ok(ids.into_iter().zip(vals).filter(|(id, _)| *id != u32::MAX).collect())
+    /// Submits `batch` and reads the candidates back with it: one submit, one wait.
+    fn submit_for_candidates(batch: Batch<'_>, r: &TopK) -> Result<Vec<(u32, f32)>, ModelError> {
+        let words = batch.submit_and_read_blocking(&[&r.ids, &r.values])?;
+        let (ids, vals) = (&words[0], &words[1]);
+        Ok(ids
+            .iter()
+            .zip(vals)
+            .filter(|(id, _)| **id != u32::MAX)
+            .map(|(&id, &v)| (id, f32::from_bits(v)))
+            .collect())
     }
 
     /// Generates up to `max_tokens` after `prompt`, calling `on_token` with each new id (return
@@ -201,8 +211,7 @@ impl Engine {
         let mut history = prompt.to_vec();
         let mut batch = Batch::new(&self.ctx)?;
         let cands = self.record_candidates(&mut batch, &logits, &sampler.params, &history)?;
-        batch.submit()?;
-        let mut cands = self.read_candidates(&cands)?;
+        let mut cands = Self::submit_for_candidates(batch, &cands)?;
         let prefill_secs = t0.elapsed().as_secs_f64();
         let t1 = std::time::Instant::now();
         let mut generated = Vec::new();
@@ -232,8 +241,7 @@ impl Engine {
             let mut batch = Batch::new(&self.ctx)?;
             let logits = self.model.forward(&mut batch, &mut self.cache, &ids, &[token], false)?;
             let r = self.record_candidates(&mut batch, &logits, &sampler.params, &history)?;
-            batch.submit()?;
-            cands = self.read_candidates(&r)?;
+            cands = Self::submit_for_candidates(batch, &r)?;
         }
         let decode_secs = t1.elapsed().as_secs_f64();
         Ok(GenerationStats {

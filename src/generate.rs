@@ -61,7 +61,8 @@ pub struct Limits<'a> {
 
 /// Generates after `prompt` (ids), streaming text to `on_text` (return false to cancel). Stops at
 /// the limits; text that might be the start of a stop string is held back until it is known not
-/// to be.
+/// to be. When a stop string ends generation, `text` ends before it, while `stats.ids` still holds
+/// every generated token, including those that spelled the stop string.
 pub fn generate_text(
     engine: &mut Engine,
     tokenizer: &Tokenizer,
@@ -75,13 +76,14 @@ pub fn generate_text(
         stop_ids,
         stop_strings,
     } = limits;
-    let mut stream = tokenizer.decode_stream(true);
+    let mut decoded = TextSoFar::new(tokenizer);
     let mut text = String::new();
     let mut emitted = 0;
     let mut error = None;
     let mut stopped_by_string = false;
+    let mut cancelled = false;
     let stats = engine.generate(prompt, max_tokens, sampler, stop_ids, |id| {
-        match stream.push(id) {
+        match decoded.push(id) {
             Ok(piece) => text.push_str(&piece),
             Err(e) => {
                 error = Some(e);
@@ -103,14 +105,19 @@ pub fn generate_text(
             text.len() - held_back(&text, stop_strings)
         };
         let keep_going = emitted >= safe || on_text(&text[emitted..safe]);
+        cancelled |= !keep_going;
         emitted = emitted.max(safe);
         keep_going && !stopped_by_string
     })?;
     if let Some(e) = error {
         return Err(e.into());
     }
-    // Text held back for a stop string that never came.
-    if emitted < text.len() {
+    if !stopped_by_string {
+        // Bytes of a character the last tokens did not complete, decoded lossily as llama.cpp does.
+        text.push_str(&decoded.finish()?);
+    }
+    // Text held back for a stop string that never came (unless the caller stopped listening).
+    if emitted < text.len() && !cancelled {
         on_text(&text[emitted..]);
     }
     let mut stats = stats;
@@ -118,6 +125,64 @@ pub fn generate_text(
         stats.stop = StopReason::StopString;
     }
     Ok(TextGeneration { text, stats })
+}
+
+/// Generated text, streamed without ever splitting a UTF-8 character. The incremental decoder of
+/// `tokenizers` refuses to continue after it once produced U+FFFD (an invalid byte run, common
+/// when sampling hot with byte-level BPE); from then on each step decodes all ids and emits what
+/// is new.
+struct TextSoFar<'a> {
+    tokenizer: &'a Tokenizer,
+    stream: Option<crate::tokenizer::DecodeStream<'a>>,
+    ids: Vec<u32>,
+    /// Length of the text emitted so far.
+    len: usize,
+}
+
+impl<'a> TextSoFar<'a> {
+    fn new(tokenizer: &'a Tokenizer) -> Self {
+        TextSoFar {
+            tokenizer,
+            stream: Some(tokenizer.decode_stream(true)),
+            ids: Vec::new(),
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, id: u32) -> Result<String, TokenizerError> {
+        self.ids.push(id);
+        if let Some(stream) = self.stream.as_mut() {
+            if let Ok(piece) = stream.push(id) {
+                self.len += piece.len();
+                return Ok(piece);
+            }
+            self.stream = None;
+        }
+        self.new_text(false)
+    }
+
+    /// Whatever the ids decode to beyond what was emitted; `lossy` also takes an unfinished
+    /// character at the end (as U+FFFD).
+    fn new_text(&mut self, lossy: bool) -> Result<String, TokenizerError> {
+        let full = self.tokenizer.decode(&self.ids, true)?;
+        let mut end = full.len();
+        if !lossy {
+            // Hold back a trailing replacement character: the next token may complete it.
+            while full[..end].ends_with('\u{FFFD}') {
+                end -= '\u{FFFD}'.len_utf8();
+            }
+        }
+        if end <= self.len || !full.is_char_boundary(self.len) {
+            return Ok(String::new());
+        }
+        let piece = full[self.len..end].to_string();
+        self.len = end;
+        Ok(piece)
+    }
+
+    fn finish(&mut self) -> Result<String, TokenizerError> {
+        self.new_text(true)
+    }
 }
 
 /// Bytes at the end of `text` that could begin a stop string (kept back from the stream).

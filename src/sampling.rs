@@ -42,6 +42,28 @@ impl Default for SamplingParams {
 }
 
 impl SamplingParams {
+    /// Checks the values a user can type. `top_k` 0 (llama.cpp: no top-k) and values above the
+    /// GPU kernel's 64 are accepted and mean 64 candidates (see [`SamplingParams::candidates`]).
+    pub fn validate(&self) -> Result<(), String> {
+        let bad = |what: &str, v: f32| Err(format!("{what} = {v} is out of range"));
+        if !self.temperature.is_finite() {
+            return bad("temperature", self.temperature);
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return bad("top-p (0 < p <= 1)", self.top_p);
+        }
+        if !(0.0..=1.0).contains(&self.min_p) {
+            return bad("min-p (0..=1)", self.min_p);
+        }
+        if !(self.repeat_penalty.is_finite() && self.repeat_penalty > 0.0) {
+            return bad("repeat-penalty (> 0)", self.repeat_penalty);
+        }
+        if !self.presence_penalty.is_finite() || !self.frequency_penalty.is_finite() {
+            return Err("presence and frequency penalties must be finite".into());
+        }
+        Ok(())
+    }
+
     pub fn greedy() -> Self {
         SamplingParams {
             temperature: 0.0,
@@ -50,16 +72,20 @@ impl SamplingParams {
         }
     }
 
+    /// llama.cpp: a temperature of 0 or below picks the most likely token.
     pub fn is_greedy(&self) -> bool {
         self.temperature <= 0.0 || self.top_k == 1
     }
 
-    /// Candidates to fetch from the GPU.
+    /// Candidates to fetch from the GPU: top-k, where 0 (off) and anything above the kernel's
+    /// limit become that limit, 64. Past the 64th candidate, top-p 0.95 and min-p 0.05 have cut
+    /// the tail in practice; a truly unbounded top-k would need the logits on the CPU.
     pub fn candidates(&self) -> usize {
-        if self.is_greedy() {
-            1
-        } else {
-            self.top_k.clamp(1, crate::kernels::topk::MAX_K)
+        let max = crate::kernels::topk::MAX_K;
+        match self.top_k {
+            _ if self.is_greedy() => 1,
+            0 => max,
+            k => k.min(max),
         }
     }
 

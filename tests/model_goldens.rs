@@ -12,7 +12,9 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use webslm::engine::{Engine, EngineOptions};
+use webslm::formats::gguf::GgufFile;
 use webslm::sampling::{Sampler, SamplingParams};
+use webslm::tokenizer::Tokenizer;
 
 #[derive(serde::Deserialize)]
 struct Prompt {
@@ -25,6 +27,7 @@ struct Prompt {
 
 #[derive(serde::Deserialize)]
 struct Passage {
+    text: String,
     ids: Vec<u32>,
     argmax_next: Vec<u32>,
     ppl: f64,
@@ -85,8 +88,26 @@ fn check_model(name: &str, file: &str) {
     let Some(mut guard) = engine(file) else { return };
     let Some(engine) = guard.as_mut() else { return };
     let (hf, ll) = (golden(name, "hf"), golden(name, "llama"));
+    assert!(
+        !hf.prompts.is_empty() && hf.prompts.len() == ll.prompts.len(),
+        "{name}: prompt lists differ"
+    );
+    // The ids the references saw are what `webslm tokenize` gives for the texts.
+    let gguf = GgufFile::open(&common_formats::models_dir("model_goldens").unwrap().join(file)).unwrap();
+    let tokenizer = Tokenizer::from_gguf(&gguf).unwrap();
+    assert_eq!(
+        tokenizer.encode(&hf.passage.text).unwrap(),
+        hf.passage.ids,
+        "{name}: passage ids"
+    );
     for (ph, pl) in hf.prompts.iter().zip(&ll.prompts) {
         assert_eq!(ph.ids, pl.ids, "{name}: both references saw the same ids");
+        assert_eq!(
+            tokenizer.encode(&ph.text).unwrap(),
+            ph.ids,
+            "{name}: ids of {:?}",
+            ph.text
+        );
         engine.cache.truncate(0);
         let last = engine.prefill(&ph.ids).unwrap();
         let ours = engine.top_k(&last, 5).unwrap();
@@ -181,19 +202,28 @@ fn check_decoding(name: &str, file: &str) {
         "{name}: greedy {a:?} vs fp32 reference {:?}",
         p.greedy_ids
     );
+    // Sampling from an open-ended prompt: the same seed repeats, and it really samples.
+    let story = &hf.prompts[2].ids;
+    let mut run = |params: &SamplingParams| {
+        engine.cache.truncate(0);
+        engine
+            .generate(story, 12, &mut Sampler::new(params.clone()), &[], |_| true)
+            .unwrap()
+            .ids
+    };
     let params = SamplingParams {
         temperature: 0.9,
         seed: 1234,
         ..Default::default()
     };
-    let mut sample = |params: &SamplingParams| {
-        engine.cache.truncate(0);
-        engine
-            .generate(&p.ids, 12, &mut Sampler::new(params.clone()), &[], |_| true)
-            .unwrap()
-            .ids
-    };
-    assert_eq!(sample(&params), sample(&params), "{name}: same seed, same tokens");
+    let first = run(&params);
+    assert_eq!(first, run(&params), "{name}: same seed, same tokens");
+    let greedy = run(&SamplingParams::greedy());
+    let other = run(&SamplingParams { seed: 99, ..params });
+    assert!(
+        first != greedy || other != greedy,
+        "{name}: sampling at temperature 0.9 never left the greedy path"
+    );
 }
 
 #[test]

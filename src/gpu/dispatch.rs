@@ -156,6 +156,37 @@ impl<'a> Batch<'a> {
         self.ctx.queue.submit([self.encoder.finish()]);
         self.ctx.check()
     }
+
+    /// Submits everything recorded so far together with copies of `tensors` into one staging
+    /// buffer, and reads them back: one submit and one wait for a decode step's results.
+    pub async fn submit_and_read(mut self, tensors: &[&GpuTensor]) -> Result<Vec<Vec<u32>>, GpuError> {
+        let total: u64 = tensors.iter().map(|t| t.bytes()).sum();
+        let staging = self.ctx.pool.get(
+            total.max(4),
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        let mut offset = 0;
+        for t in tensors {
+            self.encoder
+                .copy_buffer_to_buffer(t.buffer(), 0, staging.raw(), offset, t.bytes());
+            offset += t.bytes();
+        }
+        let ctx = self.ctx;
+        self.submit()?;
+        let words = ctx.map_staging(&staging, total.max(4)).await?;
+        let mut out = Vec::with_capacity(tensors.len());
+        let mut at = 0;
+        for t in tensors {
+            out.push(words[at..at + t.numel()].to_vec());
+            at += t.numel();
+        }
+        Ok(out)
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn submit_and_read_blocking(self, tensors: &[&GpuTensor]) -> Result<Vec<Vec<u32>>, GpuError> {
+        pollster::block_on(self.submit_and_read(tensors))
+    }
 }
 
 impl GpuContext {
@@ -181,7 +212,11 @@ impl GpuContext {
         });
         encoder.copy_buffer_to_buffer(t.buffer(), 0, staging.raw(), 0, bytes);
         self.queue.submit([encoder.finish()]);
+        self.map_staging(&staging, bytes).await
+    }
 
+    /// Waits for `staging` (MAP_READ) to be written and copies its first `bytes` out.
+    async fn map_staging(&self, staging: &PooledBuffer, bytes: u64) -> Result<Vec<u32>, GpuError> {
         let slice = staging.raw().slice(0..bytes);
         let (tx, rx) = futures_channel::oneshot::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {

@@ -104,6 +104,21 @@ impl DecoderConfig {
         if self.local_layers.len() != self.n_layer {
             return bad("local layer pattern does not cover every layer".into());
         }
+        // Every product the loader and kernels form must fit (u32 in the kernels).
+        let fits = |v: Option<usize>| v.is_some_and(|v| v <= u32::MAX as usize / 4);
+        if !fits(self.n_head.checked_mul(self.head_dim))
+            || !fits(self.n_embd.checked_mul(self.n_ff))
+            || !fits(self.vocab.checked_mul(self.n_embd))
+            || self.sliding_window > u32::MAX as usize / 4
+        {
+            return bad(format!("dimensions too large: {self:?}"));
+        }
+        if !(self.rope_base > 0.0 && self.rope_base.is_finite() && self.norm_eps >= 0.0 && self.norm_eps.is_finite()) {
+            return bad(format!(
+                "rope base {} / norm eps {} out of range",
+                self.rope_base, self.norm_eps
+            ));
+        }
         if let RopeScaling::FreqFactors(f) = &self.rope_scaling {
             if f.len() != self.rope_dims / 2 {
                 return bad(format!(
@@ -116,6 +131,11 @@ impl DecoderConfig {
         Ok(())
     }
 }
+
+/// Bounds on hyper-parameters read from a file, checked before anything is sized from them (the
+/// largest open models have ~130 layers and 128 heads).
+const MAX_LAYERS: usize = 1024;
+const MAX_HEADS: usize = 1024;
 
 /// Reads `<arch>.<key>` from the metadata.
 pub fn arch_md<T: FromMeta>(gguf: &GgufFile, arch: &str, key: &str) -> Result<T, ModelError> {
@@ -133,8 +153,10 @@ pub fn common(gguf: &GgufFile, arch: &str) -> Result<DecoderConfig, ModelError> 
     let n_embd: usize = arch_md(gguf, arch, "embedding_length")?;
     let n_head: usize = arch_md(gguf, arch, "attention.head_count")?;
     let n_layer: usize = arch_md(gguf, arch, "block_count")?;
-    if n_head == 0 || n_layer == 0 {
-        return Err(ModelError::Config(format!("{arch}: zero heads or layers")));
+    if n_head == 0 || n_layer == 0 || n_layer > MAX_LAYERS || n_head > MAX_HEADS {
+        return Err(ModelError::Config(format!(
+            "{arch}: {n_layer} layers of {n_head} heads is not a model we can load"
+        )));
     }
     let head_dim = arch_md_opt(gguf, arch, "attention.key_length")?.unwrap_or(n_embd / n_head);
     // The vocabulary size is the token list's length when the key is absent (as in llama.cpp).

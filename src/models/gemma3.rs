@@ -28,6 +28,10 @@ pub fn config(gguf: &GgufFile) -> Result<DecoderConfig, ModelError> {
         .map(|l| c.sliding_window > 0 && (l + 1) % GLOBAL_EVERY != 0)
         .collect();
     c.rope_base_local = Some(LOCAL_ROPE_BASE);
-    // query_pre_attn_scalar = head_dim for the released sizes, so the scale stays 1/sqrt(head_dim).
+    // HF scales q.k by query_pre_attn_scalar^-0.5: head_dim for every size but 27B (62 layers),
+    // where it is n_embd / n_head (llama.cpp keys this on the layer count too).
+    if c.n_layer == 62 {
+        c.attn_scale = 1.0 / ((c.n_embd / c.n_head) as f32).sqrt();
+    }
     Ok(c)
 }

@@ -71,7 +71,7 @@ pub fn logits(args: &[String]) -> Result<(), String> {
 
 pub fn sampling_params(opts: &Opts) -> Result<SamplingParams, String> {
     let d = SamplingParams::default();
-    Ok(SamplingParams {
+    let p = SamplingParams {
         temperature: opts.get("temperature", d.temperature)?,
         top_k: opts.get("top-k", d.top_k)?,
         top_p: opts.get("top-p", d.top_p)?,
@@ -79,7 +79,15 @@ pub fn sampling_params(opts: &Opts) -> Result<SamplingParams, String> {
         repeat_penalty: opts.get("repeat-penalty", d.repeat_penalty)?,
         seed: opts.get("seed", d.seed)?,
         ..d
-    })
+    };
+    p.validate()?;
+    if p.top_k == 0 || p.top_k > webslm::kernels::topk::MAX_K {
+        eprintln!(
+            "note: --top-k {} samples from the 64 best candidates (the GPU top-k limit)",
+            p.top_k
+        );
+    }
+    Ok(p)
 }
 
 pub const SAMPLING_OPTS: [&str; 7] = [
@@ -190,21 +198,27 @@ pub fn chat(args: &[String]) -> Result<(), String> {
         if line.trim().is_empty() {
             break;
         }
-        let report = session
-            .turn(
-                &mut m.engine,
-                &m.tokenizer,
-                &line,
-                max_tokens,
-                &mut sampler,
-                &m.stop_ids,
-                |t| {
-                    let _ = out.write_all(t.as_bytes());
-                    let _ = out.flush();
-                    true
-                },
-            )
-            .map_err(|e| e.to_string())?;
+        let turn = session.turn(
+            &mut m.engine,
+            &m.tokenizer,
+            &line,
+            max_tokens,
+            &mut sampler,
+            &m.stop_ids,
+            |t| {
+                let _ = out.write_all(t.as_bytes());
+                let _ = out.flush();
+                true
+            },
+        );
+        let report = match turn {
+            Ok(r) => r,
+            Err(e) => {
+                // The conversation is unchanged: report it and let the user go on (or quit).
+                eprintln!("\nwebslm: {e}");
+                continue;
+            }
+        };
         println!();
         eprintln!(
             "[prefilled {} of {} prompt tokens, {:.1} tok/s decode]",
