@@ -90,15 +90,7 @@ fn gpu_matmul_secs(
     let w = GpuWeight::upload(ctx, "bench", fmt, n, k, &random_weights(fmt, n, k, 1))?;
     let x = ctx.upload_f32(&Rng::new(2).vec_f32(m * k, -1.0, 1.0), &[m, k])?;
     let y = ctx.tensor(&[m, n], DType::F32)?;
-    let secs = time_best(3, || {
-        let mut batch = Batch::new(ctx)?;
-        for _ in 0..reps {
-            matmul_with(&mut batch, kernel, &x, &w, &y)?;
-        }
-        batch.submit()?;
-        ctx.wait_idle()
-    })?;
-    Ok(secs / reps as f64)
+    gpu_secs(ctx, reps, |batch| matmul_with(batch, kernel, &x, &w, &y))
 }
 
 fn cpu_matmul_secs(fmt: WeightFormat, m: usize, n: usize, k: usize) -> Result<f64, GpuError> {

@@ -84,6 +84,9 @@ pub struct Engine {
     pub ctx: GpuContext,
     pub model: Decoder,
     pub cache: KvCache,
+    /// The model file's header (metadata and vocabulary), kept for the tokenizer and chat
+    /// template so the file is parsed once.
+    pub gguf: crate::formats::gguf::GgufFile,
     /// Tokens the last prefill actually ran (the rest came from the cache).
     pub last_prefill_tokens: usize,
 }
@@ -100,6 +103,7 @@ impl Engine {
             ctx,
             model,
             cache,
+            gguf: src.gguf,
             last_prefill_tokens: 0,
         })
     }
@@ -297,10 +301,7 @@ impl Engine {
     pub fn top_k(&self, logits: &GpuTensor, k: usize) -> Result<Vec<(u32, f32)>, ModelError> {
         let mut batch = Batch::new(&self.ctx)?;
         let r = top_k(&mut batch, logits, k)?;
-        batch.submit()?;
-        let ids = self.ctx.read_u32_blocking(&r.ids)?;
-        let vals = self.ctx.read_f32_blocking(&r.values)?;
-        Ok(ids.into_iter().zip(vals).filter(|(id, _)| *id != u32::MAX).collect())
+        Self::submit_for_candidates(batch, &r)
     }
 
     /// All logits, copied to the CPU (evaluation tools; generation never needs this).

@@ -7,7 +7,6 @@ mod common_formats;
 use webslm::chat::ChatSession;
 use webslm::chat_template::{ChatTemplate, RenderOptions};
 use webslm::engine::{Engine, EngineOptions};
-use webslm::formats::gguf::GgufFile;
 use webslm::generate::end_of_generation_ids;
 use webslm::sampling::{Sampler, SamplingParams};
 use webslm::tokenizer::Tokenizer;
@@ -18,9 +17,6 @@ fn three_turn_chat_prefills_only_new_tokens() {
         return;
     };
     let path = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    let gguf = GgufFile::open(&path).unwrap();
-    let tokenizer = Tokenizer::from_gguf(&gguf).unwrap();
-    let stop_ids = end_of_generation_ids(&tokenizer, Some(&gguf));
     let mut engine = Engine::load(
         &path,
         &EngineOptions {
@@ -29,7 +25,9 @@ fn three_turn_chat_prefills_only_new_tokens() {
         },
     )
     .unwrap();
-    let mut session = ChatSession::new(ChatTemplate::from_gguf(&gguf).unwrap(), None);
+    let tokenizer = Tokenizer::from_gguf(&engine.gguf).unwrap();
+    let stop_ids = end_of_generation_ids(&tokenizer, Some(&engine.gguf));
+    let mut session = ChatSession::new(ChatTemplate::from_gguf(&engine.gguf).unwrap(), None);
     let mut sampler = Sampler::new(SamplingParams::greedy());
     let turns = [
         "What is the capital of France?",

@@ -77,8 +77,7 @@ fn ring_cache_matches_full_cache() {
     if common::gpu().is_none() {
         return;
     }
-    let path = std::env::temp_dir().join(format!("webslm-test-{}-tiny-gemma3.gguf", std::process::id()));
-    std::fs::write(&path, tiny_gemma3()).unwrap();
+    let path = common_formats::write_temp("tiny-gemma3.gguf", &tiny_gemma3());
     // max_chunk 4: local layers keep 4 + 4 - 1 = 7 slots. max_chunk 64: every position.
     let mut ring = Engine::load(
         &path,

@@ -6,16 +6,10 @@ mod common;
 #[path = "common_formats/mod.rs"]
 mod common_formats;
 
-use common_formats::{GgufBuilder, GGML_F32};
+use common_formats::{write_temp, GgufBuilder, GGML_F32};
 use webslm::engine::{Engine, EngineOptions};
 use webslm::models::source::GgufSource;
 use webslm::models::{Decoder, ModelError};
-
-fn write_tmp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("webslm-test-{}-{name}", std::process::id()));
-    std::fs::write(&path, bytes).expect("write temp file");
-    path
-}
 
 /// A one-layer llama header with tiny dimensions; `tensors` decides what the file holds.
 fn tiny_llama(arch: &str, q_rows: u64) -> Vec<u8> {
@@ -48,7 +42,7 @@ fn tiny_llama(arch: &str, q_rows: u64) -> Vec<u8> {
 
 fn load(name: &str, bytes: &[u8]) -> Result<Decoder, ModelError> {
     let ctx = common::gpu().expect("GPU checked by the caller");
-    let path = write_tmp(name, bytes);
+    let path = write_temp(name, bytes);
     let result = GgufSource::open(&path).and_then(|mut src| Decoder::load(ctx, &mut src));
     let _ = std::fs::remove_file(&path);
     result
@@ -86,7 +80,7 @@ fn prompts_past_the_context_or_vocabulary_are_typed_errors() {
     if common::gpu().is_none() {
         return;
     }
-    let path = write_tmp("ctx.gguf", &tiny_llama("llama", 8));
+    let path = write_temp("ctx.gguf", &tiny_llama("llama", 8));
     let mut engine = Engine::load(
         &path,
         &EngineOptions {

@@ -12,7 +12,6 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use webslm::engine::{Engine, EngineOptions};
-use webslm::formats::gguf::GgufFile;
 use webslm::sampling::{Sampler, SamplingParams};
 use webslm::tokenizer::Tokenizer;
 
@@ -93,8 +92,7 @@ fn check_model(name: &str, file: &str) {
         "{name}: prompt lists differ"
     );
     // The ids the references saw are what `webslm tokenize` gives for the texts.
-    let gguf = GgufFile::open(&common_formats::models_dir("model_goldens").unwrap().join(file)).unwrap();
-    let tokenizer = Tokenizer::from_gguf(&gguf).unwrap();
+    let tokenizer = Tokenizer::from_gguf(&engine.gguf).unwrap();
     assert_eq!(
         tokenizer.encode(&hf.passage.text).unwrap(),
         hf.passage.ids,

@@ -8,6 +8,8 @@ mod opts;
 
 use std::process::ExitCode;
 
+use opts::Opts;
+
 use webslm::bench::{bench_matmul, bench_ops, BenchConfig, BenchRow};
 use webslm::gpu::{GpuContext, GpuOptions};
 use webslm::tokenizer::Tokenizer;
@@ -70,25 +72,10 @@ fn main() -> ExitCode {
 /// `tokenize --model PATH --text TEXT`: ids as llama.cpp (GGUF, `special=True`) or HF tokenizers
 /// (tokenizer.json) give them, with the model's default special tokens.
 fn tokenize(args: &[String]) -> Result<(), String> {
-    let mut model = None;
-    let mut text = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("tokenize: `{a}` needs a value"))
-        };
-        match a.as_str() {
-            "--model" => model = Some(value()?),
-            "--text" => text = Some(value()?),
-            other => return Err(format!("tokenize: unknown option `{other}`")),
-        }
-    }
-    let model = model.ok_or("tokenize: --model PATH is required")?;
-    let text = text.ok_or("tokenize: --text TEXT is required")?;
-    let tok = Tokenizer::from_model_path(std::path::Path::new(&model)).map_err(|e| format!("{model}: {e}"))?;
-    let ids = tok.encode(&text).map_err(|e| e.to_string())?;
+    let opts = Opts::parse(args, &[], &["model", "text"])?;
+    let (model, text) = (opts.required("model")?, opts.required("text")?);
+    let tok = Tokenizer::from_model_path(std::path::Path::new(model)).map_err(|e| format!("{model}: {e}"))?;
+    let ids = tok.encode(text).map_err(|e| e.to_string())?;
     println!("{}", serde_json::json!({ "ids": ids }));
     Ok(())
 }
@@ -114,15 +101,8 @@ fn info() -> Result<(), String> {
 }
 
 fn inspect(args: &[String]) -> Result<(), String> {
-    let mut model = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--model" => model = it.next(),
-            other => return Err(format!("inspect: unknown option `{other}`")),
-        }
-    }
-    let model = model.ok_or("inspect: --model PATH is required")?;
+    let opts = Opts::parse(args, &[], &["model"])?;
+    let model = opts.required("model")?;
     let report = webslm::formats::inspect::inspect(std::path::Path::new(model)).map_err(|e| e.to_string())?;
     // A closed pipe (`webslm inspect ... | head`) is an error to report, not a panic.
     use std::io::Write;
@@ -130,15 +110,8 @@ fn inspect(args: &[String]) -> Result<(), String> {
 }
 
 fn bench_kernels(args: &[String]) -> Result<(), String> {
-    let mut quick = false;
-    let mut json = false;
-    for a in args {
-        match a.as_str() {
-            "--quick" => quick = true,
-            "--json" => json = true,
-            other => return Err(format!("bench-kernels: unknown option `{other}`")),
-        }
-    }
+    let opts = Opts::parse(args, &["quick", "json"], &[])?;
+    let (quick, json) = (opts.has("quick"), opts.has("json"));
     let ctx = open_gpu()?;
     let cfg = if quick {
         BenchConfig::quick()

@@ -161,3 +161,10 @@ pub fn models_dir(test: &str) -> Option<PathBuf> {
     eprintln!("SKIPPED {msg}");
     None
 }
+
+/// Writes `bytes` to a file named after `name` in the temp folder, unique to this process.
+pub fn write_temp(name: &str, bytes: &[u8]) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("webslm-test-{}-{name}", std::process::id()));
+    std::fs::write(&path, bytes).expect("write temp file");
+    path
+}

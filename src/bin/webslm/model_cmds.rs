@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::Path;
 
 use webslm::engine::{Engine, EngineOptions};
-use webslm::formats::gguf::GgufFile;
 use webslm::generate::{end_of_generation_ids, generate_text, Limits};
 use webslm::sampling::{Sampler, SamplingParams};
 use webslm::tokenizer::Tokenizer;
@@ -16,7 +15,6 @@ use super::opts::Opts;
 pub struct Loaded {
     pub engine: Engine,
     pub tokenizer: Tokenizer,
-    pub gguf: GgufFile,
     pub stop_ids: Vec<u32>,
 }
 
@@ -28,13 +26,11 @@ pub fn load(opts: &Opts) -> Result<Loaded, String> {
         ..defaults
     };
     let engine = Engine::load(Path::new(path), &options).map_err(|e| format!("{path}: {e}"))?;
-    let gguf = GgufFile::open(Path::new(path)).map_err(|e| format!("{path}: {e}"))?;
-    let tokenizer = Tokenizer::from_gguf(&gguf).map_err(|e| format!("{path}: {e}"))?;
-    let stop_ids = end_of_generation_ids(&tokenizer, Some(&gguf));
+    let tokenizer = Tokenizer::from_gguf(&engine.gguf).map_err(|e| format!("{path}: {e}"))?;
+    let stop_ids = end_of_generation_ids(&tokenizer, Some(&engine.gguf));
     Ok(Loaded {
         engine,
         tokenizer,
-        gguf,
         stop_ids,
     })
 }
@@ -57,8 +53,7 @@ fn prompt_ids(opts: &Opts, tokenizer: &Tokenizer) -> Result<Vec<u32>, String> {
 
 /// `webslm logits --model P --prompt T --top K`: the top K next-token logits, best first.
 pub fn logits(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse(args, &[])?;
-    opts.only(&["model", "prompt", "ids", "top", "context"])?;
+    let opts = Opts::parse(args, &[], &["model", "prompt", "ids", "top", "context"])?;
     let k: usize = opts.get("top", 5)?;
     let mut m = load(&opts)?;
     let ids = prompt_ids(&opts, &m.tokenizer)?;
@@ -102,10 +97,9 @@ pub const SAMPLING_OPTS: [&str; 7] = [
 
 /// `webslm generate --model P --prompt T [sampling options] [--json]`.
 pub fn generate(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse(args, &["json"])?;
-    let mut known = vec!["model", "prompt", "ids", "context", "json", "stop"];
-    known.extend(SAMPLING_OPTS);
-    opts.only(&known)?;
+    let mut valued = vec!["model", "prompt", "ids", "context", "stop"];
+    valued.extend(SAMPLING_OPTS);
+    let opts = Opts::parse(args, &["json"], &valued)?;
     let json = opts.has("json");
     let max_tokens: usize = opts.get("max-tokens", 128)?;
     let stops: Vec<String> = opts.str("stop").map(|s| vec![s.to_string()]).unwrap_or_default();
@@ -157,8 +151,7 @@ pub fn generate(args: &[String]) -> Result<(), String> {
 
 /// `webslm score --model P --file F`: the file as one sequence, teacher-forced.
 pub fn score(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse(args, &[])?;
-    opts.only(&["model", "file", "ids", "context"])?;
+    let opts = Opts::parse(args, &[], &["model", "file", "ids", "context"])?;
     let mut m = load(&opts)?;
     let ids = match opts.str("file") {
         Some(f) => {
@@ -182,13 +175,12 @@ pub fn chat(args: &[String]) -> Result<(), String> {
     use webslm::chat::ChatSession;
     use webslm::chat_template::ChatTemplate;
 
-    let opts = Opts::parse(args, &[])?;
-    let mut known = vec!["model", "system", "context"];
-    known.extend(SAMPLING_OPTS);
-    opts.only(&known)?;
+    let mut valued = vec!["model", "system", "context"];
+    valued.extend(SAMPLING_OPTS);
+    let opts = Opts::parse(args, &[], &valued)?;
     let max_tokens: usize = opts.get("max-tokens", 512)?;
     let mut m = load(&opts)?;
-    let template = ChatTemplate::from_gguf(&m.gguf).map_err(|e| e.to_string())?;
+    let template = ChatTemplate::from_gguf(&m.engine.gguf).map_err(|e| e.to_string())?;
     let mut session = ChatSession::new(template, opts.str("system"));
     let mut sampler = Sampler::new(sampling_params(&opts)?);
     let mut out = std::io::stdout();

@@ -9,8 +9,9 @@ pub struct Opts {
 }
 
 impl Opts {
-    /// Splits `args` into `--name value` pairs; names in `switches` take no value.
-    pub fn parse(args: &[String], switches: &[&str]) -> Result<Self, String> {
+    /// Splits `args` into `--name value` pairs (names in `valued`) and bare `--name` switches
+    /// (names in `switches`). Any other name is an error: a typo must not be silently ignored.
+    pub fn parse(args: &[String], switches: &[&str], valued: &[&str]) -> Result<Self, String> {
         let (mut values, mut flags) = (HashMap::new(), Vec::new());
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -19,6 +20,8 @@ impl Opts {
                 .ok_or_else(|| format!("unexpected argument `{a}`"))?;
             if switches.contains(&name) {
                 flags.push(name.to_string());
+            } else if !valued.contains(&name) {
+                return Err(format!("unknown option --{name}"));
             } else {
                 let v = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
                 values.insert(name.to_string(), v.clone());
@@ -44,15 +47,5 @@ impl Opts {
             None => Ok(default),
             Some(v) => v.parse().map_err(|_| format!("--{name}: cannot read `{v}`")),
         }
-    }
-
-    /// Rejects options the command does not know (typos must not be silently ignored).
-    pub fn only(&self, known: &[&str]) -> Result<(), String> {
-        for k in self.values.keys().chain(self.flags.iter()) {
-            if !known.contains(&k.as_str()) {
-                return Err(format!("unknown option --{k}"));
-            }
-        }
-        Ok(())
     }
 }
