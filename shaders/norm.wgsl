@@ -4,6 +4,7 @@
 //   mode 0: RMSNorm            y = x / sqrt(mean(x^2) + eps) * w
 //   mode 1: Gemma RMSNorm      y = x / sqrt(mean(x^2) + eps) * (1 + w)
 //   mode 2: LayerNorm          y = (x - mean) / sqrt(var + eps) * w + b   (biased variance)
+//   mode 3: NoNorm (MobileBERT) y = x * w + b
 
 struct Params {
     rows: u32,
@@ -26,6 +27,12 @@ fn norm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         return;
     }
     let b = row * p.dim;
+    if (p.mode == 3u) {
+        for (var i = lid; i < p.dim; i += WG) {
+            y[b + i] = x[b + i] * w[i] + bias[i];
+        }
+        return;
+    }
     let n = f32(p.dim);
     var mean = 0.0;
     if (p.mode == 2u) {

@@ -1,6 +1,7 @@
 //! webslm: small language models on WebGPU compute shaders, in the browser and natively.
 //! See ARCHITECTURE.md for how file bytes become logits and where each part lives.
 
+pub mod analysis;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
 #[cfg(not(target_arch = "wasm32"))]

@@ -7,11 +7,13 @@ mod common;
 use common::{assert_close, gpu, gpu_folded, run_f32};
 use webslm::cpu::attention::AttentionParams;
 use webslm::cpu::elementwise::Activation;
+use webslm::cpu::pool::Pooling;
 use webslm::cpu::{self, Rng};
 use webslm::gpu::{Batch, GpuContext};
 use webslm::kernels::attention::attention;
 use webslm::kernels::elementwise::{elementwise, Op};
 use webslm::kernels::norm::{norm, NormKind};
+use webslm::kernels::pool::{pool, trigram};
 use webslm::kernels::rope::{rope, RopeLayout};
 use webslm::kernels::softmax::softmax;
 use webslm::kernels::topk::top_k;
@@ -34,6 +36,7 @@ fn check_norm_on(ctx: &GpuContext, kind: NormKind) {
             NormKind::Rms => cpu::norm::rms_norm(&x, dim, &w, eps, false),
             NormKind::RmsPlusOne => cpu::norm::rms_norm(&x, dim, &w, eps, true),
             NormKind::Layer => cpu::norm::layer_norm(&x, dim, &w, &b, eps),
+            NormKind::NoNorm => cpu::norm::no_norm(&x, dim, &w, &b),
         };
         let (xt, wt, bt) = (
             ctx.upload_f32(&x, &[rows, dim]).unwrap(),
@@ -58,6 +61,11 @@ fn rms_norm_gemma_plus_one() {
 #[test]
 fn layer_norm_with_bias() {
     check_norm(NormKind::Layer);
+}
+
+#[test]
+fn mobilebert_no_norm() {
+    check_norm(NormKind::NoNorm);
 }
 
 fn check_rope(layout: RopeLayout, head_dim: usize, rot_dims: usize, pos0: u32) {
@@ -289,6 +297,8 @@ elementwise_tests! {
     gelu_erf: Op::Unary(Activation::GeluErf), |a, _| cpu::elementwise::unary(a, Activation::GeluErf), |n| n;
     gelu_tanh: Op::Unary(Activation::GeluTanh), |a, _| cpu::elementwise::unary(a, Activation::GeluTanh), |n| n;
     silu: Op::Unary(Activation::Silu), |a, _| cpu::elementwise::unary(a, Activation::Silu), |n| n;
+    relu: Op::Unary(Activation::Relu), |a, _| cpu::elementwise::unary(a, Activation::Relu), |n| n;
+    tanh: Op::Unary(Activation::Tanh), |a, _| cpu::elementwise::unary(a, Activation::Tanh), |n| n;
     swiglu: Op::Glu(Activation::Silu), |a, b| cpu::elementwise::glu(a, b, Activation::Silu), |n| n;
     geglu_erf: Op::Glu(Activation::GeluErf), |a, b| cpu::elementwise::glu(a, b, Activation::GeluErf), |n| n;
     geglu_tanh: Op::Glu(Activation::GeluTanh), |a, b| cpu::elementwise::glu(a, b, Activation::GeluTanh), |n| n;
@@ -415,4 +425,46 @@ fn repetition_penalties() {
         webslm::kernels::penalty::penalize(&mut batch, &t, &[(5003, 1)], 1.1, 0.0, 0.0).is_err(),
         "id past the vocabulary"
     );
+}
+
+/// A `[batch, seq]` mask of random lengths (1..=seq, one sequence fully padded when batch > 2).
+fn random_mask(rng: &mut Rng, batch: usize, seq: usize) -> Vec<u32> {
+    let mut mask = Vec::with_capacity(batch * seq);
+    for b in 0..batch {
+        let len = if b == 2 { 0 } else { rng.usize_range(1, seq + 1) };
+        mask.extend((0..seq).map(|t| u32::from(t < len)));
+    }
+    mask
+}
+
+#[test]
+fn encoder_pooling_mean_and_cls() {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng::new(11);
+    for (batch, seq, dim) in [(1, 1, 1), (3, 7, 37), (5, 129, 384), (2, 300, 5)] {
+        let x = rng.vec_f32(batch * seq * dim, -2.0, 2.0);
+        let mask = random_mask(&mut rng, batch, seq);
+        let xt = ctx.upload_f32(&x, &[batch, seq, dim]).unwrap();
+        let mt = ctx.upload_u32(&mask, &[batch, seq]).unwrap();
+        for mode in [Pooling::Mean, Pooling::First] {
+            let want = cpu::pool::pool(&x, &mask, batch, seq, dim, mode);
+            let got = run_f32(ctx, |b| pool(b, &xt, &mt, (batch, seq, dim), mode));
+            assert_close(&got, &want, F32_TOL, &format!("{mode:?} {batch}x{seq}x{dim}"));
+        }
+    }
+}
+
+#[test]
+fn mobilebert_trigram_input() {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng::new(12);
+    for (batch, seq, dim) in [(1, 1, 3), (3, 9, 17), (4, 65, 128)] {
+        let e = rng.vec_f32(batch * seq * dim, -2.0, 2.0);
+        let mask = random_mask(&mut rng, batch, seq);
+        let want = cpu::pool::trigram(&e, &mask, batch, seq, dim);
+        let et = ctx.upload_f32(&e, &[batch, seq, dim]).unwrap();
+        let mt = ctx.upload_u32(&mask, &[batch, seq]).unwrap();
+        let got = run_f32(ctx, |b| trigram(b, &et, &mt, (batch, seq, dim)));
+        assert_close(&got, &want, 0.0, &format!("trigram {batch}x{seq}x{dim}"));
+    }
 }

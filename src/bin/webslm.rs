@@ -1,6 +1,8 @@
 //! The `webslm` command line: the same kernels as the browser build, on the native GPU.
 //! JSON goes to stdout, logs and progress to stderr.
 
+#[path = "webslm/encoder_cmds.rs"]
+mod encoder_cmds;
 #[path = "webslm/model_cmds.rs"]
 mod model_cmds;
 #[path = "webslm/opts.rs"]
@@ -35,6 +37,24 @@ commands:
   score --model P --file F   the file as one sequence, teacher-forced: {tokens, ppl, argmax_next}
                              (logits, generate and score also take --ids I,J,.. instead of text,
                              and --context N, the KV cache size, default 2048)
+  embed --model DIR --text T [--text T2 ...] [--file F] [--pooling mean|cls] [--truncate]
+        [--batch-size N]     sentence embeddings, L2-normalised: {\"embeddings\":[[...],...]};
+                             DIR is an encoder folder (config.json, model.safetensors,
+                             tokenizer.json); --file adds one text per line
+  classify --model DIR --text T [--text ...] [--truncate]
+                             {\"labels\":[{\"label\",\"score\"},...]} per text, highest first
+  ner --model DIR --text T [--aggregation none|simple|first|average|max] [--truncate]
+                             {\"entities\":[{\"label\",\"score\",\"word\",\"start\",\"end\"}]} per text;
+                             start/end are character offsets (default aggregation: first,
+                             word level)
+  qa --model DIR --question Q (--context C | --context-file F) [--top-k K]
+     [--max-answer-len N] [--max-seq-len N] [--doc-stride N] [--handle-impossible]
+                             {\"answer\",\"start\",\"end\",\"score\"} (character offsets into C);
+                             long contexts are read in overlapping windows
+  bench-embed --model DIR [--batch 1,32] [--seconds S] [--sentences scripts/bench/sentences.json]
+                             sentences/s of embed at each batch size
+  Inputs longer than the model's maximum (sentence-transformers' max_seq_length, else
+  max_position_embeddings) are an error unless --truncate.
   tokenize --model PATH --text TEXT
                              print the ids of TEXT as {\"ids\":[...]} (JSON), with the model's
                              default special tokens; PATH is a .gguf file or a safetensors folder
@@ -53,6 +73,11 @@ fn main() -> ExitCode {
         Some("score") => model_cmds::score(&args[1..]),
         Some("chat") => model_cmds::chat(&args[1..]),
         Some("tokenize") => tokenize(&args[1..]),
+        Some("embed") => encoder_cmds::embed(&args[1..]),
+        Some("classify") => encoder_cmds::classify(&args[1..]),
+        Some("ner") => encoder_cmds::ner(&args[1..]),
+        Some("qa") => encoder_cmds::qa(&args[1..]),
+        Some("bench-embed") => encoder_cmds::bench_embed(&args[1..]),
         Some("inspect") => inspect(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
@@ -104,9 +129,7 @@ fn inspect(args: &[String]) -> Result<(), String> {
     let opts = Opts::parse(args, &[], &["model"])?;
     let model = opts.required("model")?;
     let report = webslm::formats::inspect::inspect(std::path::Path::new(model)).map_err(|e| e.to_string())?;
-    // A closed pipe (`webslm inspect ... | head`) is an error to report, not a panic.
-    use std::io::Write;
-    writeln!(std::io::stdout().lock(), "{report}").map_err(|e| format!("writing the report failed: {e}"))
+    opts::print_line(report)
 }
 
 fn bench_kernels(args: &[String]) -> Result<(), String> {

@@ -67,6 +67,10 @@ pub enum Activation {
     GeluTanh,
     Silu,
     Identity,
+    /// max(x, 0) (MobileBERT's FFN, DistilBERT's classifier head)
+    Relu,
+    /// tanh(x) (BERT's pooler)
+    Tanh,
 }
 
 impl Activation {
@@ -76,6 +80,8 @@ impl Activation {
             Activation::GeluTanh => gelu_tanh(x),
             Activation::Silu => silu(x),
             Activation::Identity => x,
+            Activation::Relu => x.max(0.0),
+            Activation::Tanh => x.tanh(),
         }
     }
 }
@@ -165,6 +171,8 @@ mod tests {
             vec![2.0 * silu(1.0), 0.0]
         );
         assert_eq!(unary(&[-2.0, 3.0], Activation::Identity), vec![-2.0, 3.0]);
+        assert_eq!(unary(&[-2.0, 3.0], Activation::Relu), vec![0.0, 3.0]);
+        assert_eq!(unary(&[0.0, 100.0], Activation::Tanh), vec![0.0, 1.0]);
         assert_eq!(add(&[1.0, 2.0], &[3.0, 4.0]), vec![4.0, 6.0]);
         assert_eq!(mul(&[1.0, 2.0], &[3.0, 4.0]), vec![3.0, 8.0]);
         assert_eq!(scale(&[1.0, -2.0], 0.5), vec![0.5, -1.0]);

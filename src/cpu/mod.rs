@@ -11,6 +11,7 @@ pub mod embedding;
 pub mod matmul;
 pub mod norm;
 pub mod penalty;
+pub mod pool;
 pub mod reduce;
 pub mod rope;
 pub mod softmax;

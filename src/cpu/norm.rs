@@ -49,6 +49,19 @@ pub fn layer_norm(x: &[f32], dim: usize, w: &[f32], b: &[f32], eps: f32) -> Vec<
     y
 }
 
+/// MobileBERT's `NoNorm`: an elementwise affine map `y = x * w + b` over rows of `dim`, used
+/// where BERT has a LayerNorm (no statistics at all, which is what makes it cheap).
+///
+/// Panics (test reference) on shape mismatch as for [`layer_norm`].
+pub fn no_norm(x: &[f32], dim: usize, w: &[f32], b: &[f32]) -> Vec<f32> {
+    assert!(dim > 0 && x.len().is_multiple_of(dim), "no_norm: x not [rows, dim]");
+    assert_eq!(w.len(), dim, "no_norm: w must have dim elements");
+    assert_eq!(b.len(), dim, "no_norm: b must have dim elements");
+    x.chunks_exact(dim)
+        .flat_map(|row| row.iter().zip(w).zip(b).map(|((v, g), bb)| v * g + bb))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,6 +40,14 @@ pub enum ModelFamily {
 const SUPPORTED: &str = "bert, distilbert, mobilebert, llama, qwen2, gemma, gemma2, gemma3, gemma3_text, phi, phi3";
 
 impl ModelFamily {
+    /// The family of a `model_type`, or an error that names it and lists what is supported.
+    pub fn parse(model_type: &str) -> Result<ModelFamily, HfConfigError> {
+        Self::from_model_type(model_type).ok_or_else(|| HfConfigError::UnknownModelType {
+            model_type: model_type.to_string(),
+            supported: SUPPORTED,
+        })
+    }
+
     fn from_model_type(t: &str) -> Option<ModelFamily> {
         Some(match t {
             "bert" => ModelFamily::Bert,
@@ -128,10 +136,7 @@ impl HfConfig {
             model_type: String::new(),
             field: "model_type",
         })?;
-        let family = ModelFamily::from_model_type(&model_type).ok_or_else(|| HfConfigError::UnknownModelType {
-            model_type: model_type.clone(),
-            supported: SUPPORTED,
-        })?;
+        let family = ModelFamily::parse(&model_type)?;
         let architectures = raw.architectures.take().unwrap_or_default();
         let id2label = raw.id2label.take().unwrap_or_default();
         let label2id = raw.label2id.take().unwrap_or_default();

@@ -42,6 +42,11 @@ impl Op {
             Op::Glu(GeluTanh) => (5, 0.0),
             Op::Glu(Silu) => (6, 0.0),
             Op::Glu(Identity) => (8, 0.0),
+            Op::Unary(Relu) => (10, 0.0),
+            Op::Unary(Tanh) => (11, 0.0),
+            Op::Glu(act @ (Relu | Tanh)) => {
+                return Err(GpuError::InvalidArgument(format!("no gated unit for {act:?}")));
+            }
             Op::Add => (7, 0.0),
             Op::Mul => (8, 0.0),
             Op::AddRowBias => (9, 0.0),

@@ -8,6 +8,7 @@ pub mod embedding;
 pub mod matmul;
 pub mod norm;
 pub mod penalty;
+pub mod pool;
 pub mod rope;
 pub mod shaders;
 pub mod softmax;

@@ -1,4 +1,4 @@
-//! RMSNorm (plain and Gemma's `1 + w`) and LayerNorm with bias.
+//! RMSNorm (plain and Gemma's `1 + w`), LayerNorm with bias, and MobileBERT's NoNorm.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -23,6 +23,8 @@ pub enum NormKind {
     RmsPlusOne,
     /// y = (x - mean) / std * w + b (BERT, Phi-2)
     Layer,
+    /// y = x * w + b (MobileBERT's NoNorm; `eps` is unused)
+    NoNorm,
 }
 
 /// Normalises each `w.len()`-long row of x. `bias` is required for LayerNorm only.
@@ -42,11 +44,13 @@ pub fn norm(
         )));
     }
     let bias = match (kind, bias) {
-        (NormKind::Layer, Some(b)) => {
-            expect_len("layer norm bias", b, dim)?;
+        (NormKind::Layer | NormKind::NoNorm, Some(b)) => {
+            expect_len("norm bias", b, dim)?;
             b
         }
-        (NormKind::Layer, None) => return Err(GpuError::InvalidArgument("layer norm needs a bias".into())),
+        (NormKind::Layer | NormKind::NoNorm, None) => {
+            return Err(GpuError::InvalidArgument(format!("{kind:?} needs a bias")))
+        }
         // RMSNorm ignores the binding; w stands in so the bind group stays the same shape.
         (_, _) => w,
     };
@@ -56,6 +60,7 @@ pub fn norm(
         NormKind::Rms => 0,
         NormKind::RmsPlusOne => 1,
         NormKind::Layer => 2,
+        NormKind::NoNorm => 3,
     };
     let params = Params {
         rows: dim_u32("rows", rows)?,

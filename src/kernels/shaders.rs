@@ -17,6 +17,8 @@ pub const ELEMENTWISE: &str = include_str!("../../shaders/elementwise.wgsl");
 pub const TOPK: &str = include_str!("../../shaders/topk.wgsl");
 pub const PENALTY: &str = include_str!("../../shaders/penalty.wgsl");
 pub const REDUCE: &str = include_str!("../../shaders/reduce.wgsl");
+pub const POOL: &str = include_str!("../../shaders/pool.wgsl");
+pub const TRIGRAM: &str = include_str!("../../shaders/trigram.wgsl");
 
 /// How a kernel reads a weight tensor: the block format, and for F16 whether the device can
 /// read `f16` natively (`shader-f16`) or must unpack halves from u32 words.

@@ -1,13 +1,17 @@
-//! Decoder models. Each family file (`llama.rs`, `qwen2.rs`, `gemma3.rs`) turns a GGUF header
-//! into a [`DecoderConfig`]: what differs between families is which of the transformer's knobs
-//! are set. `decoder.rs` is the one forward pass they share, `kv_cache.rs` its cache.
+//! Decoder models (GGUF) and encoder models (safetensors, `encoder/`).
+//!
+//! Each decoder family file (`llama.rs`, `qwen2.rs`, `gemma3.rs`) turns a GGUF header into a
+//! [`DecoderConfig`]: what differs between families is which of the transformer's knobs are set.
+//! `decoder.rs` is the one forward pass they share, `kv_cache.rs` its cache.
 
 pub mod config;
 pub mod decoder;
+pub mod encoder;
 pub mod gemma3;
 pub mod kv_cache;
 pub mod llama;
 pub mod qwen2;
+pub mod safetensors_source;
 pub mod source;
 
 pub use config::DecoderConfig;
@@ -37,6 +41,16 @@ pub enum ModelError {
     ContextOverflow { needed: usize, context: usize },
     #[error("invalid model configuration: {0}")]
     Config(String),
+    #[error(transparent)]
+    Safetensors(Box<crate::formats::safetensors::SafetensorsError>),
+    #[error(transparent)]
+    Tokenizer(#[from] crate::tokenizer::TokenizerError),
+    #[error(transparent)]
+    HfConfig(#[from] crate::formats::hf_config::HfConfigError),
+    #[error("input {index} has {tokens} tokens but the model takes at most {max}; shorten it or enable truncation")]
+    InputTooLong { index: usize, tokens: usize, max: usize },
+    #[error("this {architecture} checkpoint has no {task} head")]
+    NoHead { architecture: String, task: &'static str },
 }
 
 /// The decoder configuration for a GGUF file, by its `general.architecture`.

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 pub struct Opts {
-    values: HashMap<String, String>,
+    /// Every value given for each name, in order (`--text A --text B`).
+    values: HashMap<String, Vec<String>>,
     flags: Vec<String>,
 }
 
@@ -24,7 +25,7 @@ impl Opts {
                 return Err(format!("unknown option --{name}"));
             } else {
                 let v = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
-                values.insert(name.to_string(), v.clone());
+                values.entry(name.to_string()).or_insert_with(Vec::new).push(v.clone());
             }
         }
         Ok(Opts { values, flags })
@@ -34,8 +35,16 @@ impl Opts {
         self.flags.iter().any(|f| f == name)
     }
 
+    /// The last value given for `name`.
     pub fn str(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str)
+        self.values.get(name).and_then(|v| v.last()).map(String::as_str)
+    }
+
+    /// Every value given for `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.values
+            .get(name)
+            .map_or_else(Vec::new, |v| v.iter().map(String::as_str).collect())
     }
 
     pub fn required(&self, name: &str) -> Result<&str, String> {
@@ -48,4 +57,11 @@ impl Opts {
             Some(v) => v.parse().map_err(|_| format!("--{name}: cannot read `{v}`")),
         }
     }
+}
+
+/// Writes one line to stdout. A closed pipe (`webslm embed ... | head`) is an error to report,
+/// not a panic as `println!` would make it.
+pub fn print_line(line: impl std::fmt::Display) -> Result<(), String> {
+    use std::io::Write;
+    writeln!(std::io::stdout().lock(), "{line}").map_err(|e| format!("writing to stdout failed: {e}"))
 }

@@ -1,0 +1,262 @@
+//! An encoder model folder on the native GPU, and the four tasks run on it.
+
+use std::path::Path;
+
+use crate::cpu::pool::Pooling;
+use crate::gpu::{Batch, GpuContext, GpuOptions};
+use crate::kernels::pool::pool;
+use crate::models::encoder::{Encoder, EncoderConfig, HeadKind};
+use crate::models::safetensors_source::SafetensorsSource;
+use crate::models::ModelError;
+use crate::tokenizer::Tokenizer;
+
+use super::classify::{label_scores, LabelScore};
+use super::inputs::{length_batches, pad, tokenize_pair_windows, tokenize_texts, Tokenized};
+use super::l2_normalize;
+use super::ner::{entities, Aggregation, Entity};
+use super::qa::{answers, Answer, QaOptions};
+
+#[derive(Clone, Debug)]
+pub struct EmbedOptions {
+    /// `None`: the model folder's `1_Pooling/config.json`, else mean pooling.
+    pub pooling: Option<Pooling>,
+    pub normalize: bool,
+    pub truncate: bool,
+    /// Most texts per forward pass.
+    pub batch_size: usize,
+}
+
+impl Default for EmbedOptions {
+    fn default() -> Self {
+        EmbedOptions {
+            pooling: None,
+            normalize: true,
+            truncate: false,
+            batch_size: 32,
+        }
+    }
+}
+
+/// What one forward pass reads back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Pooled(Pooling),
+    /// Sequence-classification logits.
+    Sequence,
+    /// Per-token logits (token classification, QA).
+    Tokens,
+}
+
+pub struct TextModel {
+    pub ctx: GpuContext,
+    pub encoder: Encoder,
+    pub tokenizer: Tokenizer,
+    /// Longest input in tokens: sentence-transformers' `max_seq_length` when the folder has
+    /// one, else the model's positions.
+    pub max_len: usize,
+    /// The folder's pooling (`1_Pooling/config.json`), mean when absent.
+    pub pooling: Pooling,
+    pad_id: u32,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ModelError> {
+    std::fs::read(path).map_err(|source| ModelError::Io {
+        name: path.display().to_string(),
+        source,
+    })
+}
+
+/// A JSON file of the folder if it exists and parses; sentence-transformers' extras are optional.
+fn optional_json(path: &Path) -> Option<serde_json::Value> {
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+impl TextModel {
+    /// Opens a model folder: `config.json`, `model.safetensors`, `tokenizer.json`, and
+    /// optionally sentence-transformers' `sentence_bert_config.json` and `1_Pooling/`.
+    pub fn open(dir: &Path, gpu: GpuOptions) -> Result<TextModel, ModelError> {
+        let cfg = EncoderConfig::parse(&read(&dir.join("config.json"))?)?;
+        let weights = dir.join("model.safetensors");
+        if !weights.is_file() {
+            return Err(ModelError::Config(format!(
+                "{} has no model.safetensors (sharded encoders are not supported)",
+                dir.display()
+            )));
+        }
+        let mut src = SafetensorsSource::open(&weights)?;
+        let tokenizer = Tokenizer::from_model_path(dir)?;
+        let ctx = GpuContext::new_blocking(gpu)?;
+        let encoder = Encoder::load(&ctx, cfg, &mut src)?;
+        let st_max = optional_json(&dir.join("sentence_bert_config.json"))
+            .and_then(|v| v.get("max_seq_length")?.as_u64())
+            .map(|n| n as usize);
+        let max_len = st_max.map_or(encoder.cfg.max_positions, |m| m.min(encoder.cfg.max_positions));
+        let cls = optional_json(&dir.join("1_Pooling/config.json"))
+            .and_then(|v| v.get("pooling_mode_cls_token")?.as_bool())
+            .unwrap_or(false);
+        let pooling = if cls { Pooling::First } else { Pooling::Mean };
+        let pad_id = tokenizer.token_to_id("[PAD]").unwrap_or(0);
+        Ok(TextModel {
+            ctx,
+            encoder,
+            tokenizer,
+            max_len,
+            pooling,
+            pad_id,
+        })
+    }
+
+    fn require(&self, kind: HeadKind) -> Result<(), ModelError> {
+        if self.encoder.head.kind == kind {
+            return Ok(());
+        }
+        Err(ModelError::NoHead {
+            architecture: self.encoder.cfg.architecture.clone(),
+            task: kind.task_name(),
+        })
+    }
+
+    /// Tokenizes single texts for this model.
+    pub fn tokenize(&self, texts: &[&str], truncate: bool) -> Result<Vec<Tokenized>, ModelError> {
+        tokenize_texts(&self.tokenizer, texts, self.max_len, truncate)
+    }
+
+    /// Runs `inputs` as one padded batch. Returns per input: the pooled vector, the sequence
+    /// logits, or its tokens' logits (`[len, outputs]`, padding dropped).
+    fn run(&self, inputs: &[&Tokenized], output: Output) -> Result<Vec<Vec<f32>>, ModelError> {
+        let p = pad(inputs, self.pad_id);
+        let enc = &self.encoder;
+        let input = enc.upload_batch(&self.ctx, (p.batch, p.seq), &p.ids, &p.type_ids, &p.mask)?;
+        let mut batch = Batch::new(&self.ctx)?;
+        let hidden = enc.forward(&mut batch, &input)?;
+        let (out, width) = match output {
+            Output::Pooled(mode) => (
+                pool(&mut batch, &hidden, &input.mask, (p.batch, p.seq, enc.cfg.hidden), mode)?,
+                enc.cfg.hidden,
+            ),
+            Output::Sequence => (
+                enc.head.sequence_logits(&mut batch, &enc.cfg, &hidden, &input)?,
+                enc.head.n_outputs(),
+            ),
+            Output::Tokens => (enc.head.token_logits(&mut batch, &hidden)?, enc.head.n_outputs()),
+        };
+        let bits = batch.submit_and_read_blocking(&[&out])?.pop().unwrap_or_default();
+        let values: Vec<f32> = bits.into_iter().map(f32::from_bits).collect();
+        let rows_per_input = match output {
+            Output::Tokens => p.seq,
+            _ => 1,
+        };
+        Ok(inputs
+            .iter()
+            .enumerate()
+            .map(|(b, t)| {
+                let keep = match output {
+                    Output::Tokens => t.len(),
+                    _ => 1,
+                };
+                let begin = b * rows_per_input * width;
+                values[begin..begin + keep * width].to_vec()
+            })
+            .collect())
+    }
+
+    /// [`TextModel::run`] over length-sorted batches of at most `batch_size`, in input order.
+    pub fn run_batched(
+        &self,
+        inputs: &[Tokenized],
+        output: Output,
+        batch_size: usize,
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
+        let lengths: Vec<usize> = inputs.iter().map(Tokenized::len).collect();
+        let mut out = vec![Vec::new(); inputs.len()];
+        for group in length_batches(&lengths, batch_size) {
+            let refs: Vec<&Tokenized> = group.iter().map(|&i| &inputs[i]).collect();
+            for (i, v) in group.iter().zip(self.run(&refs, output)?) {
+                out[*i] = v;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One embedding per text (sentence-transformers' `encode`).
+    pub fn embed(&self, texts: &[&str], opts: &EmbedOptions) -> Result<Vec<Vec<f32>>, ModelError> {
+        let inputs = self.tokenize(texts, opts.truncate)?;
+        let pooling = opts.pooling.unwrap_or(self.pooling);
+        let mut out = self.run_batched(&inputs, Output::Pooled(pooling), opts.batch_size)?;
+        if opts.normalize {
+            out.iter_mut().for_each(|v| l2_normalize(v));
+        }
+        Ok(out)
+    }
+
+    /// Raw logits per input: `[labels]` for sequence classification, `[len, outputs]` for
+    /// token classification and QA (tests compare these with transformers).
+    pub fn logits(&self, inputs: &[Tokenized], batch_size: usize) -> Result<Vec<Vec<f32>>, ModelError> {
+        let kind = match self.encoder.head.kind {
+            HeadKind::SequenceClassification => Output::Sequence,
+            HeadKind::TokenClassification | HeadKind::QuestionAnswering => Output::Tokens,
+            HeadKind::None => {
+                return Err(ModelError::NoHead {
+                    architecture: self.encoder.cfg.architecture.clone(),
+                    task: "logits",
+                })
+            }
+        };
+        self.run_batched(inputs, kind, batch_size)
+    }
+
+    /// Every label with its score, highest first, per text.
+    pub fn classify(&self, texts: &[&str], truncate: bool) -> Result<Vec<Vec<LabelScore>>, ModelError> {
+        self.require(HeadKind::SequenceClassification)?;
+        let inputs = self.tokenize(texts, truncate)?;
+        let head = &self.encoder.head;
+        Ok(self
+            .logits(&inputs, 32)?
+            .iter()
+            .map(|l| label_scores(l, &head.labels, self.encoder.cfg.multi_label))
+            .collect())
+    }
+
+    /// Entities per text.
+    pub fn entities(
+        &self,
+        texts: &[&str],
+        strategy: Aggregation,
+        truncate: bool,
+    ) -> Result<Vec<Vec<Entity>>, ModelError> {
+        self.require(HeadKind::TokenClassification)?;
+        let inputs = self.tokenize(texts, truncate)?;
+        let logits = self.logits(&inputs, 32)?;
+        let labels = &self.encoder.head.labels;
+        Ok(texts
+            .iter()
+            .zip(&inputs)
+            .zip(&logits)
+            .map(|((text, t), l)| entities(text, t, l, labels, strategy))
+            .collect())
+    }
+
+    /// The best answers to `question` in `context`.
+    pub fn answer(&self, question: &str, context: &str, opts: &QaOptions) -> Result<Vec<Answer>, ModelError> {
+        self.require(HeadKind::QuestionAnswering)?;
+        let (len, stride) = opts.windowing(self.encoder.cfg.max_positions);
+        let windows = tokenize_pair_windows(&self.tokenizer, question, context, len, stride)?;
+        let logits = self.logits(&windows, 32)?;
+        let split: Vec<(Vec<f32>, Vec<f32>)> = logits
+            .iter()
+            .map(|l| {
+                (
+                    l.iter().step_by(2).copied().collect(),
+                    l.iter().skip(1).step_by(2).copied().collect(),
+                )
+            })
+            .collect();
+        let per_window: Vec<(&Tokenized, &[f32], &[f32])> = windows
+            .iter()
+            .zip(&split)
+            .map(|(w, (s, e))| (w, s.as_slice(), e.as_slice()))
+            .collect();
+        Ok(answers(context, &per_window, opts))
+    }
+}

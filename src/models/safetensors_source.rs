@@ -1,0 +1,120 @@
+//! Reads tensors out of a safetensors file (on disk, or already in memory as in the browser),
+//! one at a time, for upload. The encoder loader's counterpart of `source.rs` (GGUF).
+
+use std::ops::Range;
+
+use crate::formats::quant::dequantize;
+use crate::formats::safetensors::{SafetensorsError, SafetensorsFile, TensorInfo};
+use crate::gpu::{GpuContext, GpuTensor};
+use crate::kernels::GpuWeight;
+
+use super::ModelError;
+
+enum Backing {
+    #[cfg(not(target_arch = "wasm32"))]
+    File(std::fs::File),
+    Memory(Vec<u8>),
+}
+
+/// A parsed safetensors header plus a way to read each tensor's bytes.
+pub struct SafetensorsSource {
+    pub file: SafetensorsFile,
+    backing: Backing,
+}
+
+impl SafetensorsSource {
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn open(path: &std::path::Path) -> Result<Self, ModelError> {
+        let file = SafetensorsFile::open(path)?;
+        let handle = std::fs::File::open(path).map_err(|source| ModelError::Io {
+            name: path.display().to_string(),
+            source,
+        })?;
+        Ok(SafetensorsSource {
+            file,
+            backing: Backing::File(handle),
+        })
+    }
+
+    /// A whole safetensors file already in memory (a browser download).
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, ModelError> {
+        let file = SafetensorsFile::parse(&bytes, bytes.len() as u64)?;
+        Ok(SafetensorsSource {
+            file,
+            backing: Backing::Memory(bytes),
+        })
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.file.tensor(name).is_ok()
+    }
+
+    /// The first of `names` that the file holds (checkpoints name the same tensor differently:
+    /// LayerNorm `weight`/`gamma`).
+    pub fn first_of<'n>(&self, names: &[&'n str]) -> Option<&'n str> {
+        names.iter().copied().find(|n| self.has(n))
+    }
+
+    fn read(&mut self, name: &str, range: Range<u64>) -> Result<Vec<u8>, ModelError> {
+        match &mut self.backing {
+            #[cfg(not(target_arch = "wasm32"))]
+            Backing::File(f) => {
+                use std::io::{Read, Seek, SeekFrom};
+                let io = |source| ModelError::Io {
+                    name: name.to_string(),
+                    source,
+                };
+                let len = usize::try_from(range.end - range.start)
+                    .map_err(|_| ModelError::Config(format!("{name} is too large")))?;
+                let mut buf = vec![0u8; len];
+                f.seek(SeekFrom::Start(range.start)).map_err(io)?;
+                f.read_exact(&mut buf).map_err(io)?;
+                Ok(buf)
+            }
+            // The header parser checked every range against the file length.
+            Backing::Memory(bytes) => Ok(bytes[range.start as usize..range.end as usize].to_vec()),
+        }
+    }
+
+    /// A tensor's description and bytes, after checking its shape.
+    fn checked(&mut self, name: &str, shape: &[usize]) -> Result<(TensorInfo, Vec<u8>), ModelError> {
+        let info = self.file.tensor(name)?.clone();
+        let expected: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+        if info.shape != expected {
+            return Err(ModelError::BadShape {
+                name: name.to_string(),
+                expected,
+                got: info.shape,
+            });
+        }
+        let bytes = self.read(name, info.range.clone())?;
+        Ok((info, bytes))
+    }
+
+    /// A 2-D weight `[rows, k]` (a Linear weight or an embedding table), uploaded as stored.
+    pub fn matrix(&mut self, ctx: &GpuContext, name: &str, rows: usize, k: usize) -> Result<GpuWeight, ModelError> {
+        let (info, bytes) = self.checked(name, &[rows, k])?;
+        let format = info.weight_format()?;
+        Ok(GpuWeight::upload(ctx, name, format, rows, k, &bytes)?)
+    }
+
+    /// A 1-D tensor of `len` values as f32 (norm weights, biases).
+    pub fn vector_f32(&mut self, name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
+        let (info, bytes) = self.checked(name, &[len])?;
+        let mut out = vec![0.0; len];
+        dequantize(info.weight_format()?, &bytes, len, &mut out)
+            .map_err(|e| ModelError::Config(format!("{name}: {e}")))?;
+        Ok(out)
+    }
+
+    pub fn vector(&mut self, ctx: &GpuContext, name: &str, len: usize) -> Result<GpuTensor, ModelError> {
+        let v = self.vector_f32(name, len)?;
+        Ok(ctx.upload_f32(&v, &[len])?)
+    }
+}
+
+impl From<SafetensorsError> for ModelError {
+    fn from(e: SafetensorsError) -> Self {
+        ModelError::Safetensors(Box::new(e))
+    }
+}
