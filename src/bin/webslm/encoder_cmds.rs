@@ -136,7 +136,13 @@ pub fn bench_embed(args: &[String]) -> Result<(), String> {
     let opts = Opts::parse(args, &[], &["model", "sentences", "batch", "seconds"])?;
     let path = opts.str("sentences").unwrap_or("scripts/bench/sentences.json");
     let body = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-    let sentences: Vec<String> = serde_json::from_slice(&body).map_err(|e| format!("{path}: {e}"))?;
+    #[derive(serde::Deserialize)]
+    struct Sentences {
+        sentences: Vec<String>,
+    }
+    let sentences = serde_json::from_slice::<Sentences>(&body)
+        .map_err(|e| format!("{path}: {e}"))?
+        .sentences;
     if sentences.is_empty() {
         return Err(format!("{path} holds no sentences"));
     }
