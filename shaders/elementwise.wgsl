@@ -2,7 +2,7 @@
 //   unary (b unused):  0 GELU (erf)   1 GELU (tanh)   2 SiLU   3 scale: a * s
 //   gated (GLU):       4 GeGLU erf    5 GeGLU tanh    6 SwiGLU:  act(a) * b
 //   binary:            7 a + b        8 a * b         9 a + b[i % dim] (row bias)
-//   unary:            10 ReLU        11 tanh
+//   unary:            10 ReLU        11 tanh         12 soft-cap: s * tanh(a / s)
 
 struct Params {
     n: u32,
@@ -57,6 +57,7 @@ fn elementwise(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgro
         case 8u: { r = x * b[i]; }
         case 10u: { r = max(x, 0.0); }
         case 11u: { r = tanh(clamp(x, -15.0, 15.0)); }
+        case 12u: { r = p.s * tanh(clamp(x / p.s, -15.0, 15.0)); }
         default: { r = x + b[i % p.dim]; }
     }
     y[i] = r;

@@ -1,14 +1,20 @@
 //! A loaded decoder on a GPU with its KV cache: prefill (reusing a cached prefix), and the
 //! next-token distribution, which stays on the GPU except for its top entries.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use crate::chat_template::{ChatTemplate, ChatTemplateError};
+use crate::formats::gguf::GgufFile;
+use crate::generate::end_of_generation_ids;
 use crate::gpu::{Batch, DType, GpuContext, GpuOptions, GpuTensor};
 use crate::kernels::penalty::penalize;
 use crate::kernels::topk::{top_k, TopK};
+use crate::models::safetensors_source::SafetensorsSource;
 use crate::models::source::GgufSource;
+use crate::models::tensor_source::TensorSource;
 use crate::models::{Decoder, KvCache, ModelError};
 use crate::sampling::{Sampler, SamplingParams};
+use crate::tokenizer::{Tokenizer, TokenizerError};
 
 /// Options for loading a model.
 #[derive(Clone, Debug)]
@@ -80,32 +86,81 @@ fn log_softmax_at(row: &[f32], target: usize) -> f64 {
     row[target] as f64 - max - sum.ln()
 }
 
+/// What, besides the weights, a model's files say: where its tokenizer and chat template are.
+pub enum ModelFiles {
+    /// The GGUF header (metadata and vocabulary), kept so the file is parsed once.
+    Gguf(GgufFile),
+    /// An HF folder: `tokenizer.json`, `tokenizer_config.json` (chat template), and the
+    /// `eos_token_id`s of `config.json`.
+    Folder {
+        dir: PathBuf,
+        model_type: String,
+        eos_ids: Vec<u32>,
+    },
+}
+
 pub struct Engine {
     pub ctx: GpuContext,
     pub model: Decoder,
     pub cache: KvCache,
-    /// The model file's header (metadata and vocabulary), kept for the tokenizer and chat
-    /// template so the file is parsed once.
-    pub gguf: crate::formats::gguf::GgufFile,
+    pub files: ModelFiles,
     /// Tokens the last prefill actually ran (the rest came from the cache).
     pub last_prefill_tokens: usize,
 }
 
 impl Engine {
-    #[cfg(not(target_arch = "wasm32"))]
+    /// Loads a `.gguf` file, or an HF folder (`config.json`, `model.safetensors`,
+    /// `tokenizer.json`).
     pub fn load(path: &Path, options: &EngineOptions) -> Result<Self, ModelError> {
         let ctx = GpuContext::new_blocking(options.gpu.clone())?;
-        let mut src = GgufSource::open(path)?;
-        let model = Decoder::load(&ctx, &mut src)?;
+        let (model, files) = if path.is_dir() {
+            load_folder(&ctx, path)?
+        } else {
+            let mut src = GgufSource::open(path)?;
+            (Decoder::load(&ctx, &mut src)?, ModelFiles::Gguf(src.gguf))
+        };
         let context = options.context.min(model.cfg.train_context).max(1);
         let cache = KvCache::new(&ctx, &model.cfg, context, options.max_chunk)?;
         Ok(Engine {
             ctx,
             model,
             cache,
-            gguf: src.gguf,
+            files,
             last_prefill_tokens: 0,
         })
+    }
+
+    /// The model's tokenizer: the GGUF vocabulary, or the folder's `tokenizer.json`.
+    pub fn tokenizer(&self) -> Result<Tokenizer, TokenizerError> {
+        match &self.files {
+            ModelFiles::Gguf(g) => Tokenizer::from_gguf(g),
+            ModelFiles::Folder { dir, .. } => Tokenizer::from_model_path(dir),
+        }
+    }
+
+    /// The chat template: the GGUF's, or `tokenizer_config.json`'s (a family fallback without).
+    pub fn chat_template(&self) -> Result<ChatTemplate, ChatTemplateError> {
+        match &self.files {
+            ModelFiles::Gguf(g) => ChatTemplate::from_gguf(g),
+            ModelFiles::Folder { dir, model_type, .. } => {
+                let json = std::fs::read(dir.join("tokenizer_config.json")).unwrap_or_else(|_| b"{}".to_vec());
+                ChatTemplate::from_tokenizer_config(&json, model_type)
+            }
+        }
+    }
+
+    /// Ids that end generation (see [`end_of_generation_ids`]), plus `config.json`'s EOS ids.
+    pub fn stop_ids(&self, tokenizer: &Tokenizer) -> Vec<u32> {
+        match &self.files {
+            ModelFiles::Gguf(g) => end_of_generation_ids(tokenizer, Some(g)),
+            ModelFiles::Folder { eos_ids, .. } => {
+                let mut ids = end_of_generation_ids(tokenizer, None);
+                ids.extend(eos_ids);
+                ids.sort_unstable();
+                ids.dedup();
+                ids
+            }
+        }
     }
 
     /// Feeds `tokens` after the longest prefix already in the cache and returns the logits of the
@@ -309,4 +364,53 @@ impl Engine {
         debug_assert_eq!(logits.dtype, DType::F32);
         Ok(self.ctx.read_f32_blocking(logits)?)
     }
+}
+
+/// An HF decoder folder: its config, weights and what the tokenizer needs.
+fn load_folder(ctx: &GpuContext, dir: &Path) -> Result<(Decoder, ModelFiles), ModelError> {
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|source| ModelError::Io {
+            name: path.display().to_string(),
+            source,
+        })
+    };
+    let json = read("config.json")?;
+    let cfg = crate::models::hf::config(&json)?;
+    let weights = dir.join("model.safetensors");
+    if !weights.is_file() {
+        return Err(ModelError::Config(format!(
+            "{} has no model.safetensors (sharded checkpoints are not supported yet)",
+            dir.display()
+        )));
+    }
+    let mut src = SafetensorsSource::open(&weights)?;
+    // Text checkpoints keep the decoder under `model.`; multimodal ones nest it deeper.
+    let prefix = ["model.", "model.language_model.", "language_model.model."]
+        .into_iter()
+        .find(|p| src.has(&format!("{p}embed_tokens.weight")))
+        .ok_or_else(|| ModelError::Config("no model.embed_tokens.weight in model.safetensors".into()))?;
+    let arch = cfg.arch.clone();
+    let model = Decoder::load_with(ctx, cfg, &mut src, &|n| {
+        crate::models::hf::tensor_name(&arch, prefix, n)
+    })?;
+    let value: serde_json::Value = serde_json::from_slice(&json).unwrap_or_default();
+    let eos_ids = match value.get("eos_token_id") {
+        Some(serde_json::Value::Array(ids)) => ids.iter().filter_map(|v| v.as_u64()).map(|v| v as u32).collect(),
+        Some(v) => v.as_u64().map(|v| v as u32).into_iter().collect(),
+        None => Vec::new(),
+    };
+    let model_type = value
+        .get("model_type")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    Ok((
+        model,
+        ModelFiles::Folder {
+            dir: dir.to_path_buf(),
+            model_type,
+            eos_ids,
+        },
+    ))
 }

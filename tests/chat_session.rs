@@ -5,11 +5,9 @@
 mod common_formats;
 
 use webslm::chat::ChatSession;
-use webslm::chat_template::{ChatTemplate, RenderOptions};
+use webslm::chat_template::RenderOptions;
 use webslm::engine::{Engine, EngineOptions};
-use webslm::generate::end_of_generation_ids;
 use webslm::sampling::{Sampler, SamplingParams};
-use webslm::tokenizer::Tokenizer;
 
 #[test]
 fn three_turn_chat_prefills_only_new_tokens() {
@@ -25,9 +23,9 @@ fn three_turn_chat_prefills_only_new_tokens() {
         },
     )
     .unwrap();
-    let tokenizer = Tokenizer::from_gguf(&engine.gguf).unwrap();
-    let stop_ids = end_of_generation_ids(&tokenizer, Some(&engine.gguf));
-    let mut session = ChatSession::new(ChatTemplate::from_gguf(&engine.gguf).unwrap(), None);
+    let tokenizer = engine.tokenizer().unwrap();
+    let stop_ids = engine.stop_ids(&tokenizer);
+    let mut session = ChatSession::new(engine.chat_template().unwrap(), None);
     let mut sampler = Sampler::new(SamplingParams::greedy());
     let turns = [
         "What is the capital of France?",

@@ -183,3 +183,22 @@ fn cli_reports_errors_without_panicking() {
         assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
     }
 }
+
+#[test]
+fn question_answering_inputs() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let model = TextModel::open(&fixture("tiny-mobilebert-qa", ""), GpuOptions::default()).expect("opens");
+    let opts = webslm::analysis::qa::QaOptions::default();
+    let err = model.answer(" ", "Paris is in France.", &opts).expect_err("empty question");
+    assert!(matches!(err, ModelError::EmptyInput(_)), "{err}");
+    // A question that fills the window leaves no room for the context.
+    let huge = "where ".repeat(400);
+    let err = model.answer(&huge, "Paris is in France.", &opts).expect_err("question too long");
+    assert!(matches!(err, ModelError::QuestionTooLong { .. }), "{err}");
+    // A long question with a short context still fits one window (as in transformers).
+    let long = "where ".repeat(300);
+    let answers = model.answer(&long, "Paris is in France.", &opts).expect("fits");
+    assert_eq!(answers.len(), 1);
+}

@@ -305,6 +305,7 @@ elementwise_tests! {
     add: Op::Add, cpu::elementwise::add, |n| n;
     mul: Op::Mul, cpu::elementwise::mul, |n| n;
     scale: Op::Scale(-0.37), |a, _| cpu::elementwise::scale(a, -0.37), |n| n;
+    softcap: Op::Softcap(1.7), |a, _| cpu::elementwise::softcap(a, 1.7), |n| n;
     add_row_bias: Op::AddRowBias, |a, b| cpu::elementwise::add_row_bias(a, b.len(), b), row_bias_len;
 }
 

@@ -13,7 +13,6 @@ use std::sync::Mutex;
 
 use webslm::engine::{Engine, EngineOptions};
 use webslm::sampling::{Sampler, SamplingParams};
-use webslm::tokenizer::Tokenizer;
 
 #[derive(serde::Deserialize)]
 struct Prompt {
@@ -92,7 +91,7 @@ fn check_model(name: &str, file: &str) {
         "{name}: prompt lists differ"
     );
     // The ids the references saw are what `webslm tokenize` gives for the texts.
-    let tokenizer = Tokenizer::from_gguf(&engine.gguf).unwrap();
+    let tokenizer = engine.tokenizer().unwrap();
     assert_eq!(
         tokenizer.encode(&hf.passage.text).unwrap(),
         hf.passage.ids,

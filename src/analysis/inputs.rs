@@ -100,13 +100,14 @@ pub fn tokenize_pair_windows(
     let question = inner.encode_char_offsets(question, false).map_err(library("encode"))?;
     let mut context = inner.encode_char_offsets(context, false).map_err(library("encode"))?;
     let added = inner.get_post_processor().map_or(0, |p| p.added_tokens(true));
-    let budget = max_len.saturating_sub(added + question.len());
-    if budget == 0 || stride >= budget {
-        // The question leaves no room for the context (or for a window that advances).
-        return Err(ModelError::InputTooLong {
-            index: 0,
-            tokens: added + question.len() + stride + 1,
-            max: max_len,
+    let budget = max_len.saturating_sub(added.saturating_add(question.len()));
+    // The question must leave room for some context, and for windows that advance when the
+    // context needs more than one.
+    if budget == 0 || (context.len() > budget && stride >= budget) {
+        return Err(ModelError::QuestionTooLong {
+            question: question.len(),
+            window: max_len,
+            stride,
         });
     }
     // Encoding::truncate cuts [0, budget), then windows advancing by budget - stride.

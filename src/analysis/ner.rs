@@ -9,6 +9,10 @@
 //!
 //! Entities labelled `O` are dropped. Offsets are character offsets into the text, and `word` is
 //! the text they cover (transformers prints the decoded, lower-cased tokens instead).
+//!
+//! Sub-words are found from the tokenizer's word ids. transformers instead calls a token a
+//! sub-word when its vocabulary string and its text span differ in length, which also glues a
+//! word with a decomposed accent ("Mu\u{308}ller") to the word before it; webslm does not.
 
 use serde::Serialize;
 
@@ -194,8 +198,10 @@ fn group(units: Vec<Entity>, text: &str) -> Vec<Entity> {
     let flush = |run: &mut Vec<Entity>, out: &mut Vec<Entity>| {
         if let (Some(first), Some(last)) = (run.first(), run.last()) {
             let (start, end) = (first.start, last.end);
+            // The entity type is what follows the first '-' (B-LOC, I-LOC, S-LOC, E-LOC -> LOC).
+            let label = first.label.split_once('-').map_or(first.label.as_str(), |(_, t)| t);
             out.push(Entity {
-                label: tag(&first.label).1.to_string(),
+                label: label.to_string(),
                 score: run.iter().map(|e| e.score).sum::<f32>() / run.len() as f32,
                 word: slice_chars(text, start, end),
                 start,

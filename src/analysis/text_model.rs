@@ -26,13 +26,17 @@ pub struct EmbedOptions {
     pub batch_size: usize,
 }
 
+/// Texts per forward pass for classification, tagging and QA windows: sentence-transformers'
+/// default batch, which keeps activations small.
+pub const DEFAULT_BATCH: usize = 32;
+
 impl Default for EmbedOptions {
     fn default() -> Self {
         EmbedOptions {
             pooling: None,
             normalize: true,
             truncate: false,
-            batch_size: 32,
+            batch_size: DEFAULT_BATCH,
         }
     }
 }
@@ -92,10 +96,7 @@ impl TextModel {
             .and_then(|v| v.get("max_seq_length")?.as_u64())
             .map(|n| n as usize);
         let max_len = st_max.map_or(encoder.cfg.max_positions, |m| m.min(encoder.cfg.max_positions));
-        let cls = optional_json(&dir.join("1_Pooling/config.json"))
-            .and_then(|v| v.get("pooling_mode_cls_token")?.as_bool())
-            .unwrap_or(false);
-        let pooling = if cls { Pooling::First } else { Pooling::Mean };
+        let pooling = sentence_transformers_pooling(dir)?;
         let pad_id = tokenizer.token_to_id("[PAD]").unwrap_or(0);
         Ok(TextModel {
             ctx,
@@ -147,7 +148,7 @@ impl TextModel {
             Output::Tokens => p.seq,
             _ => 1,
         };
-        Ok(inputs
+        inputs
             .iter()
             .enumerate()
             .map(|(b, t)| {
@@ -156,9 +157,17 @@ impl TextModel {
                     _ => 1,
                 };
                 let begin = b * rows_per_input * width;
-                values[begin..begin + keep * width].to_vec()
+                values
+                    .get(begin..begin + keep * width)
+                    .map(<[f32]>::to_vec)
+                    .ok_or_else(|| {
+                        ModelError::Config(format!(
+                            "the GPU returned {} values, fewer than the batch needs",
+                            values.len()
+                        ))
+                    })
             })
-            .collect())
+            .collect()
     }
 
     /// [`TextModel::run`] over length-sorted batches of at most `batch_size`, in input order.
@@ -214,7 +223,7 @@ impl TextModel {
         Ok(self
             .logits(&inputs, 32)?
             .iter()
-            .map(|l| label_scores(l, &head.labels, self.encoder.cfg.multi_label))
+            .map(|l| label_scores(l, &head.labels, self.encoder.cfg.problem))
             .collect())
     }
 
@@ -227,7 +236,7 @@ impl TextModel {
     ) -> Result<Vec<Vec<Entity>>, ModelError> {
         self.require(HeadKind::TokenClassification)?;
         let inputs = self.tokenize(texts, truncate)?;
-        let logits = self.logits(&inputs, 32)?;
+        let logits = self.logits(&inputs, DEFAULT_BATCH)?;
         let labels = &self.encoder.head.labels;
         Ok(texts
             .iter()
@@ -240,9 +249,14 @@ impl TextModel {
     /// The best answers to `question` in `context`.
     pub fn answer(&self, question: &str, context: &str, opts: &QaOptions) -> Result<Vec<Answer>, ModelError> {
         self.require(HeadKind::QuestionAnswering)?;
+        if question.trim().is_empty() || context.trim().is_empty() {
+            return Err(ModelError::EmptyInput(
+                "question answering needs a question and a context",
+            ));
+        }
         let (len, stride) = opts.windowing(self.encoder.cfg.max_positions);
         let windows = tokenize_pair_windows(&self.tokenizer, question, context, len, stride)?;
-        let logits = self.logits(&windows, 32)?;
+        let logits = self.logits(&windows, DEFAULT_BATCH)?;
         let split: Vec<(Vec<f32>, Vec<f32>)> = logits
             .iter()
             .map(|l| {
@@ -259,4 +273,59 @@ impl TextModel {
             .collect();
         Ok(answers(context, &per_window, opts))
     }
+}
+
+/// The pooling a sentence-transformers folder asks for in `modules.json` (mean when the folder
+/// has none). Modules and pooling modes webslm does not run are errors, not silently skipped:
+/// a `Dense` layer or max pooling would change every embedding.
+fn sentence_transformers_pooling(dir: &Path) -> Result<Pooling, ModelError> {
+    #[derive(serde::Deserialize)]
+    struct Module {
+        #[serde(rename = "type")]
+        kind: String,
+        #[serde(default)]
+        path: String,
+    }
+    let Some(modules) = optional_json(&dir.join("modules.json")) else {
+        return Ok(Pooling::Mean);
+    };
+    let modules: Vec<Module> =
+        serde_json::from_value(modules).map_err(|e| ModelError::Config(format!("modules.json: {e}")))?;
+    let mut pooling = Pooling::Mean;
+    for m in modules {
+        match m.kind.rsplit('.').next().unwrap_or_default() {
+            "Transformer" | "Normalize" => {}
+            "Pooling" => {
+                let cfg = optional_json(&dir.join(&m.path).join("config.json")).unwrap_or_default();
+                let on = |k: &str| cfg.get(k).and_then(serde_json::Value::as_bool).unwrap_or(false);
+                let others = [
+                    "pooling_mode_max_tokens",
+                    "pooling_mode_mean_sqrt_len_tokens",
+                    "pooling_mode_weightedmean_tokens",
+                    "pooling_mode_lasttoken",
+                ];
+                if let Some(mode) = others.iter().find(|k| on(k)) {
+                    return Err(ModelError::Config(format!(
+                        "sentence-transformers pooling {mode} is not supported (mean and cls are)"
+                    )));
+                }
+                pooling = match (on("pooling_mode_cls_token"), on("pooling_mode_mean_tokens")) {
+                    (true, true) => {
+                        return Err(ModelError::Config(
+                            "concatenated cls + mean pooling is not supported".into(),
+                        ))
+                    }
+                    (true, false) => Pooling::First,
+                    _ => Pooling::Mean,
+                };
+            }
+            _ => {
+                return Err(ModelError::Config(format!(
+                    "sentence-transformers module {} is not supported",
+                    m.kind
+                )))
+            }
+        }
+    }
+    Ok(pooling)
 }

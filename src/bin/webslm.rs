@@ -38,7 +38,8 @@ commands:
                              (logits, generate and score also take --ids I,J,.. instead of text,
                              and --context N, the KV cache size, default 2048)
   embed --model DIR --text T [--text T2 ...] [--file F] [--pooling mean|cls] [--truncate]
-        [--batch-size N]     sentence embeddings, L2-normalised: {\"embeddings\":[[...],...]};
+        [--batch-size N] [--no-normalize]
+                             sentence embeddings, L2-normalised: {\"embeddings\":[[...],...]};
                              DIR is an encoder folder (config.json, model.safetensors,
                              tokenizer.json); --file adds one text per line
   classify --model DIR --text T [--text ...] [--truncate]

@@ -115,6 +115,13 @@ pub fn scale(a: &[f32], s: f32) -> Vec<f32> {
     a.iter().map(|x| x * s).collect()
 }
 
+/// Gemma 2's soft-cap: `cap * tanh(x / cap)`, in f64.
+pub fn softcap(a: &[f32], cap: f32) -> Vec<f32> {
+    a.iter()
+        .map(|&x| (cap as f64 * (x as f64 / cap as f64).tanh()) as f32)
+        .collect()
+}
+
 /// Adds `bias` (length `dim`) to every row of `x` (`[rows, dim]`).
 /// Panics (test reference) if `bias.len() != dim` or `x` is ragged.
 pub fn add_row_bias(x: &[f32], dim: usize, bias: &[f32]) -> Vec<f32> {

@@ -27,6 +27,8 @@ pub enum Op {
     Mul,
     /// a + b[i % dim]: a bias broadcast over rows.
     AddRowBias,
+    /// cap * tanh(a / cap): Gemma 2's logit soft-cap.
+    Softcap(f32),
 }
 
 impl Op {
@@ -50,6 +52,7 @@ impl Op {
             Op::Add => (7, 0.0),
             Op::Mul => (8, 0.0),
             Op::AddRowBias => (9, 0.0),
+            Op::Softcap(cap) => (12, cap),
         })
     }
 }
@@ -58,7 +61,7 @@ impl Op {
 pub fn elementwise(batch: &mut Batch<'_>, op: Op, a: &GpuTensor, b: Option<&GpuTensor>) -> Result<GpuTensor, GpuError> {
     let n = a.numel();
     let (code, s) = op.code()?;
-    let needs_b = !matches!(op, Op::Unary(_) | Op::Scale(_));
+    let needs_b = !matches!(op, Op::Unary(_) | Op::Scale(_) | Op::Softcap(_));
     let b = match (needs_b, b) {
         (false, _) => a,
         (true, Some(b)) => b,

@@ -43,8 +43,18 @@ pub struct DecoderConfig {
     /// Rope base of sliding-window layers when it differs (Gemma 3: 10000 vs 1e6 global).
     pub rope_base_local: Option<f32>,
     pub rope_scaling: RopeScaling,
-    /// q/k/v projections carry biases (Qwen2).
+    /// q/k/v projections carry biases (Qwen2, Phi-2).
     pub qkv_bias: bool,
+    /// The attention output projection carries a bias (Phi-2).
+    pub o_bias: bool,
+    /// The FFN projections carry biases (Phi-2).
+    pub ffn_bias: bool,
+    /// The LM head carries a bias (Phi-2).
+    pub output_bias: bool,
+    /// GLU FFN (gate, up, down); false: up -> act -> down (Phi-2).
+    pub ffn_gated: bool,
+    /// Attention and FFN read the same normed input and both add to the residual (Phi-2).
+    pub parallel_block: bool,
     /// RMSNorm over each head of q and k before RoPE (Gemma 3).
     pub qk_norm: bool,
     /// Extra norms on the attention and FFN outputs before the residual add (Gemma 2/3).
@@ -59,6 +69,8 @@ pub struct DecoderConfig {
     pub attn_scale: f32,
     /// Gemma 2's soft-cap on attention scores; 0 = none.
     pub attn_softcap: f32,
+    /// Gemma 2's soft-cap on the output logits; 0 = none.
+    pub final_softcap: f32,
 }
 
 impl DecoderConfig {
@@ -117,6 +129,12 @@ impl DecoderConfig {
             return bad(format!(
                 "rope base {} / norm eps {} out of range",
                 self.rope_base, self.norm_eps
+            ));
+        }
+        if !(self.attn_softcap >= 0.0 && self.final_softcap >= 0.0 && self.attn_scale.is_finite()) {
+            return bad(format!(
+                "soft-caps {} / {} and attention scale {} out of range",
+                self.attn_softcap, self.final_softcap, self.attn_scale
             ));
         }
         if let RopeScaling::FreqFactors(f) = &self.rope_scaling {
@@ -181,7 +199,11 @@ pub fn common(gguf: &GgufFile, arch: &str) -> Result<DecoderConfig, ModelError> 
         n_ff: arch_md(gguf, arch, "feed_forward_length")?,
         vocab,
         train_context: arch_md_opt(gguf, arch, "context_length")?.unwrap_or(2048),
-        norm_eps: arch_md_opt(gguf, arch, "attention.layer_norm_rms_epsilon")?.unwrap_or(1e-5),
+        // RMSNorm families store `layer_norm_rms_epsilon`, LayerNorm ones (Phi-2) `layer_norm_epsilon`.
+        norm_eps: match arch_md_opt(gguf, arch, "attention.layer_norm_rms_epsilon")? {
+            Some(eps) => eps,
+            None => arch_md_opt(gguf, arch, "attention.layer_norm_epsilon")?.unwrap_or(1e-5),
+        },
         norm: NormKind::Rms,
         act: Activation::Silu,
         rope_layout: RopeLayout::Normal,
@@ -190,6 +212,11 @@ pub fn common(gguf: &GgufFile, arch: &str) -> Result<DecoderConfig, ModelError> 
         rope_base_local: None,
         rope_scaling,
         qkv_bias: false,
+        o_bias: false,
+        ffn_bias: false,
+        output_bias: false,
+        ffn_gated: true,
+        parallel_block: false,
         qk_norm: false,
         post_norms: false,
         sliding_window: 0,
@@ -197,5 +224,6 @@ pub fn common(gguf: &GgufFile, arch: &str) -> Result<DecoderConfig, ModelError> 
         embed_scale: None,
         attn_scale: 1.0 / (head_dim as f32).sqrt(),
         attn_softcap: 0.0,
+        final_softcap: 0.0,
     })
 }

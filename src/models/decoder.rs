@@ -1,53 +1,62 @@
-//! The forward pass shared by every decoder family: a pre-norm transformer.
+//! The forward pass shared by every decoder family.
 //!
 //! ```text
 //! x = embed(ids) [* sqrt(n_embd)]
 //! for each layer:
 //!     h = norm(x);  q, k, v = h Wq (+bq), h Wk (+bk), h Wv (+bv)
 //!     [q, k = rmsnorm per head]; q, k = rope(q, k); cache k, v
-//!     a = attention(q, K, V) Wo;  [a = norm(a)];  x = x + a
-//!     h = norm(x);  f = (act(h Wgate) * h Wup) Wdown;  [f = norm(f)];  x = x + f
-//! logits = norm(x) Wout        (Wout = Wembed when tied)
+//!     a = attention(q, K, V) Wo (+bo);  [a = norm(a)]
+//!     sequential (most):  x = x + a;  h = norm(x);  x = x + [norm](ffn(h))
+//!     parallel (Phi-2):   x = x + a + ffn(h)          (one norm feeds both)
+//!     ffn(h) = (act(h Wgate) * h Wup) Wdown    or, ungated (Phi-2), act(h Wup + b) Wdown + b
+//! logits = norm(x) Wout (+b)   (Wout = Wembed when tied);  [logits = cap * tanh(logits / cap)]
 //! ```
-//! Bracketed steps are the family knobs of [`DecoderConfig`].
+//! Bracketed steps are the family knobs of [`DecoderConfig`]. Weights are asked for by their
+//! llama.cpp (GGUF) names; a safetensors checkpoint maps them to HF names (`hf.rs`).
 
 use crate::cpu::attention::AttentionParams;
 use crate::gpu::{Batch, DType, GpuContext, GpuTensor};
 use crate::kernels::elementwise::{elementwise, Op};
-use crate::kernels::matmul::matmul_new;
-use crate::kernels::norm::norm;
+use crate::kernels::norm::{norm, NormKind};
 use crate::kernels::rope::rope;
 use crate::kernels::{attention::attention, embedding::embedding, GpuWeight};
 
 use super::config::RopeScaling;
+use super::linear::Linear;
 use super::source::GgufSource;
+use super::tensor_source::TensorSource;
 use super::{config_from_gguf, DecoderConfig, KvCache, ModelError};
+
+/// A norm's weight, and its bias for LayerNorm (Phi-2).
+pub struct NormWeights {
+    pub w: GpuTensor,
+    pub b: Option<GpuTensor>,
+}
 
 /// One transformer block. Shapes are `[rows, k]` (a Linear weight: out x in).
 pub struct Layer {
-    pub attn_norm: GpuTensor,              // [n_embd]
-    pub wq: GpuWeight,                     // [n_head * head_dim, n_embd]
-    pub wk: GpuWeight,                     // [n_kv_head * head_dim, n_embd]
-    pub wv: GpuWeight,                     // [n_kv_head * head_dim, n_embd]
-    pub bias: Option<[GpuTensor; 3]>,      // q, k, v biases (Qwen2)
+    pub attn_norm: NormWeights,            // [n_embd]
+    pub wq: Linear,                        // [n_head * head_dim, n_embd]
+    pub wk: Linear,                        // [n_kv_head * head_dim, n_embd]
+    pub wv: Linear,                        // [n_kv_head * head_dim, n_embd]
     pub qk_norm: Option<[GpuTensor; 2]>,   // [head_dim] each (Gemma 3)
-    pub wo: GpuWeight,                     // [n_embd, n_head * head_dim]
-    pub post_attn_norm: Option<GpuTensor>, // [n_embd] (Gemma)
-    pub ffn_norm: GpuTensor,               // [n_embd]
-    pub w_gate: GpuWeight,                 // [n_ff, n_embd]
-    pub w_up: GpuWeight,                   // [n_ff, n_embd]
-    pub w_down: GpuWeight,                 // [n_embd, n_ff]
-    pub post_ffn_norm: Option<GpuTensor>,  // [n_embd] (Gemma)
+    pub wo: Linear,                        // [n_embd, n_head * head_dim]
+    pub post_attn_norm: Option<GpuTensor>, // [n_embd] (Gemma 2/3)
+    pub ffn_norm: Option<NormWeights>,     // [n_embd]; none in a parallel block
+    pub w_gate: Option<Linear>,            // [n_ff, n_embd]; none in an ungated FFN
+    pub w_up: Linear,                      // [n_ff, n_embd]
+    pub w_down: Linear,                    // [n_embd, n_ff]
+    pub post_ffn_norm: Option<GpuTensor>,  // [n_embd] (Gemma 2/3)
 }
 
 pub struct Decoder {
     pub cfg: DecoderConfig,
     pub tok_embd: GpuWeight, // [vocab, n_embd]
     pub layers: Vec<Layer>,
-    pub out_norm: GpuTensor,       // [n_embd]
-    pub output: Option<GpuWeight>, // [vocab, n_embd]; None when tied to tok_embd
-    inv_freq_global: GpuTensor,    // [rope_dims / 2]
-    inv_freq_local: GpuTensor,     // [rope_dims / 2]
+    pub out_norm: NormWeights,  // [n_embd]
+    pub output: Option<Linear>, // [vocab, n_embd]; None when tied to tok_embd
+    inv_freq_global: GpuTensor, // [rope_dims / 2]
+    inv_freq_local: GpuTensor,  // [rope_dims / 2]
 }
 
 impl Decoder {
@@ -57,21 +66,36 @@ impl Decoder {
         if let RopeScaling::FreqFactors(f) = &mut cfg.rope_scaling {
             *f = src.vector_f32("rope_freqs.weight", cfg.rope_dims / 2)?;
         }
+        Self::load_with(ctx, cfg, src, &|name: &str| name.to_string())
+    }
+
+    /// Loads a decoder whose tensors `src` holds under `name(gguf_name)`.
+    pub fn load_with(
+        ctx: &GpuContext,
+        cfg: DecoderConfig,
+        src: &mut dyn TensorSource,
+        name: &dyn Fn(&str) -> String,
+    ) -> Result<Self, ModelError> {
         cfg.validate()?;
         let c = &cfg;
         let (q_rows, kv_rows) = (c.n_head * c.head_dim, c.n_kv_head * c.head_dim);
+        let e = c.n_embd;
         let mut layers = Vec::with_capacity(c.n_layer);
         for l in 0..c.n_layer {
-            let n = |s: &str| format!("blk.{l}.{s}");
-            let bias = if c.qkv_bias {
-                Some([
-                    src.vector(ctx, &n("attn_q.bias"), q_rows)?,
-                    src.vector(ctx, &n("attn_k.bias"), kv_rows)?,
-                    src.vector(ctx, &n("attn_v.bias"), kv_rows)?,
-                ])
-            } else {
-                None
+            let n = |s: &str| name(&format!("blk.{l}.{s}"));
+            let linear = |src: &mut dyn TensorSource, s: &str, dims: (usize, usize), bias: bool| {
+                Linear::load(ctx, src, &n(s), dims, bias)
             };
+            let wq = linear(src, "attn_q", (q_rows, e), c.qkv_bias)?;
+            let wk = linear(src, "attn_k", (kv_rows, e), c.qkv_bias)?;
+            let wv = linear(src, "attn_v", (kv_rows, e), c.qkv_bias)?;
+            let wo = linear(src, "attn_output", (e, q_rows), c.o_bias)?;
+            let w_gate = match c.ffn_gated {
+                true => Some(linear(src, "ffn_gate", (c.n_ff, e), c.ffn_bias)?),
+                false => None,
+            };
+            let w_up = linear(src, "ffn_up", (c.n_ff, e), c.ffn_bias)?;
+            let w_down = linear(src, "ffn_down", (e, c.n_ff), c.ffn_bias)?;
             let qk_norm = if c.qk_norm {
                 Some([
                     src.vector(ctx, &n("attn_q_norm.weight"), c.head_dim)?,
@@ -80,38 +104,39 @@ impl Decoder {
             } else {
                 None
             };
-            let post = |src: &mut GgufSource, name: &str| -> Result<Option<GpuTensor>, ModelError> {
-                if c.post_norms {
-                    Ok(Some(src.vector(ctx, &n(name), c.n_embd)?))
-                } else {
-                    Ok(None)
+            let post = |src: &mut dyn TensorSource, s: &str| -> Result<Option<GpuTensor>, ModelError> {
+                match c.post_norms {
+                    true => Ok(Some(src.vector(ctx, &n(s), e)?)),
+                    false => Ok(None),
                 }
             };
             layers.push(Layer {
-                attn_norm: src.vector(ctx, &n("attn_norm.weight"), c.n_embd)?,
-                wq: src.matrix(ctx, &n("attn_q.weight"), q_rows, c.n_embd)?,
-                wk: src.matrix(ctx, &n("attn_k.weight"), kv_rows, c.n_embd)?,
-                wv: src.matrix(ctx, &n("attn_v.weight"), kv_rows, c.n_embd)?,
-                bias,
+                attn_norm: load_norm(ctx, src, c, &n("attn_norm"))?,
+                wq,
+                wk,
+                wv,
                 qk_norm,
-                wo: src.matrix(ctx, &n("attn_output.weight"), c.n_embd, q_rows)?,
+                wo,
                 post_attn_norm: post(src, "post_attention_norm.weight")?,
-                ffn_norm: src.vector(ctx, &n("ffn_norm.weight"), c.n_embd)?,
-                w_gate: src.matrix(ctx, &n("ffn_gate.weight"), c.n_ff, c.n_embd)?,
-                w_up: src.matrix(ctx, &n("ffn_up.weight"), c.n_ff, c.n_embd)?,
-                w_down: src.matrix(ctx, &n("ffn_down.weight"), c.n_embd, c.n_ff)?,
+                ffn_norm: match c.parallel_block {
+                    true => None,
+                    false => Some(load_norm(ctx, src, c, &n("ffn_norm"))?),
+                },
+                w_gate,
+                w_up,
+                w_down,
                 post_ffn_norm: post(src, "post_ffw_norm.weight")?,
             });
         }
-        let output = if src.has("output.weight") {
-            Some(src.matrix(ctx, "output.weight", c.vocab, c.n_embd)?)
+        let output = if src.has(&name("output.weight")) {
+            Some(Linear::load(ctx, src, &name("output"), (c.vocab, e), c.output_bias)?)
         } else {
             None
         };
         let half = c.rope_dims / 2;
         Ok(Decoder {
-            tok_embd: src.matrix(ctx, "token_embd.weight", c.vocab, c.n_embd)?,
-            out_norm: src.vector(ctx, "output_norm.weight", c.n_embd)?,
+            tok_embd: src.matrix(ctx, &name("token_embd.weight"), c.vocab, e)?,
+            out_norm: load_norm(ctx, src, c, &name("output_norm"))?,
             output,
             inv_freq_global: ctx.upload_f32(&c.inv_freq(false), &[half])?,
             inv_freq_local: ctx.upload_f32(&c.inv_freq(true), &[half])?,
@@ -122,13 +147,15 @@ impl Decoder {
 
     /// GPU memory held by the weights, in bytes.
     pub fn weight_bytes(&self) -> u64 {
-        let m = |w: &GpuWeight| w.size_bytes();
+        let m = Linear::size_bytes;
         let layers: u64 = self
             .layers
             .iter()
-            .map(|l| m(&l.wq) + m(&l.wk) + m(&l.wv) + m(&l.wo) + m(&l.w_gate) + m(&l.w_up) + m(&l.w_down))
+            .map(|l| {
+                m(&l.wq) + m(&l.wk) + m(&l.wv) + m(&l.wo) + l.w_gate.as_ref().map_or(0, m) + m(&l.w_up) + m(&l.w_down)
+            })
             .sum();
-        layers + m(&self.tok_embd) + self.output.as_ref().map_or(0, m)
+        layers + self.tok_embd.size_bytes() + self.output.as_ref().map_or(0, m)
     }
 
     /// Records the forward pass of `ids` (u32, at positions `cache.len()..`), appends them to the
@@ -169,14 +196,19 @@ impl Decoder {
         for (l, layer) in self.layers.iter().enumerate() {
             x = self.block(batch, cache, l, layer, x, pos0, n)?;
         }
-        let x = norm(batch, c.norm, &x, &self.out_norm, None, c.norm_eps)?;
+        let x = self.norm(batch, &x, &self.out_norm)?;
         let x = if all_logits {
             x
         } else {
             last_row(batch, &x, n, c.n_embd)?
         };
-        let head = self.output.as_ref().unwrap_or(&self.tok_embd);
-        let logits = matmul_new(batch, &x, head)?;
+        let mut logits = match &self.output {
+            Some(head) => head.forward(batch, &x)?,
+            None => crate::kernels::matmul::matmul_new(batch, &x, &self.tok_embd)?,
+        };
+        if c.final_softcap > 0.0 {
+            logits = elementwise(batch, Op::Softcap(c.final_softcap), &logits, None)?;
+        }
         cache.tokens.extend_from_slice(new_tokens);
         Ok(logits)
     }
@@ -195,17 +227,12 @@ impl Decoder {
         let c = &self.cfg;
         let local = c.local_layers[l];
         // Attention.
-        let h = norm(batch, c.norm, &x, &layer.attn_norm, None, c.norm_eps)?;
-        let (mut q, mut k, mut v) = (
-            matmul_new(batch, &h, &layer.wq)?,
-            matmul_new(batch, &h, &layer.wk)?,
-            matmul_new(batch, &h, &layer.wv)?,
+        let h = self.norm(batch, &x, &layer.attn_norm)?;
+        let (mut q, mut k, v) = (
+            layer.wq.forward(batch, &h)?,
+            layer.wk.forward(batch, &h)?,
+            layer.wv.forward(batch, &h)?,
         );
-        if let Some([bq, bk, bv]) = &layer.bias {
-            q = elementwise(batch, Op::AddRowBias, &q, Some(bq))?;
-            k = elementwise(batch, Op::AddRowBias, &k, Some(bk))?;
-            v = elementwise(batch, Op::AddRowBias, &v, Some(bv))?;
-        }
         if let Some([qn, kn]) = &layer.qk_norm {
             q = norm(batch, c.norm, &q, qn, None, c.norm_eps)?;
             k = norm(batch, c.norm, &k, kn, None, c.norm_eps)?;
@@ -234,22 +261,58 @@ impl Decoder {
             scale: c.attn_scale,
         };
         let a = attention(batch, &q, &lc.k, &lc.v, None, &p)?;
-        let mut a = matmul_new(batch, &a, &layer.wo)?;
+        let mut a = layer.wo.forward(batch, &a)?;
         if let Some(w) = &layer.post_attn_norm {
             a = norm(batch, c.norm, &a, w, None, c.norm_eps)?;
         }
-        let x = elementwise(batch, Op::Add, &x, Some(&a))?;
-        // Feed-forward.
-        let h = norm(batch, c.norm, &x, &layer.ffn_norm, None, c.norm_eps)?;
-        let gate = matmul_new(batch, &h, &layer.w_gate)?;
-        let up = matmul_new(batch, &h, &layer.w_up)?;
-        let f = elementwise(batch, Op::Glu(c.act), &gate, Some(&up))?;
-        let mut f = matmul_new(batch, &f, &layer.w_down)?;
+        // Feed-forward: on the same normed input in a parallel block, else after the residual.
+        let (x, h) = match &layer.ffn_norm {
+            None => (x, h),
+            Some(ffn_norm) => {
+                let x = elementwise(batch, Op::Add, &x, Some(&a))?;
+                let h = self.norm(batch, &x, ffn_norm)?;
+                (x, h)
+            }
+        };
+        let f = match &layer.w_gate {
+            Some(gate) => {
+                let g = gate.forward(batch, &h)?;
+                let up = layer.w_up.forward(batch, &h)?;
+                elementwise(batch, Op::Glu(c.act), &g, Some(&up))?
+            }
+            None => layer.w_up.forward_act(batch, &h, c.act)?,
+        };
+        let mut f = layer.w_down.forward(batch, &f)?;
         if let Some(w) = &layer.post_ffn_norm {
             f = norm(batch, c.norm, &f, w, None, c.norm_eps)?;
         }
+        let x = match layer.ffn_norm {
+            None => elementwise(batch, Op::Add, &x, Some(&a))?,
+            Some(_) => x,
+        };
         Ok(elementwise(batch, Op::Add, &x, Some(&f))?)
     }
+
+    /// The model's norm (RMSNorm, Gemma's `1 + w`, or LayerNorm with its bias).
+    fn norm(&self, batch: &mut Batch<'_>, x: &GpuTensor, w: &NormWeights) -> Result<GpuTensor, ModelError> {
+        Ok(norm(batch, self.cfg.norm, x, &w.w, w.b.as_ref(), self.cfg.norm_eps)?)
+    }
+}
+
+/// `{name}.weight`, and `{name}.bias` for LayerNorm.
+fn load_norm(
+    ctx: &GpuContext,
+    src: &mut dyn TensorSource,
+    c: &DecoderConfig,
+    name: &str,
+) -> Result<NormWeights, ModelError> {
+    Ok(NormWeights {
+        w: src.vector(ctx, &format!("{name}.weight"), c.n_embd)?,
+        b: match c.norm {
+            NormKind::Layer => Some(src.vector(ctx, &format!("{name}.bias"), c.n_embd)?),
+            _ => None,
+        },
+    })
 }
 
 /// The last of `n` rows of x, as its own `[1, dim]` tensor.

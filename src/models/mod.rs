@@ -7,12 +7,17 @@
 pub mod config;
 pub mod decoder;
 pub mod encoder;
+pub mod gemma;
 pub mod gemma3;
+pub mod hf;
 pub mod kv_cache;
+pub mod linear;
 pub mod llama;
+pub mod phi2;
 pub mod qwen2;
 pub mod safetensors_source;
 pub mod source;
+pub mod tensor_source;
 
 pub use config::DecoderConfig;
 pub use decoder::Decoder;
@@ -27,7 +32,7 @@ pub enum ModelError {
     Gguf(#[from] GgufError),
     #[error(transparent)]
     Gpu(#[from] GpuError),
-    #[error("unsupported architecture `{0}` (supported: llama, qwen2, gemma3)")]
+    #[error("unsupported architecture `{0}` (supported: llama, qwen2, gemma, gemma2, gemma3, phi2)")]
     UnknownArchitecture(String),
     #[error("tensor `{name}` has shape {got:?}, expected {expected:?}")]
     BadShape {
@@ -49,6 +54,14 @@ pub enum ModelError {
     HfConfig(#[from] crate::formats::hf_config::HfConfigError),
     #[error("input {index} has {tokens} tokens but the model takes at most {max}; shorten it or enable truncation")]
     InputTooLong { index: usize, tokens: usize, max: usize },
+    #[error("the question takes {question} tokens; a window of {window} with a stride of {stride} leaves no room for the context")]
+    QuestionTooLong {
+        question: usize,
+        window: usize,
+        stride: usize,
+    },
+    #[error("{0}")]
+    EmptyInput(&'static str),
     #[error("this {architecture} checkpoint has no {task} head")]
     NoHead { architecture: String, task: &'static str },
 }
@@ -58,7 +71,10 @@ pub fn config_from_gguf(gguf: &GgufFile) -> Result<DecoderConfig, ModelError> {
     match gguf.arch()? {
         "llama" => llama::config(gguf),
         "qwen2" => qwen2::config(gguf),
+        "gemma" => gemma::config_gemma(gguf),
+        "gemma2" => gemma::config_gemma2(gguf),
         "gemma3" => gemma3::config(gguf),
+        "phi2" => phi2::config(gguf),
         other => Err(ModelError::UnknownArchitecture(other.to_string())),
     }
 }

@@ -5,9 +5,10 @@ use std::ops::Range;
 
 use crate::formats::quant::dequantize;
 use crate::formats::safetensors::{SafetensorsError, SafetensorsFile, TensorInfo};
-use crate::gpu::{GpuContext, GpuTensor};
+use crate::gpu::GpuContext;
 use crate::kernels::GpuWeight;
 
+use super::tensor_source::TensorSource;
 use super::ModelError;
 
 enum Backing {
@@ -43,10 +44,6 @@ impl SafetensorsSource {
             file,
             backing: Backing::Memory(bytes),
         })
-    }
-
-    pub fn has(&self, name: &str) -> bool {
-        self.file.tensor(name).is_ok()
     }
 
     /// The first of `names` that the file holds (checkpoints name the same tensor differently:
@@ -90,26 +87,25 @@ impl SafetensorsSource {
         let bytes = self.read(name, info.range.clone())?;
         Ok((info, bytes))
     }
+}
 
-    /// A 2-D weight `[rows, k]` (a Linear weight or an embedding table), uploaded as stored.
-    pub fn matrix(&mut self, ctx: &GpuContext, name: &str, rows: usize, k: usize) -> Result<GpuWeight, ModelError> {
+impl TensorSource for SafetensorsSource {
+    fn has(&self, name: &str) -> bool {
+        self.file.tensor(name).is_ok()
+    }
+
+    fn matrix(&mut self, ctx: &GpuContext, name: &str, rows: usize, k: usize) -> Result<GpuWeight, ModelError> {
         let (info, bytes) = self.checked(name, &[rows, k])?;
         let format = info.weight_format()?;
         Ok(GpuWeight::upload(ctx, name, format, rows, k, &bytes)?)
     }
 
-    /// A 1-D tensor of `len` values as f32 (norm weights, biases).
-    pub fn vector_f32(&mut self, name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
+    fn vector_f32(&mut self, name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
         let (info, bytes) = self.checked(name, &[len])?;
         let mut out = vec![0.0; len];
         dequantize(info.weight_format()?, &bytes, len, &mut out)
             .map_err(|e| ModelError::Config(format!("{name}: {e}")))?;
         Ok(out)
-    }
-
-    pub fn vector(&mut self, ctx: &GpuContext, name: &str, len: usize) -> Result<GpuTensor, ModelError> {
-        let v = self.vector_f32(name, len)?;
-        Ok(ctx.upload_f32(&v, &[len])?)
     }
 }
 

@@ -6,9 +6,10 @@ use std::path::Path;
 
 use crate::formats::gguf::{GgufFile, TensorInfo};
 use crate::formats::quant::dequantize;
-use crate::gpu::{GpuContext, GpuTensor};
+use crate::gpu::GpuContext;
 use crate::kernels::GpuWeight;
 
+use super::tensor_source::TensorSource;
 use super::ModelError;
 
 /// A GGUF file opened for reading tensor data.
@@ -28,10 +29,6 @@ impl GgufSource {
         Ok(GgufSource { gguf, file })
     }
 
-    pub fn has(&self, name: &str) -> bool {
-        self.gguf.tensor(name).is_ok()
-    }
-
     fn info(&self, name: &str) -> Result<TensorInfo, ModelError> {
         Ok(self.gguf.tensor(name)?.clone())
     }
@@ -49,9 +46,15 @@ impl GgufSource {
         self.file.read_exact(&mut buf).map_err(io)?;
         Ok((info, buf))
     }
+}
 
-    /// A 2-D weight `[rows, k]` (ggml dims `[k, rows]`), uploaded in its block format.
-    pub fn matrix(&mut self, ctx: &GpuContext, name: &str, rows: usize, k: usize) -> Result<GpuWeight, ModelError> {
+impl TensorSource for GgufSource {
+    fn has(&self, name: &str) -> bool {
+        self.gguf.tensor(name).is_ok()
+    }
+
+    /// ggml dims are `[k, rows]`; the tensor is uploaded in its block format.
+    fn matrix(&mut self, ctx: &GpuContext, name: &str, rows: usize, k: usize) -> Result<GpuWeight, ModelError> {
         let (info, bytes) = self.bytes(name)?;
         let expected = vec![k as u64, rows as u64];
         if info.dims != expected {
@@ -64,8 +67,8 @@ impl GgufSource {
         Ok(GpuWeight::upload(ctx, name, info.format, rows, k, &bytes)?)
     }
 
-    /// A 1-D tensor of `len` values as f32 (norm weights, biases), dequantised on the CPU.
-    pub fn vector_f32(&mut self, name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
+    /// Dequantised on the CPU.
+    fn vector_f32(&mut self, name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
         let (info, bytes) = self.bytes(name)?;
         if info.dims != [len as u64] {
             return Err(ModelError::BadShape {
@@ -77,10 +80,5 @@ impl GgufSource {
         let mut out = vec![0.0; len];
         dequantize(info.format, &bytes, len, &mut out).map_err(|e| ModelError::Config(format!("{name}: {e}")))?;
         Ok(out)
-    }
-
-    pub fn vector(&mut self, ctx: &GpuContext, name: &str, len: usize) -> Result<GpuTensor, ModelError> {
-        let v = self.vector_f32(name, len)?;
-        Ok(ctx.upload_f32(&v, &[len])?)
     }
 }

@@ -33,7 +33,11 @@ fn texts(opts: &Opts) -> Result<Vec<String>, String> {
 
 /// `embed`: one L2-normalised vector per text, all texts in one batch unless --batch-size.
 pub fn embed(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse(args, &["truncate"], &["model", "text", "file", "pooling", "batch-size"])?;
+    let opts = Opts::parse(
+        args,
+        &["truncate", "no-normalize"],
+        &["model", "text", "file", "pooling", "batch-size"],
+    )?;
     let texts = texts(&opts)?;
     let pooling = match opts.str("pooling") {
         None => None,
@@ -44,9 +48,10 @@ pub fn embed(args: &[String]) -> Result<(), String> {
     let model = open(&opts)?;
     let options = EmbedOptions {
         pooling,
+        normalize: !opts.has("no-normalize"),
         truncate: opts.has("truncate"),
-        batch_size: opts.get("batch-size", texts.len())?,
-        ..EmbedOptions::default()
+        // One batch for the texts of a command line; a long --file goes in batches of 64.
+        batch_size: opts.get("batch-size", texts.len().min(64))?.max(1),
     };
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let embeddings = model.embed(&refs, &options).map_err(|e| e.to_string())?;
@@ -151,7 +156,10 @@ pub fn bench_embed(args: &[String]) -> Result<(), String> {
         .str("batch")
         .unwrap_or("1,32")
         .split(',')
-        .map(|s| s.trim().parse().map_err(|_| format!("--batch: cannot read `{s}`")))
+        .map(|s| match s.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("--batch: `{s}` is not a batch size (1 or more)")),
+        })
         .collect::<Result<_, _>>()?;
     let model = open(&opts)?;
     eprintln!("adapter: {}", model.ctx.caps.summary());

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use webslm::engine::{Engine, EngineOptions};
-use webslm::generate::{end_of_generation_ids, generate_text, Limits};
+use webslm::generate::{generate_text, Limits};
 use webslm::sampling::{Sampler, SamplingParams};
 use webslm::tokenizer::Tokenizer;
 
@@ -26,8 +26,8 @@ pub fn load(opts: &Opts) -> Result<Loaded, String> {
         ..defaults
     };
     let engine = Engine::load(Path::new(path), &options).map_err(|e| format!("{path}: {e}"))?;
-    let tokenizer = Tokenizer::from_gguf(&engine.gguf).map_err(|e| format!("{path}: {e}"))?;
-    let stop_ids = end_of_generation_ids(&tokenizer, Some(&engine.gguf));
+    let tokenizer = engine.tokenizer().map_err(|e| format!("{path}: {e}"))?;
+    let stop_ids = engine.stop_ids(&tokenizer);
     Ok(Loaded {
         engine,
         tokenizer,
@@ -173,14 +173,13 @@ pub fn score(args: &[String]) -> Result<(), String> {
 pub fn chat(args: &[String]) -> Result<(), String> {
     use std::io::BufRead;
     use webslm::chat::ChatSession;
-    use webslm::chat_template::ChatTemplate;
 
     let mut valued = vec!["model", "system", "context"];
     valued.extend(SAMPLING_OPTS);
     let opts = Opts::parse(args, &[], &valued)?;
     let max_tokens: usize = opts.get("max-tokens", 512)?;
     let mut m = load(&opts)?;
-    let template = ChatTemplate::from_gguf(&m.engine.gguf).map_err(|e| e.to_string())?;
+    let template = m.engine.chat_template().map_err(|e| e.to_string())?;
     let mut session = ChatSession::new(template, opts.str("system"));
     let mut sampler = Sampler::new(sampling_params(&opts)?);
     let mut out = std::io::stdout();

@@ -40,6 +40,17 @@ pub struct MobileBertConfig {
     pub classifier_activation: bool,
 }
 
+/// transformers' `problem_type` for classification heads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// Softmax over the labels (a single label, or a sigmoid when there is one output).
+    SingleLabel,
+    /// A sigmoid per label.
+    MultiLabel,
+    /// The raw outputs.
+    Regression,
+}
+
 /// What the encoder's forward pass needs, for every supported family.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EncoderConfig {
@@ -60,9 +71,18 @@ pub struct EncoderConfig {
     pub mobile: Option<MobileBertConfig>,
     /// Labels of a classification head, by id (`id2label`).
     pub labels: Vec<String>,
-    /// `problem_type == "multi_label_classification"`: sigmoid per label instead of softmax.
-    pub multi_label: bool,
+    /// How classification logits become scores (`problem_type`).
+    pub problem: Problem,
 }
+
+/// Field names `HfConfig` accepts for the same value.
+const ALIASES: [[&str; 2]; 5] = [
+    ["dim", "hidden_size"],
+    ["n_layers", "num_hidden_layers"],
+    ["n_heads", "num_attention_heads"],
+    ["hidden_dim", "intermediate_size"],
+    ["activation", "hidden_act"],
+];
 
 /// The config class defaults of transformers for fields that `save_pretrained` may leave out.
 fn defaults(family: ModelFamily) -> Value {
@@ -131,7 +151,14 @@ impl EncoderConfig {
         }
         if let (Some(obj), Value::Object(d)) = (value.as_object_mut(), defaults(family)) {
             for (k, v) in d {
-                obj.entry(k).or_insert(v);
+                // A field given under its other name (DistilBERT's `dim` or `hidden_size`) must
+                // not get a default too: serde would see it twice.
+                let given = ALIASES
+                    .iter()
+                    .any(|pair| pair.contains(&k.as_str()) && pair.iter().any(|a| obj.contains_key(*a)));
+                if !given {
+                    obj.entry(k).or_insert(v);
+                }
             }
         }
         let bytes = serde_json::to_vec(&value).map_err(|e| bad(e.to_string()))?;
@@ -178,16 +205,33 @@ impl EncoderConfig {
                 ModelFamily::DistilBert => 0,
                 _ => hf.type_vocab_size.unwrap_or(2),
             },
-            // DistilBERT hard-codes its LayerNorm eps.
-            eps: hf.layer_norm_eps.unwrap_or(1e-12) as f32,
+            // DistilBERT hard-codes its LayerNorm eps (and ignores layer_norm_eps).
+            eps: match family {
+                ModelFamily::DistilBert => 1e-12,
+                _ => hf.layer_norm_eps.unwrap_or(1e-12) as f32,
+            },
             act: activation(hf.hidden_act.as_deref().unwrap_or("gelu"))?,
             norm,
             mobile,
             labels: labels(&hf.id2label)?,
-            multi_label: x.problem_type.as_deref() == Some("multi_label_classification"),
+            problem: match x.problem_type.as_deref() {
+                Some("multi_label_classification") => Problem::MultiLabel,
+                Some("regression") => Problem::Regression,
+                _ => Problem::SingleLabel,
+            },
         };
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// Epsilon of the norms transformers' MobileBERT builds without `layer_norm_eps`
+    /// (`embeddings.LayerNorm` and the last FFN's `output.LayerNorm`): torch's default 1e-5 for
+    /// a LayerNorm. NoNorm has no epsilon.
+    pub fn unpassed_eps(&self) -> f32 {
+        match self.family {
+            ModelFamily::MobileBert => 1e-5,
+            _ => self.eps,
+        }
     }
 
     /// Width where attention runs: the bottleneck for MobileBERT, else the hidden size.
@@ -229,8 +273,15 @@ impl EncoderConfig {
             if m.n_ffn == 0 || m.n_ffn > 64 {
                 return Err(bad(format!("num_feedforward_networks = {} is outside 1..=64", m.n_ffn)));
             }
-            if m.use_bottleneck_attention && !m.use_bottleneck {
-                return Err(bad("use_bottleneck_attention needs use_bottleneck".into()));
+            // Without the shared q/k bottleneck, q and k project the full-width hidden state
+            // through true_hidden x true_hidden weights: only possible when the widths agree
+            // (transformers fails there too).
+            let qk_from_hidden = m.use_bottleneck && !m.use_bottleneck_attention && !m.key_query_shared_bottleneck;
+            if qk_from_hidden && m.true_hidden != self.hidden {
+                return Err(bad(format!(
+                    "key_query_shared_bottleneck = false needs intra_bottleneck_size {} = hidden_size {}",
+                    m.true_hidden, self.hidden
+                )));
             }
         }
         let width = self.attn_width();

@@ -94,16 +94,17 @@ impl Head {
             _ => cfg.labels.clone(),
         };
         let pooler = match (kind, cfg.family) {
-            (HeadKind::SequenceClassification, ModelFamily::DistilBert) => {
-                Some((Linear::load(ctx, src, "pre_classifier", h, h)?, Activation::Relu))
-            }
+            (HeadKind::SequenceClassification, ModelFamily::DistilBert) => Some((
+                Linear::load(ctx, src, "pre_classifier", (h, h), true)?,
+                Activation::Relu,
+            )),
             (HeadKind::SequenceClassification, ModelFamily::MobileBert)
                 if !cfg.mobile.as_ref().is_some_and(|m| m.classifier_activation) =>
             {
                 None
             }
             (HeadKind::SequenceClassification, _) => Some((
-                Linear::load(ctx, src, &format!("{base}pooler.dense"), h, h)?,
+                Linear::load(ctx, src, &format!("{base}pooler.dense"), (h, h), true)?,
                 Activation::Tanh,
             )),
             _ => None,
@@ -111,7 +112,7 @@ impl Head {
         Ok(Head {
             kind,
             pooler,
-            out: Some(Linear::load(ctx, src, out_name, n_out, h)?),
+            out: Some(Linear::load(ctx, src, out_name, (n_out, h), true)?),
             labels,
         })
     }

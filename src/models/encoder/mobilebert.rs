@@ -32,11 +32,22 @@ impl DenseNorm {
         cfg: &EncoderConfig,
         src: &mut SafetensorsSource,
         name: &str,
+        dims: (usize, usize),
+    ) -> Result<DenseNorm, ModelError> {
+        Self::load_eps(ctx, cfg, src, name, dims, cfg.eps)
+    }
+
+    fn load_eps(
+        ctx: &GpuContext,
+        cfg: &EncoderConfig,
+        src: &mut SafetensorsSource,
+        name: &str,
         (out, inp): (usize, usize),
+        eps: f32,
     ) -> Result<DenseNorm, ModelError> {
         Ok(DenseNorm {
-            dense: Linear::load(ctx, src, &format!("{name}.dense"), out, inp)?,
-            norm: Norm::load(ctx, src, &format!("{name}.LayerNorm"), out, cfg)?,
+            dense: Linear::load(ctx, src, &format!("{name}.dense"), (out, inp), true)?,
+            norm: Norm::load_eps(ctx, src, &format!("{name}.LayerNorm"), out, cfg, eps)?,
         })
     }
 
@@ -119,24 +130,31 @@ impl MobileLayer {
         } else {
             h
         };
-        let ffn = |src: &mut SafetensorsSource, name: &str, up: &str| -> Result<Ffn, ModelError> {
+        let ffn = |src: &mut SafetensorsSource, name: &str, up: &str, eps: f32| -> Result<Ffn, ModelError> {
             Ok(Ffn {
-                up: Linear::load(ctx, src, &n(up), f, t)?,
-                down: DenseNorm::load(ctx, cfg, src, &n(name), (t, f))?,
+                up: Linear::load(ctx, src, &n(up), (f, t), true)?,
+                down: DenseNorm::load_eps(ctx, cfg, src, &n(name), (t, f), eps)?,
             })
         };
         let extra_ffns = (0..m.n_ffn - 1)
-            .map(|j| ffn(src, &format!("ffn.{j}.output"), &format!("ffn.{j}.intermediate.dense")))
+            .map(|j| {
+                ffn(
+                    src,
+                    &format!("ffn.{j}.output"),
+                    &format!("ffn.{j}.intermediate.dense"),
+                    cfg.eps,
+                )
+            })
             .collect::<Result<_, _>>()?;
         Ok(MobileLayer {
             input_bottleneck,
             qk_bottleneck,
-            q: Linear::load(ctx, src, &n("attention.self.query"), t, t)?,
-            k: Linear::load(ctx, src, &n("attention.self.key"), t, t)?,
-            v: Linear::load(ctx, src, &n("attention.self.value"), t, v_in)?,
+            q: Linear::load(ctx, src, &n("attention.self.query"), (t, t), true)?,
+            k: Linear::load(ctx, src, &n("attention.self.key"), (t, t), true)?,
+            v: Linear::load(ctx, src, &n("attention.self.value"), (t, v_in), true)?,
             attn_out: DenseNorm::load(ctx, cfg, src, &n("attention.output"), (t, t))?,
             extra_ffns,
-            ffn: ffn(src, "output", "intermediate.dense")?,
+            ffn: ffn(src, "output", "intermediate.dense", cfg.unpassed_eps())?,
             out_bottleneck: if m.use_bottleneck {
                 Some(DenseNorm::load(ctx, cfg, src, &n("output.bottleneck"), (h, t))?)
             } else {

@@ -20,58 +20,18 @@ pub use config::EncoderConfig;
 pub use heads::{Head, HeadKind};
 
 use crate::cpu::attention::AttentionParams;
-use crate::cpu::elementwise::Activation;
 use crate::formats::hf_config::ModelFamily;
 use crate::gpu::{Batch, GpuContext, GpuError, GpuTensor};
 use crate::kernels::attention::attention;
 use crate::kernels::elementwise::{elementwise, Op};
 use crate::kernels::embedding::embedding;
-use crate::kernels::matmul::matmul_new;
 use crate::kernels::norm::{norm, NormKind};
 use crate::kernels::GpuWeight;
 
+pub use super::linear::Linear;
 use super::safetensors_source::SafetensorsSource;
+use super::tensor_source::TensorSource;
 use super::ModelError;
-
-/// `y = x W^T + b`.
-pub struct Linear {
-    pub w: GpuWeight,
-    pub b: GpuTensor,
-}
-
-impl Linear {
-    /// `{name}.weight` `[out, inp]` and `{name}.bias` `[out]`.
-    pub fn load(
-        ctx: &GpuContext,
-        src: &mut SafetensorsSource,
-        name: &str,
-        out: usize,
-        inp: usize,
-    ) -> Result<Linear, ModelError> {
-        Ok(Linear {
-            w: src.matrix(ctx, &format!("{name}.weight"), out, inp)?,
-            b: src.vector(ctx, &format!("{name}.bias"), out)?,
-        })
-    }
-
-    pub fn forward(&self, batch: &mut Batch<'_>, x: &GpuTensor) -> Result<GpuTensor, GpuError> {
-        let y = matmul_new(batch, x, &self.w)?;
-        elementwise(batch, Op::AddRowBias, &y, Some(&self.b))
-    }
-
-    /// `act(x W^T + b)`.
-    pub fn forward_act(&self, batch: &mut Batch<'_>, x: &GpuTensor, act: Activation) -> Result<GpuTensor, GpuError> {
-        let y = self.forward(batch, x)?;
-        if act == Activation::Identity {
-            return Ok(y);
-        }
-        elementwise(batch, Op::Unary(act), &y, None)
-    }
-
-    pub fn out_features(&self) -> usize {
-        self.w.n
-    }
-}
 
 /// A LayerNorm (or MobileBERT NoNorm) with weight and bias.
 pub struct Norm {
@@ -90,6 +50,19 @@ impl Norm {
         dim: usize,
         cfg: &EncoderConfig,
     ) -> Result<Norm, ModelError> {
+        Self::load_eps(ctx, src, name, dim, cfg, cfg.eps)
+    }
+
+    /// As [`Norm::load`] with an explicit epsilon (MobileBERT builds two of its LayerNorms
+    /// without passing `layer_norm_eps`, so they keep torch's 1e-5).
+    pub fn load_eps(
+        ctx: &GpuContext,
+        src: &mut SafetensorsSource,
+        name: &str,
+        dim: usize,
+        cfg: &EncoderConfig,
+        eps: f32,
+    ) -> Result<Norm, ModelError> {
         let (w, b) = (format!("{name}.weight"), format!("{name}.bias"));
         let (gamma, beta) = (format!("{name}.gamma"), format!("{name}.beta"));
         let w = src.first_of(&[&w, &gamma]).unwrap_or(&w).to_string();
@@ -98,7 +71,7 @@ impl Norm {
             kind: cfg.norm,
             w: src.vector(ctx, &w, dim)?,
             b: src.vector(ctx, &b, dim)?,
-            eps: cfg.eps,
+            eps,
         })
     }
 
@@ -219,7 +192,13 @@ impl Encoder {
         let transformation = match &cfg.mobile {
             Some(m) if m.trigram_input || m.embedding_size != cfg.hidden => {
                 let inp = if m.trigram_input { 3 } else { 1 } * m.embedding_size;
-                Some(Linear::load(ctx, src, &n("embedding_transformation"), cfg.hidden, inp)?)
+                Some(Linear::load(
+                    ctx,
+                    src,
+                    &n("embedding_transformation"),
+                    (cfg.hidden, inp),
+                    true,
+                )?)
             }
             _ => None,
         };
@@ -232,7 +211,7 @@ impl Encoder {
             position: src.matrix(ctx, &n("position_embeddings.weight"), cfg.max_positions, cfg.hidden)?,
             token_type,
             transformation,
-            norm: Norm::load(ctx, src, &n("LayerNorm"), cfg.hidden, cfg)?,
+            norm: Norm::load_eps(ctx, src, &n("LayerNorm"), cfg.hidden, cfg, cfg.unpassed_eps())?,
         })
     }
 
@@ -275,13 +254,13 @@ impl Encoder {
         };
         let n = |i: usize| format!("{p}{block}.{l}.{}", names[i]);
         Ok(BertLayer {
-            q: Linear::load(ctx, src, &n(0), h, h)?,
-            k: Linear::load(ctx, src, &n(1), h, h)?,
-            v: Linear::load(ctx, src, &n(2), h, h)?,
-            out: Linear::load(ctx, src, &n(3), h, h)?,
+            q: Linear::load(ctx, src, &n(0), (h, h), true)?,
+            k: Linear::load(ctx, src, &n(1), (h, h), true)?,
+            v: Linear::load(ctx, src, &n(2), (h, h), true)?,
+            out: Linear::load(ctx, src, &n(3), (h, h), true)?,
             attn_norm: Norm::load(ctx, src, &n(4), h, cfg)?,
-            ffn_up: Linear::load(ctx, src, &n(5), f, h)?,
-            ffn_down: Linear::load(ctx, src, &n(6), h, f)?,
+            ffn_up: Linear::load(ctx, src, &n(5), (f, h), true)?,
+            ffn_down: Linear::load(ctx, src, &n(6), (h, f), true)?,
             ffn_norm: Norm::load(ctx, src, &n(7), h, cfg)?,
         })
     }
@@ -314,7 +293,12 @@ impl Encoder {
                 self.cfg.vocab
             )));
         }
-        if let Some(bad) = type_ids.iter().find(|&&t| t as usize >= self.cfg.type_vocab.max(1)) {
+        // A model without token types (DistilBERT) ignores them, as transformers does: its
+        // tokenizer still marks the second text of a pair with type 1.
+        if let Some(bad) = type_ids
+            .iter()
+            .find(|&&t| self.cfg.type_vocab > 0 && t as usize >= self.cfg.type_vocab)
+        {
             return Err(ModelError::Config(format!(
                 "token type {bad} is outside the model's {} types",
                 self.cfg.type_vocab
