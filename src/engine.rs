@@ -9,7 +9,7 @@ use crate::generate::end_of_generation_ids;
 use crate::gpu::{Batch, DType, GpuContext, GpuOptions, GpuTensor};
 use crate::kernels::penalty::penalize;
 use crate::kernels::topk::{top_k, TopK};
-use crate::models::safetensors_source::SafetensorsSource;
+use crate::models::safetensors_source::{SafetensorsSource, ShardedSource};
 use crate::models::source::GgufSource;
 use crate::models::tensor_source::TensorSource;
 use crate::models::{Decoder, KvCache, ModelError};
@@ -378,20 +378,23 @@ fn load_folder(ctx: &GpuContext, dir: &Path) -> Result<(Decoder, ModelFiles), Mo
     let json = read("config.json")?;
     let cfg = crate::models::hf::config(&json)?;
     let weights = dir.join("model.safetensors");
-    if !weights.is_file() {
+    let mut src: Box<dyn TensorSource> = if weights.is_file() {
+        Box::new(SafetensorsSource::open(&weights)?)
+    } else if dir.join("model.safetensors.index.json").is_file() {
+        Box::new(ShardedSource::open_dir(dir)?)
+    } else {
         return Err(ModelError::Config(format!(
-            "{} has no model.safetensors (sharded checkpoints are not supported yet)",
+            "{} has neither model.safetensors nor model.safetensors.index.json",
             dir.display()
         )));
-    }
-    let mut src = SafetensorsSource::open(&weights)?;
+    };
     // Text checkpoints keep the decoder under `model.`; multimodal ones nest it deeper.
     let prefix = ["model.", "model.language_model.", "language_model.model."]
         .into_iter()
         .find(|p| src.has(&format!("{p}embed_tokens.weight")))
         .ok_or_else(|| ModelError::Config("no model.embed_tokens.weight in model.safetensors".into()))?;
     let arch = cfg.arch.clone();
-    let model = Decoder::load_with(ctx, cfg, &mut src, &|n| {
+    let model = Decoder::load_with(ctx, cfg, src.as_mut(), &|n| {
         crate::models::hf::tensor_name(&arch, prefix, n)
     })?;
     let value: serde_json::Value = serde_json::from_slice(&json).unwrap_or_default();

@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod chat;
+pub mod catalogue;
 pub mod chat_template;
 pub mod cpu;
 #[cfg(not(target_arch = "wasm32"))]

@@ -7,6 +7,8 @@ mod encoder_cmds;
 mod model_cmds;
 #[path = "webslm/opts.rs"]
 mod opts;
+#[path = "webslm/resolve.rs"]
+mod resolve;
 
 use std::process::ExitCode;
 
@@ -59,6 +61,9 @@ commands:
   tokenize --model PATH --text TEXT
                              print the ids of TEXT as {\"ids\":[...]} (JSON), with the model's
                              default special tokens; PATH is a .gguf file or a safetensors folder
+  models                     the catalogue of real checkpoints (JSON); every --model also takes
+                             a catalogue id, downloaded on first use into ~/.cache/webslm
+                             (or $WEBSLM_CACHE) with curl
   help                       this text
 
 environment:
@@ -80,6 +85,7 @@ fn main() -> ExitCode {
         Some("qa") => encoder_cmds::qa(&args[1..]),
         Some("bench-embed") => encoder_cmds::bench_embed(&args[1..]),
         Some("inspect") => inspect(&args[1..]),
+        Some("models") => resolve::list(),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())
@@ -100,7 +106,8 @@ fn main() -> ExitCode {
 fn tokenize(args: &[String]) -> Result<(), String> {
     let opts = Opts::parse(args, &[], &["model", "text"])?;
     let (model, text) = (opts.required("model")?, opts.required("text")?);
-    let tok = Tokenizer::from_model_path(std::path::Path::new(model)).map_err(|e| format!("{model}: {e}"))?;
+    let path = resolve::model_path(model)?;
+    let tok = Tokenizer::from_model_path(&path).map_err(|e| format!("{model}: {e}"))?;
     let ids = tok.encode(text).map_err(|e| e.to_string())?;
     println!("{}", serde_json::json!({ "ids": ids }));
     Ok(())
@@ -129,7 +136,8 @@ fn info() -> Result<(), String> {
 fn inspect(args: &[String]) -> Result<(), String> {
     let opts = Opts::parse(args, &[], &["model"])?;
     let model = opts.required("model")?;
-    let report = webslm::formats::inspect::inspect(std::path::Path::new(model)).map_err(|e| e.to_string())?;
+    let path = resolve::model_path(model)?;
+    let report = webslm::formats::inspect::inspect(&path).map_err(|e| e.to_string())?;
     opts::print_line(report)
 }
 

@@ -114,3 +114,65 @@ impl From<SafetensorsError> for ModelError {
         ModelError::Safetensors(Box::new(e))
     }
 }
+
+/// A checkpoint split over several safetensors files (`model.safetensors.index.json` says
+/// which file holds each tensor): Phi-2 and Gemma 2B ship this way.
+#[cfg(not(target_arch = "wasm32"))]
+pub struct ShardedSource {
+    weight_map: std::collections::BTreeMap<String, String>,
+    shards: std::collections::HashMap<String, SafetensorsSource>,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl ShardedSource {
+    /// Opens the index in `dir` and every shard it names (headers only), checking that each
+    /// tensor is where the index says.
+    pub fn open_dir(dir: &std::path::Path) -> Result<Self, ModelError> {
+        use crate::formats::safetensors::SafetensorsIndex;
+        let path = dir.join("model.safetensors.index.json");
+        let json = std::fs::read(&path).map_err(|source| ModelError::Io {
+            name: path.display().to_string(),
+            source,
+        })?;
+        let index = SafetensorsIndex::parse(&json)?;
+        let mut shards = std::collections::HashMap::new();
+        for name in index.shards() {
+            shards.insert(name.to_string(), SafetensorsSource::open(&dir.join(name))?);
+        }
+        for (tensor, shard) in &index.weight_map {
+            if !shards.get(shard).is_some_and(|s| s.has(tensor)) {
+                return Err(SafetensorsError::TensorNotInShard {
+                    tensor: tensor.clone(),
+                    shard: shard.clone(),
+                }
+                .into());
+            }
+        }
+        Ok(ShardedSource {
+            weight_map: index.weight_map,
+            shards,
+        })
+    }
+
+    fn shard(&mut self, name: &str) -> Result<&mut SafetensorsSource, ModelError> {
+        self.weight_map
+            .get(name)
+            .and_then(|s| self.shards.get_mut(s))
+            .ok_or_else(|| SafetensorsError::NoSuchTensor { name: name.to_string() }.into())
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl TensorSource for ShardedSource {
+    fn has(&self, name: &str) -> bool {
+        self.weight_map.contains_key(name)
+    }
+
+    fn matrix(&mut self, ctx: &GpuContext, name: &str, rows: usize, k: usize) -> Result<GpuWeight, ModelError> {
+        self.shard(name)?.matrix(ctx, name, rows, k)
+    }
+
+    fn vector_f32(&mut self, name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
+        self.shard(name)?.vector_f32(name, len)
+    }
+}

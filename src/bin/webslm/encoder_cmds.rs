@@ -1,7 +1,6 @@
 //! Commands that run an encoder model folder: `embed`, `classify`, `ner`, `qa` and
 //! `bench-embed`. Results are JSON on stdout, one object per text.
 
-use std::path::Path;
 use std::time::Instant;
 
 use serde_json::json;
@@ -15,7 +14,8 @@ use super::opts::{print_line, Opts};
 
 fn open(opts: &Opts) -> Result<TextModel, String> {
     let dir = opts.required("model")?;
-    TextModel::open(Path::new(dir), GpuOptions::default()).map_err(|e| format!("{dir}: {e}"))
+    let path = super::resolve::model_path(dir)?;
+    TextModel::open(&path, GpuOptions::default()).map_err(|e| format!("{dir}: {e}"))
 }
 
 /// `--text` values, then the lines of `--file` (empty lines skipped).

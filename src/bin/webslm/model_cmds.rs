@@ -2,7 +2,6 @@
 //! tokenised as `webslm tokenize` does (the model's default special tokens, no chat template).
 
 use std::io::Write;
-use std::path::Path;
 
 use webslm::engine::{Engine, EngineOptions};
 use webslm::generate::{generate_text, Limits};
@@ -25,7 +24,8 @@ pub fn load(opts: &Opts) -> Result<Loaded, String> {
         context: opts.get("context", defaults.context)?,
         ..defaults
     };
-    let engine = Engine::load(Path::new(path), &options).map_err(|e| format!("{path}: {e}"))?;
+    let resolved = super::resolve::model_path(path)?;
+    let engine = Engine::load(&resolved, &options).map_err(|e| format!("{path}: {e}"))?;
     let tokenizer = engine.tokenizer().map_err(|e| format!("{path}: {e}"))?;
     let stop_ids = engine.stop_ids(&tokenizer);
     Ok(Loaded {
