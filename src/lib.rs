@@ -4,9 +4,9 @@
 pub mod analysis;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
+pub mod catalogue;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod chat;
-pub mod catalogue;
 pub mod chat_template;
 pub mod cpu;
 #[cfg(not(target_arch = "wasm32"))]

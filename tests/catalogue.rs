@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use std::process::Command;
 
 use webslm::catalogue::Catalogue;
-use webslm::formats::hf_config::ModelFamily;
 
 #[test]
 fn catalogue_is_complete_and_supported() {
@@ -34,7 +33,9 @@ fn catalogue_is_complete_and_supported() {
     let mut ids = HashSet::new();
     for m in &c.models {
         assert!(ids.insert(m.id.as_str()), "duplicate id {}", m.id);
-        let family = m.family().unwrap_or_else(|| panic!("{}: model_type {} unsupported", m.id, m.model_type));
+        let family = m
+            .family()
+            .unwrap_or_else(|| panic!("{}: model_type {} unsupported", m.id, m.model_type));
         if family.is_encoder() {
             assert_ne!(m.task, "text-generation", "{}", m.id);
         } else {
@@ -43,20 +44,39 @@ fn catalogue_is_complete_and_supported() {
             assert!(m.default_context <= m.context_length, "{}", m.id);
         }
         let names: HashSet<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
-        assert!(names.contains("config.json") && names.contains("tokenizer.json"), "{}", m.id);
+        assert!(
+            names.contains("config.json") && names.contains("tokenizer.json"),
+            "{}",
+            m.id
+        );
         assert!(
             names.contains("model.safetensors") || names.contains("model.safetensors.index.json"),
             "{}: no weights",
             m.id
         );
-        let weights: u64 = m.files.iter().filter(|f| f.path.ends_with(".safetensors")).map(|f| f.size).sum();
+        let weights: u64 = m
+            .files
+            .iter()
+            .filter(|f| f.path.ends_with(".safetensors"))
+            .map(|f| f.size)
+            .sum();
         assert!(weights > 1 << 20, "{}: weights of {weights} bytes", m.id);
-        assert!(m.gpu_memory_mb << 20 >= weights, "{}: {} MB cannot hold the weights", m.id, m.gpu_memory_mb);
+        assert!(
+            m.gpu_memory_mb << 20 >= weights,
+            "{}: {} MB cannot hold the weights",
+            m.id,
+            m.gpu_memory_mb
+        );
         for f in &m.files {
             let want = format!("https://huggingface.co/{}/resolve/main/{}", m.repo, f.path);
             assert_eq!(f.url, want, "{}", m.id);
             assert!(f.size > 0, "{}: {} has no size", m.id, f.path);
-            assert!(!f.path.contains("..") && !f.path.starts_with('/'), "{}: {}", m.id, f.path);
+            assert!(
+                !f.path.contains("..") && !f.path.starts_with('/'),
+                "{}: {}",
+                m.id,
+                f.path
+            );
         }
         assert!(!m.license.is_empty() && m.context_length > 0, "{}", m.id);
     }

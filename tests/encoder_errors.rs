@@ -191,11 +191,15 @@ fn question_answering_inputs() {
     }
     let model = TextModel::open(&fixture("tiny-mobilebert-qa", ""), GpuOptions::default()).expect("opens");
     let opts = webslm::analysis::qa::QaOptions::default();
-    let err = model.answer(" ", "Paris is in France.", &opts).expect_err("empty question");
+    let err = model
+        .answer(" ", "Paris is in France.", &opts)
+        .expect_err("empty question");
     assert!(matches!(err, ModelError::EmptyInput(_)), "{err}");
     // A question that fills the window leaves no room for the context.
     let huge = "where ".repeat(400);
-    let err = model.answer(&huge, "Paris is in France.", &opts).expect_err("question too long");
+    let err = model
+        .answer(&huge, "Paris is in France.", &opts)
+        .expect_err("question too long");
     assert!(matches!(err, ModelError::QuestionTooLong { .. }), "{err}");
     // A long question with a short context still fits one window (as in transformers).
     let long = "where ".repeat(300);

@@ -119,8 +119,11 @@ struct Raw {
     max_position_embeddings: Option<usize>,
     layer_norm_eps: Option<f64>,
     rms_norm_eps: Option<f64>,
-    #[serde(alias = "activation", alias = "hidden_activation")]
     hidden_act: Option<String>,
+    /// DistilBERT's name for it.
+    activation: Option<String>,
+    /// Gemma's: it overrides `hidden_act` when both are present.
+    hidden_activation: Option<String>,
     rope_theta: Option<f64>,
     type_vocab_size: Option<usize>,
     tie_word_embeddings: Option<bool>,
@@ -164,7 +167,7 @@ impl HfConfig {
             max_position_embeddings: r.max_position_embeddings,
             layer_norm_eps: r.layer_norm_eps,
             rms_norm_eps: r.rms_norm_eps,
-            hidden_act: r.hidden_act,
+            hidden_act: r.hidden_activation.or(r.hidden_act).or(r.activation),
             rope_theta: r.rope_theta,
             type_vocab_size: r.type_vocab_size,
             tie_word_embeddings: r.tie_word_embeddings,

@@ -84,7 +84,7 @@ impl Decoder {
         for l in 0..c.n_layer {
             let n = |s: &str| name(&format!("blk.{l}.{s}"));
             let linear = |src: &mut dyn TensorSource, s: &str, dims: (usize, usize), bias: bool| {
-                Linear::load(ctx, src, &n(s), dims, bias)
+                Linear::load_mapped(ctx, src, &format!("blk.{l}.{s}"), dims, bias, name)
             };
             let wq = linear(src, "attn_q", (q_rows, e), c.qkv_bias)?;
             let wk = linear(src, "attn_k", (kv_rows, e), c.qkv_bias)?;
@@ -111,7 +111,7 @@ impl Decoder {
                 }
             };
             layers.push(Layer {
-                attn_norm: load_norm(ctx, src, c, &n("attn_norm"))?,
+                attn_norm: load_norm(ctx, src, c, &format!("blk.{l}.attn_norm"), name)?,
                 wq,
                 wk,
                 wv,
@@ -120,7 +120,7 @@ impl Decoder {
                 post_attn_norm: post(src, "post_attention_norm.weight")?,
                 ffn_norm: match c.parallel_block {
                     true => None,
-                    false => Some(load_norm(ctx, src, c, &n("ffn_norm"))?),
+                    false => Some(load_norm(ctx, src, c, &format!("blk.{l}.ffn_norm"), name)?),
                 },
                 w_gate,
                 w_up,
@@ -129,14 +129,21 @@ impl Decoder {
             });
         }
         let output = if src.has(&name("output.weight")) {
-            Some(Linear::load(ctx, src, &name("output"), (c.vocab, e), c.output_bias)?)
+            Some(Linear::load_mapped(
+                ctx,
+                src,
+                "output",
+                (c.vocab, e),
+                c.output_bias,
+                name,
+            )?)
         } else {
             None
         };
         let half = c.rope_dims / 2;
         Ok(Decoder {
             tok_embd: src.matrix(ctx, &name("token_embd.weight"), c.vocab, e)?,
-            out_norm: load_norm(ctx, src, c, &name("output_norm"))?,
+            out_norm: load_norm(ctx, src, c, "output_norm", name)?,
             output,
             inv_freq_global: ctx.upload_f32(&c.inv_freq(false), &[half])?,
             inv_freq_local: ctx.upload_f32(&c.inv_freq(true), &[half])?,
@@ -299,17 +306,18 @@ impl Decoder {
     }
 }
 
-/// `{name}.weight`, and `{name}.bias` for LayerNorm.
+/// `{name}.weight`, and `{name}.bias` for LayerNorm (names mapped by `map`).
 fn load_norm(
     ctx: &GpuContext,
     src: &mut dyn TensorSource,
     c: &DecoderConfig,
     name: &str,
+    map: &dyn Fn(&str) -> String,
 ) -> Result<NormWeights, ModelError> {
     Ok(NormWeights {
-        w: src.vector(ctx, &format!("{name}.weight"), c.n_embd)?,
+        w: src.vector(ctx, &map(&format!("{name}.weight")), c.n_embd)?,
         b: match c.norm {
-            NormKind::Layer => Some(src.vector(ctx, &format!("{name}.bias"), c.n_embd)?),
+            NormKind::Layer => Some(src.vector(ctx, &map(&format!("{name}.bias")), c.n_embd)?),
             _ => None,
         },
     })

@@ -21,6 +21,10 @@ use super::{gemma, phi2, ModelError};
 /// Hyper-parameters beyond [`HfConfig`] that decoders read.
 #[derive(Deserialize, Default)]
 struct Extra {
+    /// transformers 5 keeps rope_theta, the scaling and partial_rotary_factor here, either
+    /// directly or per layer type (`full_attention` / `sliding_attention`, Gemma 3).
+    rope_parameters: Option<Value>,
+    /// transformers 4's place for the scaling.
     rope_scaling: Option<Value>,
     partial_rotary_factor: Option<f64>,
     sliding_window: Option<usize>,
@@ -102,9 +106,19 @@ pub fn config(json: &[u8]) -> Result<DecoderConfig, ModelError> {
         None => raw,
     };
     let arch = arch_of(hf.family)?;
+    let (rope_global, rope_local) = match &x.rope_parameters {
+        Some(v) if v.get("full_attention").is_some() => (v.get("full_attention"), v.get("sliding_attention")),
+        Some(v) => (Some(v), None),
+        None => (None, None),
+    };
+    let float = |v: Option<&Value>, k: &str| v.and_then(|p| p.get(k)).and_then(Value::as_f64);
+    let rope_theta = float(rope_global, "rope_theta").or(hf.rope_theta).unwrap_or(10_000.0);
+    let local_theta = float(rope_local, "rope_theta").or(x.rope_local_base_freq.map(f64::from));
+    let partial = x.partial_rotary_factor.or(float(rope_global, "partial_rotary_factor"));
+    let scaling = x.rope_scaling.as_ref().or(rope_global);
     let n_head = hf.num_attention_heads;
     let head_dim = hf.head_dim().ok_or_else(|| bad("num_attention_heads is 0".into()))?;
-    let rope_dims = match x.partial_rotary_factor {
+    let rope_dims = match partial {
         Some(f) if f > 0.0 && f <= 1.0 => (head_dim as f64 * f) as usize,
         Some(f) => return Err(bad(format!("partial_rotary_factor {f} out of range"))),
         None => head_dim,
@@ -129,7 +143,7 @@ pub fn config(json: &[u8]) -> Result<DecoderConfig, ModelError> {
         act: activation(hf.hidden_act.as_deref().unwrap_or("silu"))?,
         rope_layout: RopeLayout::Neox,
         rope_dims,
-        rope_base: hf.rope_theta.unwrap_or(10_000.0) as f32,
+        rope_base: rope_theta as f32,
         rope_base_local: None,
         rope_scaling: RopeScaling::None,
         qkv_bias: hf.family == ModelFamily::Qwen2 || x.attention_bias == Some(true),
@@ -165,7 +179,7 @@ pub fn config(json: &[u8]) -> Result<DecoderConfig, ModelError> {
             c.local_layers = (0..n_layer)
                 .map(|l| c.sliding_window > 0 && (l + 1) % every != 0)
                 .collect();
-            c.rope_base_local = Some(x.rope_local_base_freq.unwrap_or(10_000.0));
+            c.rope_base_local = Some(local_theta.unwrap_or(10_000.0) as f32);
         }
         _ => {}
     }
@@ -181,7 +195,7 @@ pub fn config(json: &[u8]) -> Result<DecoderConfig, ModelError> {
         }
         c.attn_scale = (1.0 / s.sqrt()) as f32;
     }
-    c.rope_scaling = match &x.rope_scaling {
+    c.rope_scaling = match scaling {
         None | Some(Value::Null) => RopeScaling::None,
         Some(s) => {
             let kind = s.get("rope_type").or_else(|| s.get("type")).and_then(Value::as_str);

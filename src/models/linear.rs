@@ -21,13 +21,26 @@ impl Linear {
         ctx: &GpuContext,
         src: &mut dyn TensorSource,
         name: &str,
-        (out, inp): (usize, usize),
+        dims: (usize, usize),
         bias: bool,
     ) -> Result<Linear, ModelError> {
+        Self::load_mapped(ctx, src, name, dims, bias, &|n: &str| n.to_string())
+    }
+
+    /// As [`Linear::load`], the file's tensor names being `map("{name}.weight")` and
+    /// `map("{name}.bias")` (a safetensors decoder maps llama.cpp names to HF ones).
+    pub fn load_mapped(
+        ctx: &GpuContext,
+        src: &mut dyn TensorSource,
+        name: &str,
+        (out, inp): (usize, usize),
+        bias: bool,
+        map: &dyn Fn(&str) -> String,
+    ) -> Result<Linear, ModelError> {
         Ok(Linear {
-            w: src.matrix(ctx, &format!("{name}.weight"), out, inp)?,
+            w: src.matrix(ctx, &map(&format!("{name}.weight")), out, inp)?,
             b: if bias {
-                Some(src.vector(ctx, &format!("{name}.bias"), out)?)
+                Some(src.vector(ctx, &map(&format!("{name}.bias")), out)?)
             } else {
                 None
             },

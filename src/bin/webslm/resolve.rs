@@ -50,9 +50,17 @@ fn download(model: &CatalogueModel, dir: &Path) -> Result<(), String> {
         let partial = target.with_extension("part");
         eprintln!("webslm: downloading {} ({} bytes)", file.url, file.size);
         let mut curl = Command::new("curl");
-        curl.args(["--fail", "--location", "--silent", "--show-error", "--retry", "2", "--output"])
-            .arg(&partial)
-            .arg(&file.url);
+        curl.args([
+            "--fail",
+            "--location",
+            "--silent",
+            "--show-error",
+            "--retry",
+            "2",
+            "--output",
+        ])
+        .arg(&partial)
+        .arg(&file.url);
         // Gated repositories (Gemma, Llama) need a hub token.
         if let Ok(token) = std::env::var("HF_TOKEN") {
             curl.arg("--header").arg(format!("Authorization: Bearer {token}"));
