@@ -70,14 +70,16 @@ fn texts(g: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Checks the bound; returns the largest difference (printed for the record).
 #[track_caller]
-fn assert_logits(got: &[f32], want: &[f32], what: &str) {
+fn assert_logits(got: &[f32], want: &[f32], what: &str) -> f32 {
     assert_eq!(got.len(), want.len(), "{what}: length");
     let worst = got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0.0, f32::max);
     assert!(
         worst <= LOGIT_TOL,
         "{what}: max |logit difference| {worst} > {LOGIT_TOL}"
     );
+    worst
 }
 
 #[track_caller]
@@ -97,19 +99,21 @@ fn check_tokens_and_logits(model: &TextModel, g: &Value, inputs: &[Tokenized]) {
         assert_eq!(t.type_ids, u32s(&g["type_ids"][i]), "input {i}: type ids");
     }
     let alone = model.logits(inputs, 1).expect("logits");
+    let mut worst = 0.0f32;
     for (i, got) in alone.iter().enumerate() {
-        assert_logits(got, &f32s(&g["logits"][i]), &format!("input {i}"));
+        worst = worst.max(assert_logits(got, &f32s(&g["logits"][i]), &format!("input {i}")));
     }
     if g.get("batched_logits").is_some() {
         let batched = model.logits(inputs, inputs.len()).expect("batched logits");
         for (i, got) in batched.iter().enumerate() {
-            assert_logits(
-                got,
-                &f32s(&g["batched_logits"][i]),
-                &format!("input {i} in a padded batch"),
-            );
+            let what = format!("input {i} in a padded batch");
+            worst = worst.max(assert_logits(got, &f32s(&g["batched_logits"][i]), &what));
         }
     }
+    eprintln!(
+        "{}: max |logit difference| {worst:.2e}",
+        g["model"].as_str().unwrap_or("?")
+    );
 }
 
 fn check_sequence_classifier(name: &str) {
@@ -254,8 +258,9 @@ fn mobilebert_question_answering() {
         let logits = model.logits(&windows, 1).expect("logits").remove(0);
         let start: Vec<f32> = logits.iter().step_by(2).copied().collect();
         let end: Vec<f32> = logits.iter().skip(1).step_by(2).copied().collect();
-        assert_logits(&start, &f32s(&g["start_logits"][i]), &format!("input {i} start"));
-        assert_logits(&end, &f32s(&g["end_logits"][i]), &format!("input {i} end"));
+        let a = assert_logits(&start, &f32s(&g["start_logits"][i]), &format!("input {i} start"));
+        let b = assert_logits(&end, &f32s(&g["end_logits"][i]), &format!("input {i} end"));
+        eprintln!("{name} input {i}: max |logit difference| {:.2e}", a.max(b));
     }
     let default = qa_options(&g, &Value::Null);
     for (i, (q, c)) in pairs.iter().enumerate() {
@@ -303,6 +308,7 @@ fn mobilebert_long_context_windows() {
     for (k, (w, l)) in windows.iter().zip(&logits).enumerate() {
         assert_eq!(w.ids, u32s(&want[k]["ids"]), "window {k}: ids");
         let start: Vec<f32> = l.iter().step_by(2).copied().collect();
-        assert_logits(&start, &f32s(&want[k]["start_logits"]), &format!("window {k} start"));
+        let d = assert_logits(&start, &f32s(&want[k]["start_logits"]), &format!("window {k} start"));
+        eprintln!("{name} window {k}: max |start logit difference| {d:.2e}");
     }
 }
