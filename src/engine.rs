@@ -1,17 +1,21 @@
 //! A loaded decoder on a GPU with its KV cache: prefill (reusing a cached prefix), and the
 //! next-token distribution, which stays on the GPU except for its top entries.
 
-use std::path::{Path, PathBuf};
+#[cfg(not(target_arch = "wasm32"))]
+use std::path::Path;
+use std::path::PathBuf;
 
 use crate::chat_template::{ChatTemplate, ChatTemplateError};
+use crate::clock::Stopwatch;
 use crate::formats::gguf::GgufFile;
 use crate::generate::end_of_generation_ids;
 use crate::gpu::{Batch, DType, GpuContext, GpuOptions, GpuTensor};
 use crate::kernels::penalty::penalize;
 use crate::kernels::topk::{top_k, TopK};
+#[cfg(not(target_arch = "wasm32"))]
 use crate::models::safetensors_source::{SafetensorsSource, ShardedSource};
-use crate::models::source::GgufSource;
-use crate::models::tensor_source::TensorSource;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::models::{source::GgufSource, tensor_source::TensorSource};
 use crate::models::{Decoder, KvCache, ModelError};
 use crate::sampling::{Sampler, SamplingParams};
 use crate::tokenizer::{Tokenizer, TokenizerError};
@@ -80,6 +84,7 @@ pub struct Score {
 }
 
 /// log softmax(row)[target], in f64.
+#[cfg(not(target_arch = "wasm32"))]
 fn log_softmax_at(row: &[f32], target: usize) -> f64 {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
     let sum: f64 = row.iter().map(|&l| (l as f64 - max).exp()).sum();
@@ -97,6 +102,13 @@ pub enum ModelFiles {
         model_type: String,
         eos_ids: Vec<u32>,
     },
+    /// The same files already in memory (the browser fetched them).
+    Memory {
+        tokenizer_json: Vec<u8>,
+        tokenizer_config: Option<Vec<u8>>,
+        model_type: String,
+        eos_ids: Vec<u32>,
+    },
 }
 
 pub struct Engine {
@@ -111,6 +123,7 @@ pub struct Engine {
 impl Engine {
     /// Loads a `.gguf` file, or an HF folder (`config.json`, `model.safetensors`,
     /// `tokenizer.json`).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn load(path: &Path, options: &EngineOptions) -> Result<Self, ModelError> {
         let ctx = GpuContext::new_blocking(options.gpu.clone())?;
         let (model, files) = if path.is_dir() {
@@ -119,6 +132,17 @@ impl Engine {
             let mut src = GgufSource::open(path)?;
             (Decoder::load(&ctx, &mut src)?, ModelFiles::Gguf(src.gguf))
         };
+        Self::new(ctx, model, files, options)
+    }
+
+    /// An engine for a model already on `ctx`, with a KV cache of `options.context` positions
+    /// (at most the model's training context).
+    pub fn new(
+        ctx: GpuContext,
+        model: Decoder,
+        files: ModelFiles,
+        options: &EngineOptions,
+    ) -> Result<Self, ModelError> {
         let context = options.context.min(model.cfg.train_context).max(1);
         let cache = KvCache::new(&ctx, &model.cfg, context, options.max_chunk)?;
         Ok(Engine {
@@ -134,7 +158,13 @@ impl Engine {
     pub fn tokenizer(&self) -> Result<Tokenizer, TokenizerError> {
         match &self.files {
             ModelFiles::Gguf(g) => Tokenizer::from_gguf(g),
+            #[cfg(not(target_arch = "wasm32"))]
             ModelFiles::Folder { dir, .. } => Tokenizer::from_model_path(dir),
+            #[cfg(target_arch = "wasm32")]
+            ModelFiles::Folder { .. } => Err(TokenizerError::NoTokenizerJson {
+                path: "a folder (the browser build reads files from memory)".into(),
+            }),
+            ModelFiles::Memory { tokenizer_json, .. } => Tokenizer::from_json_bytes(tokenizer_json),
         }
     }
 
@@ -146,6 +176,11 @@ impl Engine {
                 let json = std::fs::read(dir.join("tokenizer_config.json")).unwrap_or_else(|_| b"{}".to_vec());
                 ChatTemplate::from_tokenizer_config(&json, model_type)
             }
+            ModelFiles::Memory {
+                tokenizer_config,
+                model_type,
+                ..
+            } => ChatTemplate::from_tokenizer_config(tokenizer_config.as_deref().unwrap_or(b"{}"), model_type),
         }
     }
 
@@ -153,7 +188,7 @@ impl Engine {
     pub fn stop_ids(&self, tokenizer: &Tokenizer) -> Vec<u32> {
         match &self.files {
             ModelFiles::Gguf(g) => end_of_generation_ids(tokenizer, Some(g)),
-            ModelFiles::Folder { eos_ids, .. } => {
+            ModelFiles::Folder { eos_ids, .. } | ModelFiles::Memory { eos_ids, .. } => {
                 let mut ids = end_of_generation_ids(tokenizer, None);
                 ids.extend(eos_ids);
                 ids.sort_unstable();
@@ -243,8 +278,8 @@ impl Engine {
     }
 
     /// Submits `batch` and reads the candidates back with it: one submit, one wait.
-    fn submit_for_candidates(batch: Batch<'_>, r: &TopK) -> Result<Vec<(u32, f32)>, ModelError> {
-        let words = batch.submit_and_read_blocking(&[&r.ids, &r.values])?;
+    async fn submit_for_candidates(batch: Batch<'_>, r: &TopK) -> Result<Vec<(u32, f32)>, ModelError> {
+        let words = batch.submit_and_read(&[&r.ids, &r.values]).await?;
         let (ids, vals) = (&words[0], &words[1]);
         Ok(ids
             .iter()
@@ -254,10 +289,23 @@ impl Engine {
             .collect())
     }
 
+    /// [`Engine::generate_async`], waiting for the GPU (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn generate(
+        &mut self,
+        prompt: &[u32],
+        max_tokens: usize,
+        sampler: &mut Sampler,
+        stop_ids: &[u32],
+        on_token: impl FnMut(u32) -> bool,
+    ) -> Result<GenerationStats, ModelError> {
+        pollster::block_on(self.generate_async(prompt, max_tokens, sampler, stop_ids, on_token))
+    }
+
     /// Generates up to `max_tokens` after `prompt`, calling `on_token` with each new id (return
     /// false to stop). Stops at any id in `stop_ids`, which is not passed on. Each decoded token
     /// is one submit: forward, penalties and top-k, reading back only the top candidates.
-    pub fn generate(
+    pub async fn generate_async(
         &mut self,
         prompt: &[u32],
         max_tokens: usize,
@@ -265,14 +313,14 @@ impl Engine {
         stop_ids: &[u32],
         mut on_token: impl FnMut(u32) -> bool,
     ) -> Result<GenerationStats, ModelError> {
-        let t0 = std::time::Instant::now();
+        let t0 = Stopwatch::start();
         let logits = self.prefill(prompt)?;
         let mut history = prompt.to_vec();
         let mut batch = Batch::new(&self.ctx)?;
         let cands = self.record_candidates(&mut batch, &logits, &sampler.params, &history)?;
-        let mut cands = Self::submit_for_candidates(batch, &cands)?;
-        let prefill_secs = t0.elapsed().as_secs_f64();
-        let t1 = std::time::Instant::now();
+        let mut cands = Self::submit_for_candidates(batch, &cands).await?;
+        let prefill_secs = t0.secs();
+        let t1 = Stopwatch::start();
         let mut generated = Vec::new();
         let mut stop = StopReason::MaxTokens;
         let mut stop_token = None;
@@ -300,9 +348,9 @@ impl Engine {
             let mut batch = Batch::new(&self.ctx)?;
             let logits = self.model.forward(&mut batch, &mut self.cache, &ids, &[token], false)?;
             let r = self.record_candidates(&mut batch, &logits, &sampler.params, &history)?;
-            cands = Self::submit_for_candidates(batch, &r)?;
+            cands = Self::submit_for_candidates(batch, &r).await?;
         }
-        let decode_secs = t1.elapsed().as_secs_f64();
+        let decode_secs = t1.secs();
         Ok(GenerationStats {
             ids: generated,
             prompt_tokens: prompt.len(),
@@ -317,6 +365,7 @@ impl Engine {
     /// Teacher-forced evaluation of a whole sequence from an empty cache: the argmax of the logits
     /// at every position but the last, and the perplexity of tokens 1.. (exp of the mean negative
     /// log-likelihood). Logits are read back chunk by chunk, sized to fit one binding.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn score(&mut self, tokens: &[u32]) -> Result<Score, ModelError> {
         if tokens.len() < 2 {
             return Err(ModelError::Config("scoring needs at least two tokens".into()));
@@ -353,20 +402,31 @@ impl Engine {
     }
 
     /// The `k` best (id, logit) pairs of `logits`, best first (k <= 64; computed on the GPU).
-    pub fn top_k(&self, logits: &GpuTensor, k: usize) -> Result<Vec<(u32, f32)>, ModelError> {
+    pub async fn top_k_async(&self, logits: &GpuTensor, k: usize) -> Result<Vec<(u32, f32)>, ModelError> {
         let mut batch = Batch::new(&self.ctx)?;
         let r = top_k(&mut batch, logits, k)?;
-        Self::submit_for_candidates(batch, &r)
+        Self::submit_for_candidates(batch, &r).await
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn top_k(&self, logits: &GpuTensor, k: usize) -> Result<Vec<(u32, f32)>, ModelError> {
+        pollster::block_on(self.top_k_async(logits, k))
     }
 
     /// All logits, copied to the CPU (evaluation tools; generation never needs this).
-    pub fn read_logits(&self, logits: &GpuTensor) -> Result<Vec<f32>, ModelError> {
+    pub async fn read_logits_async(&self, logits: &GpuTensor) -> Result<Vec<f32>, ModelError> {
         debug_assert_eq!(logits.dtype, DType::F32);
-        Ok(self.ctx.read_f32_blocking(logits)?)
+        Ok(self.ctx.read_f32(logits).await?)
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read_logits(&self, logits: &GpuTensor) -> Result<Vec<f32>, ModelError> {
+        pollster::block_on(self.read_logits_async(logits))
     }
 }
 
 /// An HF decoder folder: its config, weights and what the tokenizer needs.
+#[cfg(not(target_arch = "wasm32"))]
 fn load_folder(ctx: &GpuContext, dir: &Path) -> Result<(Decoder, ModelFiles), ModelError> {
     let read = |name: &str| {
         let path = dir.join(name);

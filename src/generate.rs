@@ -59,11 +59,24 @@ pub struct Limits<'a> {
     pub stop_strings: &'a [String],
 }
 
+/// [`generate_text_async`], waiting for the GPU (native only).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn generate_text(
+    engine: &mut Engine,
+    tokenizer: &Tokenizer,
+    prompt: &[u32],
+    sampler: &mut Sampler,
+    limits: Limits<'_>,
+    on_text: impl FnMut(&str) -> bool,
+) -> Result<TextGeneration, GenerateError> {
+    pollster::block_on(generate_text_async(engine, tokenizer, prompt, sampler, limits, on_text))
+}
+
 /// Generates after `prompt` (ids), streaming text to `on_text` (return false to cancel). Stops at
 /// the limits; text that might be the start of a stop string is held back until it is known not
 /// to be. When a stop string ends generation, `text` ends before it, while `stats.ids` still holds
 /// every generated token, including those that spelled the stop string.
-pub fn generate_text(
+pub async fn generate_text_async(
     engine: &mut Engine,
     tokenizer: &Tokenizer,
     prompt: &[u32],
@@ -82,7 +95,7 @@ pub fn generate_text(
     let mut error = None;
     let mut stopped_by_string = false;
     let mut cancelled = false;
-    let stats = engine.generate(prompt, max_tokens, sampler, stop_ids, |id| {
+    let generation = engine.generate_async(prompt, max_tokens, sampler, stop_ids, |id| {
         match decoded.push(id) {
             Ok(piece) => text.push_str(&piece),
             Err(e) => {
@@ -108,7 +121,8 @@ pub fn generate_text(
         cancelled |= !keep_going;
         emitted = emitted.max(safe);
         keep_going && !stopped_by_string
-    })?;
+    });
+    let stats = generation.await?;
     if let Some(e) = error {
         return Err(e.into());
     }

@@ -8,11 +8,10 @@ pub mod catalogue;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod chat;
 pub mod chat_template;
+pub mod clock;
 pub mod cpu;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod engine;
 pub mod formats;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod generate;
 pub mod gpu;
 pub mod kernels;

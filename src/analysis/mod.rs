@@ -10,11 +10,9 @@ pub mod inputs;
 pub mod ner;
 pub mod qa;
 
-#[cfg(not(target_arch = "wasm32"))]
 mod text_model;
 
-#[cfg(not(target_arch = "wasm32"))]
-pub use text_model::{EmbedOptions, Output, TextModel};
+pub use text_model::{EmbedOptions, Output, TextModel, DEFAULT_BATCH};
 
 /// Scales `v` to unit L2 norm (sentence-transformers' `Normalize`: divides by max(norm, 1e-12)).
 pub fn l2_normalize(v: &mut [f32]) {

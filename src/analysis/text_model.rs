@@ -1,13 +1,17 @@
-//! An encoder model folder on the native GPU, and the four tasks run on it.
+//! An encoder model with its tokenizer on a GPU, and the four tasks run on it.
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::path::Path;
 
 use crate::cpu::pool::Pooling;
-use crate::gpu::{Batch, GpuContext, GpuOptions};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::gpu::GpuOptions;
+use crate::gpu::{Batch, GpuContext};
 use crate::kernels::pool::pool;
-use crate::models::encoder::{Encoder, EncoderConfig, HeadKind};
-use crate::models::safetensors_source::SafetensorsSource;
+use crate::models::encoder::{Encoder, HeadKind};
 use crate::models::ModelError;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::models::{encoder::EncoderConfig, safetensors_source::SafetensorsSource};
 use crate::tokenizer::Tokenizer;
 
 use super::classify::{label_scores, LabelScore};
@@ -63,6 +67,7 @@ pub struct TextModel {
     pad_id: u32,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn read(path: &Path) -> Result<Vec<u8>, ModelError> {
     std::fs::read(path).map_err(|source| ModelError::Io {
         name: path.display().to_string(),
@@ -71,6 +76,7 @@ fn read(path: &Path) -> Result<Vec<u8>, ModelError> {
 }
 
 /// A JSON file of the folder if it exists and parses; sentence-transformers' extras are optional.
+#[cfg(not(target_arch = "wasm32"))]
 fn optional_json(path: &Path) -> Option<serde_json::Value> {
     let bytes = std::fs::read(path).ok()?;
     serde_json::from_slice(&bytes).ok()
@@ -79,6 +85,7 @@ fn optional_json(path: &Path) -> Option<serde_json::Value> {
 impl TextModel {
     /// Opens a model folder: `config.json`, `model.safetensors`, `tokenizer.json`, and
     /// optionally sentence-transformers' `sentence_bert_config.json` and `1_Pooling/`.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn open(dir: &Path, gpu: GpuOptions) -> Result<TextModel, ModelError> {
         let cfg = EncoderConfig::parse(&read(&dir.join("config.json"))?)?;
         let weights = dir.join("model.safetensors");
@@ -97,15 +104,20 @@ impl TextModel {
             .map(|n| n as usize);
         let max_len = st_max.map_or(encoder.cfg.max_positions, |m| m.min(encoder.cfg.max_positions));
         let pooling = sentence_transformers_pooling(dir)?;
+        Ok(Self::new(ctx, encoder, tokenizer, max_len, pooling))
+    }
+
+    /// A model already on `ctx` (the browser build loads weights itself).
+    pub fn new(ctx: GpuContext, encoder: Encoder, tokenizer: Tokenizer, max_len: usize, pooling: Pooling) -> TextModel {
         let pad_id = tokenizer.token_to_id("[PAD]").unwrap_or(0);
-        Ok(TextModel {
+        TextModel {
             ctx,
             encoder,
             tokenizer,
             max_len,
             pooling,
             pad_id,
-        })
+        }
     }
 
     fn require(&self, kind: HeadKind) -> Result<(), ModelError> {
@@ -125,7 +137,7 @@ impl TextModel {
 
     /// Runs `inputs` as one padded batch. Returns per input: the pooled vector, the sequence
     /// logits, or its tokens' logits (`[len, outputs]`, padding dropped).
-    fn run(&self, inputs: &[&Tokenized], output: Output) -> Result<Vec<Vec<f32>>, ModelError> {
+    async fn run(&self, inputs: &[&Tokenized], output: Output) -> Result<Vec<Vec<f32>>, ModelError> {
         let p = pad(inputs, self.pad_id);
         let enc = &self.encoder;
         let input = enc.upload_batch(&self.ctx, (p.batch, p.seq), &p.ids, &p.type_ids, &p.mask)?;
@@ -142,7 +154,7 @@ impl TextModel {
             ),
             Output::Tokens => (enc.head.token_logits(&mut batch, &hidden)?, enc.head.n_outputs()),
         };
-        let bits = batch.submit_and_read_blocking(&[&out])?.pop().unwrap_or_default();
+        let bits = batch.submit_and_read(&[&out]).await?.pop().unwrap_or_default();
         let values: Vec<f32> = bits.into_iter().map(f32::from_bits).collect();
         let rows_per_input = match output {
             Output::Tokens => p.seq,
@@ -171,7 +183,7 @@ impl TextModel {
     }
 
     /// [`TextModel::run`] over length-sorted batches of at most `batch_size`, in input order.
-    pub fn run_batched(
+    pub async fn run_batched(
         &self,
         inputs: &[Tokenized],
         output: Output,
@@ -181,7 +193,7 @@ impl TextModel {
         let mut out = vec![Vec::new(); inputs.len()];
         for group in length_batches(&lengths, batch_size) {
             let refs: Vec<&Tokenized> = group.iter().map(|&i| &inputs[i]).collect();
-            for (i, v) in group.iter().zip(self.run(&refs, output)?) {
+            for (i, v) in group.iter().zip(self.run(&refs, output).await?) {
                 out[*i] = v;
             }
         }
@@ -189,10 +201,12 @@ impl TextModel {
     }
 
     /// One embedding per text (sentence-transformers' `encode`).
-    pub fn embed(&self, texts: &[&str], opts: &EmbedOptions) -> Result<Vec<Vec<f32>>, ModelError> {
+    pub async fn embed_async(&self, texts: &[&str], opts: &EmbedOptions) -> Result<Vec<Vec<f32>>, ModelError> {
         let inputs = self.tokenize(texts, opts.truncate)?;
         let pooling = opts.pooling.unwrap_or(self.pooling);
-        let mut out = self.run_batched(&inputs, Output::Pooled(pooling), opts.batch_size)?;
+        let mut out = self
+            .run_batched(&inputs, Output::Pooled(pooling), opts.batch_size)
+            .await?;
         if opts.normalize {
             out.iter_mut().for_each(|v| l2_normalize(v));
         }
@@ -201,7 +215,7 @@ impl TextModel {
 
     /// Raw logits per input: `[labels]` for sequence classification, `[len, outputs]` for
     /// token classification and QA (tests compare these with transformers).
-    pub fn logits(&self, inputs: &[Tokenized], batch_size: usize) -> Result<Vec<Vec<f32>>, ModelError> {
+    pub async fn logits_async(&self, inputs: &[Tokenized], batch_size: usize) -> Result<Vec<Vec<f32>>, ModelError> {
         let kind = match self.encoder.head.kind {
             HeadKind::SequenceClassification => Output::Sequence,
             HeadKind::TokenClassification | HeadKind::QuestionAnswering => Output::Tokens,
@@ -212,23 +226,24 @@ impl TextModel {
                 })
             }
         };
-        self.run_batched(inputs, kind, batch_size)
+        self.run_batched(inputs, kind, batch_size).await
     }
 
     /// Every label with its score, highest first, per text.
-    pub fn classify(&self, texts: &[&str], truncate: bool) -> Result<Vec<Vec<LabelScore>>, ModelError> {
+    pub async fn classify_async(&self, texts: &[&str], truncate: bool) -> Result<Vec<Vec<LabelScore>>, ModelError> {
         self.require(HeadKind::SequenceClassification)?;
         let inputs = self.tokenize(texts, truncate)?;
         let head = &self.encoder.head;
         Ok(self
-            .logits(&inputs, 32)?
+            .logits_async(&inputs, DEFAULT_BATCH)
+            .await?
             .iter()
             .map(|l| label_scores(l, &head.labels, self.encoder.cfg.problem))
             .collect())
     }
 
     /// Entities per text.
-    pub fn entities(
+    pub async fn entities_async(
         &self,
         texts: &[&str],
         strategy: Aggregation,
@@ -236,7 +251,7 @@ impl TextModel {
     ) -> Result<Vec<Vec<Entity>>, ModelError> {
         self.require(HeadKind::TokenClassification)?;
         let inputs = self.tokenize(texts, truncate)?;
-        let logits = self.logits(&inputs, DEFAULT_BATCH)?;
+        let logits = self.logits_async(&inputs, DEFAULT_BATCH).await?;
         let labels = &self.encoder.head.labels;
         Ok(texts
             .iter()
@@ -247,7 +262,12 @@ impl TextModel {
     }
 
     /// The best answers to `question` in `context`.
-    pub fn answer(&self, question: &str, context: &str, opts: &QaOptions) -> Result<Vec<Answer>, ModelError> {
+    pub async fn answer_async(
+        &self,
+        question: &str,
+        context: &str,
+        opts: &QaOptions,
+    ) -> Result<Vec<Answer>, ModelError> {
         self.require(HeadKind::QuestionAnswering)?;
         if question.trim().is_empty() || context.trim().is_empty() {
             return Err(ModelError::EmptyInput(
@@ -256,7 +276,7 @@ impl TextModel {
         }
         let (len, stride) = opts.windowing(self.encoder.cfg.max_positions);
         let windows = tokenize_pair_windows(&self.tokenizer, question, context, len, stride)?;
-        let logits = self.logits(&windows, DEFAULT_BATCH)?;
+        let logits = self.logits_async(&windows, DEFAULT_BATCH).await?;
         let split: Vec<(Vec<f32>, Vec<f32>)> = logits
             .iter()
             .map(|l| {
@@ -278,6 +298,7 @@ impl TextModel {
 /// The pooling a sentence-transformers folder asks for in `modules.json` (mean when the folder
 /// has none). Modules and pooling modes webslm does not run are errors, not silently skipped:
 /// a `Dense` layer or max pooling would change every embedding.
+#[cfg(not(target_arch = "wasm32"))]
 fn sentence_transformers_pooling(dir: &Path) -> Result<Pooling, ModelError> {
     #[derive(serde::Deserialize)]
     struct Module {
@@ -328,4 +349,33 @@ fn sentence_transformers_pooling(dir: &Path) -> Result<Pooling, ModelError> {
         }
     }
     Ok(pooling)
+}
+
+/// The tasks, waiting for the GPU (native only; the browser awaits the `_async` versions).
+#[cfg(not(target_arch = "wasm32"))]
+impl TextModel {
+    pub fn embed(&self, texts: &[&str], opts: &EmbedOptions) -> Result<Vec<Vec<f32>>, ModelError> {
+        pollster::block_on(self.embed_async(texts, opts))
+    }
+
+    pub fn logits(&self, inputs: &[Tokenized], batch_size: usize) -> Result<Vec<Vec<f32>>, ModelError> {
+        pollster::block_on(self.logits_async(inputs, batch_size))
+    }
+
+    pub fn classify(&self, texts: &[&str], truncate: bool) -> Result<Vec<Vec<LabelScore>>, ModelError> {
+        pollster::block_on(self.classify_async(texts, truncate))
+    }
+
+    pub fn entities(
+        &self,
+        texts: &[&str],
+        strategy: Aggregation,
+        truncate: bool,
+    ) -> Result<Vec<Vec<Entity>>, ModelError> {
+        pollster::block_on(self.entities_async(texts, strategy, truncate))
+    }
+
+    pub fn answer(&self, question: &str, context: &str, opts: &QaOptions) -> Result<Vec<Answer>, ModelError> {
+        pollster::block_on(self.answer_async(question, context, opts))
+    }
 }

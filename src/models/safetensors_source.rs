@@ -52,6 +52,7 @@ impl SafetensorsSource {
         names.iter().copied().find(|n| self.has(n))
     }
 
+    #[cfg_attr(target_arch = "wasm32", allow(unused_variables))]
     fn read(&mut self, name: &str, range: Range<u64>) -> Result<Vec<u8>, ModelError> {
         match &mut self.backing {
             #[cfg(not(target_arch = "wasm32"))]
