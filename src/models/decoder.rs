@@ -22,6 +22,7 @@ use crate::kernels::rope::rope;
 use crate::kernels::{attention::attention, embedding::embedding, GpuWeight};
 
 use super::config::RopeScaling;
+use crate::formats::gguf::GgufFile;
 use super::linear::Linear;
 use super::source::GgufSource;
 use super::tensor_source::TensorSource;
@@ -62,7 +63,14 @@ pub struct Decoder {
 impl Decoder {
     /// Loads every tensor of a GGUF decoder onto the GPU, checking each shape.
     pub fn load(ctx: &GpuContext, src: &mut GgufSource) -> Result<Self, ModelError> {
-        let mut cfg = config_from_gguf(&src.gguf)?;
+        let gguf = src.gguf.clone();
+        Self::load_gguf(ctx, &gguf, src)
+    }
+
+    /// A GGUF decoder described by `gguf`, its tensors from `src` (the file, or tensors the
+    /// browser streamed in).
+    pub fn load_gguf(ctx: &GpuContext, gguf: &GgufFile, src: &mut dyn TensorSource) -> Result<Self, ModelError> {
+        let mut cfg = config_from_gguf(gguf)?;
         if let RopeScaling::FreqFactors(f) = &mut cfg.rope_scaling {
             *f = src.vector_f32("rope_freqs.weight", cfg.rope_dims / 2)?;
         }

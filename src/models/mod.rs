@@ -17,6 +17,7 @@ pub mod phi2;
 pub mod qwen2;
 pub mod safetensors_source;
 pub mod source;
+pub mod streaming;
 pub mod tensor_source;
 
 pub use config::DecoderConfig;

@@ -46,12 +46,6 @@ impl SafetensorsSource {
         })
     }
 
-    /// The first of `names` that the file holds (checkpoints name the same tensor differently:
-    /// LayerNorm `weight`/`gamma`).
-    pub fn first_of<'n>(&self, names: &[&'n str]) -> Option<&'n str> {
-        names.iter().copied().find(|n| self.has(n))
-    }
-
     #[cfg_attr(target_arch = "wasm32", allow(unused_variables))]
     fn read(&mut self, name: &str, range: Range<u64>) -> Result<Vec<u8>, ModelError> {
         match &mut self.backing {
@@ -93,6 +87,10 @@ impl SafetensorsSource {
 impl TensorSource for SafetensorsSource {
     fn has(&self, name: &str) -> bool {
         self.file.tensor(name).is_ok()
+    }
+
+    fn shape(&self, name: &str) -> Option<Vec<u64>> {
+        self.file.tensor(name).ok().map(|t| t.shape.clone())
     }
 
     fn matrix(&mut self, ctx: &GpuContext, name: &str, rows: usize, k: usize) -> Result<GpuWeight, ModelError> {
@@ -167,6 +165,10 @@ impl ShardedSource {
 impl TensorSource for ShardedSource {
     fn has(&self, name: &str) -> bool {
         self.weight_map.contains_key(name)
+    }
+
+    fn shape(&self, name: &str) -> Option<Vec<u64>> {
+        self.shards.get(self.weight_map.get(name)?)?.shape(name)
     }
 
     fn matrix(&mut self, ctx: &GpuContext, name: &str, rows: usize, k: usize) -> Result<GpuWeight, ModelError> {

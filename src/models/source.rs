@@ -54,6 +54,11 @@ impl TensorSource for GgufSource {
         self.gguf.tensor(name).is_ok()
     }
 
+    fn shape(&self, name: &str) -> Option<Vec<u64>> {
+        let t = self.gguf.tensor(name).ok()?;
+        Some(t.dims.iter().rev().copied().collect())
+    }
+
     /// ggml dims are `[k, rows]`; the tensor is uploaded in its block format.
     fn matrix(&mut self, ctx: &GpuContext, name: &str, rows: usize, k: usize) -> Result<GpuWeight, ModelError> {
         let (info, bytes) = self.bytes(name)?;

@@ -10,6 +10,15 @@ use super::ModelError;
 pub trait TensorSource {
     fn has(&self, name: &str) -> bool;
 
+    /// A tensor's shape, outermost dimension first, or `None` when absent.
+    fn shape(&self, name: &str) -> Option<Vec<u64>>;
+
+    /// The first of `names` the source holds (checkpoints name the same tensor differently:
+    /// LayerNorm `weight`/`gamma`).
+    fn first_of<'n>(&self, names: &[&'n str]) -> Option<&'n str> {
+        names.iter().copied().find(|n| self.has(n))
+    }
+
     /// A `[rows, k]` weight (a Linear weight, out x in, or an embedding table), uploaded in its
     /// stored format after checking the shape.
     fn matrix(&mut self, ctx: &GpuContext, name: &str, rows: usize, k: usize) -> Result<GpuWeight, ModelError>;

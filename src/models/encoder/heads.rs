@@ -14,7 +14,7 @@ use crate::gpu::{Batch, GpuContext, GpuError, GpuTensor};
 use crate::kernels::pool::pool;
 
 use super::{EncoderBatch, EncoderConfig, Linear};
-use crate::models::safetensors_source::SafetensorsSource;
+use crate::models::tensor_source::TensorSource;
 use crate::models::ModelError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,7 +62,7 @@ impl Head {
     pub(super) fn load(
         ctx: &GpuContext,
         cfg: &EncoderConfig,
-        src: &mut SafetensorsSource,
+        src: &mut dyn TensorSource,
         base: &str,
     ) -> Result<Head, ModelError> {
         let kind = HeadKind::from_architecture(&cfg.architecture);
@@ -83,8 +83,8 @@ impl Head {
             HeadKind::QuestionAnswering => 2,
             // Labels come from the weight when the config does not list them (HF's default
             // config has two, LABEL_0 and LABEL_1).
-            _ => match src.file.tensor(&format!("{out_name}.weight"))?.shape.first() {
-                Some(&n) if cfg.labels.is_empty() => n as usize,
+            _ => match src.shape(&format!("{out_name}.weight")).and_then(|s| s.first().copied()) {
+                Some(n) if cfg.labels.is_empty() => n as usize,
                 _ => cfg.labels.len(),
             },
         };

@@ -17,7 +17,7 @@
 use crate::gpu::{Batch, GpuContext, GpuError, GpuTensor};
 
 use super::{self_attention, EncoderBatch, EncoderConfig, Linear, Norm};
-use crate::models::safetensors_source::SafetensorsSource;
+use crate::models::tensor_source::TensorSource;
 use crate::models::ModelError;
 
 /// A dense layer followed by its norm, the unit MobileBERT repeats everywhere.
@@ -30,7 +30,7 @@ impl DenseNorm {
     fn load(
         ctx: &GpuContext,
         cfg: &EncoderConfig,
-        src: &mut SafetensorsSource,
+        src: &mut dyn TensorSource,
         name: &str,
         dims: (usize, usize),
     ) -> Result<DenseNorm, ModelError> {
@@ -40,7 +40,7 @@ impl DenseNorm {
     fn load_eps(
         ctx: &GpuContext,
         cfg: &EncoderConfig,
-        src: &mut SafetensorsSource,
+        src: &mut dyn TensorSource,
         name: &str,
         (out, inp): (usize, usize),
         eps: f32,
@@ -100,7 +100,7 @@ impl MobileLayer {
     pub(super) fn load(
         ctx: &GpuContext,
         cfg: &EncoderConfig,
-        src: &mut SafetensorsSource,
+        src: &mut dyn TensorSource,
         p: &str,
     ) -> Result<MobileLayer, ModelError> {
         let Some(m) = &cfg.mobile else {
@@ -130,7 +130,7 @@ impl MobileLayer {
         } else {
             h
         };
-        let ffn = |src: &mut SafetensorsSource, name: &str, up: &str, eps: f32| -> Result<Ffn, ModelError> {
+        let ffn = |src: &mut dyn TensorSource, name: &str, up: &str, eps: f32| -> Result<Ffn, ModelError> {
             Ok(Ffn {
                 up: Linear::load(ctx, src, &n(up), (f, t), true)?,
                 down: DenseNorm::load_eps(ctx, cfg, src, &n(name), (t, f), eps)?,

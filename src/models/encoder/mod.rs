@@ -29,7 +29,6 @@ use crate::kernels::norm::{norm, NormKind};
 use crate::kernels::GpuWeight;
 
 pub use super::linear::Linear;
-use super::safetensors_source::SafetensorsSource;
 use super::tensor_source::TensorSource;
 use super::ModelError;
 
@@ -45,7 +44,7 @@ impl Norm {
     /// `{name}.weight`/`.bias`, or the `gamma`/`beta` of older BERT checkpoints.
     pub fn load(
         ctx: &GpuContext,
-        src: &mut SafetensorsSource,
+        src: &mut dyn TensorSource,
         name: &str,
         dim: usize,
         cfg: &EncoderConfig,
@@ -57,7 +56,7 @@ impl Norm {
     /// without passing `layer_norm_eps`, so they keep torch's 1e-5).
     pub fn load_eps(
         ctx: &GpuContext,
-        src: &mut SafetensorsSource,
+        src: &mut dyn TensorSource,
         name: &str,
         dim: usize,
         cfg: &EncoderConfig,
@@ -137,7 +136,7 @@ pub struct Encoder {
 
 /// The tensor-name prefix of the base model: `bert.` in task checkpoints, nothing in a bare
 /// `BertModel` (all-MiniLM-L6-v2).
-fn base_prefix(src: &SafetensorsSource, family: ModelFamily) -> Result<&'static str, ModelError> {
+fn base_prefix(src: &dyn TensorSource, family: ModelFamily) -> Result<&'static str, ModelError> {
     let candidates: &[&'static str] = match family {
         ModelFamily::DistilBert => &["distilbert.", ""],
         ModelFamily::MobileBert => &["mobilebert.", ""],
@@ -157,7 +156,7 @@ fn base_prefix(src: &SafetensorsSource, family: ModelFamily) -> Result<&'static 
 
 impl Encoder {
     /// Uploads every tensor of the checkpoint, checking each shape against the config.
-    pub fn load(ctx: &GpuContext, cfg: EncoderConfig, src: &mut SafetensorsSource) -> Result<Encoder, ModelError> {
+    pub fn load(ctx: &GpuContext, cfg: EncoderConfig, src: &mut dyn TensorSource) -> Result<Encoder, ModelError> {
         let p = base_prefix(src, cfg.family)?;
         let embeddings = Self::load_embeddings(ctx, &cfg, src, p)?;
         let layers = match cfg.family {
@@ -184,7 +183,7 @@ impl Encoder {
     fn load_embeddings(
         ctx: &GpuContext,
         cfg: &EncoderConfig,
-        src: &mut SafetensorsSource,
+        src: &mut dyn TensorSource,
         p: &str,
     ) -> Result<Embeddings, ModelError> {
         let n = |s: &str| format!("{p}embeddings.{s}");
@@ -218,7 +217,7 @@ impl Encoder {
     fn load_bert_layer(
         ctx: &GpuContext,
         cfg: &EncoderConfig,
-        src: &mut SafetensorsSource,
+        src: &mut dyn TensorSource,
         p: &str,
         l: usize,
     ) -> Result<BertLayer, ModelError> {
