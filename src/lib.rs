@@ -18,3 +18,5 @@ pub mod kernels;
 pub mod models;
 pub mod sampling;
 pub mod tokenizer;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

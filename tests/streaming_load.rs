@@ -17,7 +17,9 @@ use webslm::models::encoder::{Encoder, EncoderConfig};
 use webslm::models::streaming::StreamingSource;
 
 fn fixture(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
 }
 
 /// Pushes `bytes` in chunks of 1 to 5000 bytes.

@@ -22,11 +22,11 @@ use crate::kernels::rope::rope;
 use crate::kernels::{attention::attention, embedding::embedding, GpuWeight};
 
 use super::config::RopeScaling;
-use crate::formats::gguf::GgufFile;
 use super::linear::Linear;
 use super::source::GgufSource;
 use super::tensor_source::TensorSource;
 use super::{config_from_gguf, DecoderConfig, KvCache, ModelError};
+use crate::formats::gguf::GgufFile;
 
 /// A norm's weight, and its bias for LayerNorm (Phi-2).
 pub struct NormWeights {

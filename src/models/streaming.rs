@@ -114,7 +114,12 @@ impl StreamingSource {
 
     /// The SHA-256 of every byte pushed, as lower-case hex (meaningful once complete).
     pub fn sha256_hex(&self) -> String {
-        self.hasher.clone().finalize().iter().map(|b| format!("{b:02x}")).collect()
+        self.hasher
+            .clone()
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// Consumes the next bytes of the file, uploading every tensor they complete.
@@ -162,7 +167,14 @@ impl StreamingSource {
                 dequantize(t.format, bytes, len.max(1), &mut v).map_err(|e| bad(e.to_string()))?;
                 Held::Vector(v)
             }
-            [rows, k] => Held::Matrix(GpuWeight::upload(ctx, &t.name, t.format, *rows as usize, *k as usize, bytes)?),
+            [rows, k] => Held::Matrix(GpuWeight::upload(
+                ctx,
+                &t.name,
+                t.format,
+                *rows as usize,
+                *k as usize,
+                bytes,
+            )?),
             // Higher-rank tensors are not weights any supported model reads.
             _ => return Ok(()),
         };

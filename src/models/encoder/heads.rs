@@ -83,7 +83,10 @@ impl Head {
             HeadKind::QuestionAnswering => 2,
             // Labels come from the weight when the config does not list them (HF's default
             // config has two, LABEL_0 and LABEL_1).
-            _ => match src.shape(&format!("{out_name}.weight")).and_then(|s| s.first().copied()) {
+            _ => match src
+                .shape(&format!("{out_name}.weight"))
+                .and_then(|s| s.first().copied())
+            {
                 Some(n) if cfg.labels.is_empty() => n as usize,
                 _ => cfg.labels.len(),
             },

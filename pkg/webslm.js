@@ -1,0 +1,410 @@
+// webslm: small language models in the page, on WebGPU. Nothing leaves the device: weights are
+// fetched once from where you say, verified, cached, and streamed straight into GPU buffers.
+//
+//   import { createEngine, pipeline } from 'webslm';
+//   const engine = await createEngine('smollm2-135m-instruct');
+//   const reply = await engine.chat.completions.create({ messages: [{ role: 'user', content: 'Hi' }] });
+//
+// The Rust side (src/web.rs) parses headers, takes weight bytes chunk by chunk and runs the
+// models; this file resolves models, fetches and caches files, and shapes the API.
+
+import init, { WeightLoader, headerBytesNeeded, adapterInfo } from './generated/webslm_wasm.js';
+import catalogue from './generated/catalogue.js';
+
+const CACHE_NAME = 'webslm-v1';
+const HEADER_GUESS = 1 << 20;
+
+/** An error whose `name` says what went wrong (also the kind of errors from the wasm side). */
+export class WebslmError extends Error {
+  constructor(name, message, extra = {}) {
+    super(message);
+    this.name = name;
+    Object.assign(this, extra);
+  }
+}
+
+let ready = null;
+function wasm() {
+  ready ??= init();
+  return ready;
+}
+
+// ---------------------------------------------------------------- models and files
+
+/**
+ * A model: a catalogue id, or `{ url | urls, sha256?, format?, task?, configUrl?, tokenizerUrl?,
+ * tokenizerConfigUrl? }`. Returns `{ id, task, format, weights, config, tokenizer, tokenizerConfig }`,
+ * each file `{ url, size?, sha256? }`.
+ */
+export function resolveModel(model) {
+  if (typeof model === 'string') {
+    const entry = catalogue.models.find((m) => m.id === model);
+    if (!entry) {
+      throw new WebslmError('UnknownModel', `${model} is not a catalogue id (${catalogue.models.map((m) => m.id).join(', ')})`);
+    }
+    const file = (path) => entry.files.find((f) => f.path === path);
+    const weights = file('model.safetensors');
+    if (!weights) throw new WebslmError('UnsupportedModel', `${model}: sharded weights are not supported in the browser yet`);
+    return {
+      id: entry.id, task: entry.task, format: 'safetensors', weights,
+      config: file('config.json'), tokenizer: file('tokenizer.json'), tokenizerConfig: file('tokenizer_config.json'),
+    };
+  }
+  const url = model.url ?? model.urls?.[0];
+  if (!url) throw new WebslmError('UnknownModel', 'a model needs a catalogue id or { url }');
+  const format = model.format ?? (url.endsWith('.gguf') ? 'gguf' : 'safetensors');
+  const opt = (u) => (u ? { url: u } : undefined);
+  return {
+    id: model.id ?? url, task: model.task ?? 'text-generation', format,
+    weights: { url, sha256: model.sha256, size: model.size },
+    config: opt(model.configUrl), tokenizer: opt(model.tokenizerUrl), tokenizerConfig: opt(model.tokenizerConfigUrl),
+  };
+}
+
+function files(resolved) {
+  return [resolved.weights, resolved.config, resolved.tokenizer, resolved.tokenizerConfig].filter(Boolean);
+}
+
+async function openCache() {
+  if (typeof caches === 'undefined') return null;
+  return caches.open(CACHE_NAME);
+}
+
+/** Whether every file of `model` is in the cache. */
+export async function hasModelInCache(model) {
+  const cache = await openCache();
+  if (!cache) return false;
+  for (const f of files(resolveModel(model))) {
+    if (!(await cache.match(f.url))) return false;
+  }
+  return true;
+}
+
+/** Removes `model`'s files from the cache. */
+export async function deleteModelFromCache(model) {
+  const cache = await openCache();
+  if (!cache) return;
+  for (const f of files(resolveModel(model))) await cache.delete(f.url);
+}
+
+async function quotaError(needed) {
+  const est = (await navigator.storage?.estimate?.()) ?? {};
+  const available = (est.quota ?? 0) - (est.usage ?? 0);
+  return new WebslmError('QuotaExceededError', `storing the model needs ${needed} bytes; ${available} are available`, { needed, available });
+}
+
+/**
+ * The response for `file`: from the cache, else fetched (and stored as it streams). `fromCache`
+ * says which.
+ */
+async function openFile(file) {
+  const cache = await openCache();
+  const hit = cache && (await cache.match(file.url));
+  if (hit) return { response: hit, fromCache: true, cache };
+  let response;
+  try {
+    response = await fetch(file.url);
+  } catch (e) {
+    throw new WebslmError('NetworkError', `could not fetch ${file.url}: ${e.message}`);
+  }
+  if (!response.ok) throw new WebslmError('NetworkError', `could not fetch ${file.url}: HTTP ${response.status}`);
+  if (cache) {
+    navigator.storage?.persist?.().catch(() => {});
+    const stored = cache.put(file.url, response.clone()).catch(async (e) => {
+      if (e?.name === 'QuotaExceededError') throw await quotaError(Number(response.headers.get('content-length')) || 0);
+      throw e;
+    });
+    return { response, fromCache: false, cache, stored };
+  }
+  return { response, fromCache: false, cache: null };
+}
+
+async function sha256Hex(bytes) {
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A small file's bytes, verified against `file.sha256` when given. */
+async function readSmall(file) {
+  if (!file) return undefined;
+  const opened = await openFile(file);
+  const bytes = new Uint8Array(await opened.response.arrayBuffer());
+  await opened.stored;
+  if (file.sha256 && (await sha256Hex(bytes)) !== file.sha256) {
+    await opened.cache?.delete(file.url);
+    throw new WebslmError('IntegrityError', `${file.url} does not have the expected sha256`);
+  }
+  return bytes;
+}
+
+/**
+ * Streams the weight file into a WeightLoader: the header first, then every chunk as it arrives
+ * (the file is never held whole). Verifies the sha256 before the model is built.
+ */
+async function loadWeights(resolved, onProgress) {
+  const file = resolved.weights;
+  const opened = await openFile(file);
+  const total = Number(opened.response.headers.get('content-length')) || file.size || 0;
+  const reader = opened.response.body.getReader();
+  let head = new Uint8Array(0);
+  let loader = null;
+  let done = 0;
+  const started = performance.now();
+  for (;;) {
+    const { value, done: end } = await reader.read();
+    if (end) break;
+    done += value.length;
+    if (!loader) {
+      head = concat(head, value);
+      if (head.length < Math.min(HEADER_GUESS, total) && !end) continue;
+      const needed = headerBytesNeeded(resolved.format, head, total);
+      if (needed > head.length) continue;
+      loader = await WeightLoader.create(resolved.format, head, total);
+      loader.push(head);
+      head = null;
+    } else {
+      loader.push(value);
+    }
+    const secs = (performance.now() - started) / 1000;
+    onProgress?.({ file: file.url, loaded: done, total, bytesPerSecond: done / Math.max(secs, 1e-3), fromCache: opened.fromCache });
+  }
+  if (!loader) {
+    loader = await WeightLoader.create(resolved.format, head, total);
+    loader.push(head);
+  }
+  await opened.stored;
+  const got = loader.sha256();
+  if (file.sha256 && got !== file.sha256) {
+    await opened.cache?.delete(file.url);
+    loader.free();
+    throw new WebslmError('IntegrityError', `${file.url}: sha256 ${got} is not the expected ${file.sha256}; the cached copy was removed`);
+  }
+  return loader;
+}
+
+function concat(a, b) {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+// ---------------------------------------------------------------- support check
+
+/** Whether this browser can run `model`: `{ ok, reasons, adapter }`, before any weight download. */
+export async function checkSupport(model) {
+  const reasons = [];
+  if (typeof navigator === 'undefined' || !navigator.gpu) {
+    return { ok: false, reasons: ['WebGPU is not available in this browser (navigator.gpu is missing)'] };
+  }
+  await wasm();
+  let adapter;
+  try {
+    adapter = await adapterInfo();
+  } catch (e) {
+    return { ok: false, reasons: [e.message] };
+  }
+  const resolved = resolveModel(model);
+  const entry = typeof model === 'string' ? catalogue.models.find((m) => m.id === model) : null;
+  const need = entry ? entry.gpu_memory_mb * 1024 * 1024 : resolved.weights.size ?? 0;
+  if (need > adapter.max_buffer_size * 4) {
+    reasons.push(`the model needs about ${Math.round(need / 2 ** 20)} MiB of GPU memory`);
+  }
+  return { ok: reasons.length === 0, reasons, adapter };
+}
+
+async function requireWebGPU() {
+  if (typeof navigator === 'undefined' || !navigator.gpu) {
+    throw new WebslmError('NoWebGPU', 'WebGPU is not available in this browser: use a recent Chrome, Edge or Safari, or enable WebGPU');
+  }
+  await wasm();
+}
+
+// ---------------------------------------------------------------- engines
+
+/**
+ * Loads a text-generation model: `{ chat.completions.create, completions.create, interrupt,
+ * unload }` in OpenAI's shapes. Options: `onProgress({ loaded, total, bytesPerSecond })`,
+ * `contextLength` (default 2048).
+ */
+export async function createEngine(model, { onProgress, contextLength = 2048 } = {}) {
+  await requireWebGPU();
+  const resolved = resolveModel(model);
+  if (resolved.task !== 'text-generation') return createTextModel(resolved, onProgress);
+  const [config, tokenizer, tokenizerConfig] = await Promise.all([
+    readSmall(resolved.config), readSmall(resolved.tokenizer), readSmall(resolved.tokenizerConfig),
+  ]);
+  const loader = await loadWeights(resolved, onProgress);
+  const web = loader.intoDecoder(config, tokenizer, tokenizerConfig, contextLength);
+  return wrapDecoder(web, resolved.id);
+}
+
+function wrapDecoder(web, modelId) {
+  let stopRequested = false;
+  let busy = Promise.resolve();
+
+  const run = (promptIds, params, onText) => {
+    stopRequested = false;
+    const job = busy.then(() => web.generate(Uint32Array.from(promptIds), params, (piece) => {
+      onText?.(piece);
+      return !stopRequested;
+    }));
+    busy = job.catch(() => {});
+    return job;
+  };
+
+  const params = (req) => ({
+    max_tokens: req.max_tokens ?? 256, temperature: req.temperature ?? 1.0, top_p: req.top_p ?? 1.0,
+    top_k: req.top_k ?? 40, min_p: 0, seed: req.seed ?? 0, stop: [].concat(req.stop ?? []),
+  });
+
+  const usage = (out) => ({ prompt_tokens: out.prompt_tokens, completion_tokens: out.ids.length, total_tokens: out.prompt_tokens + out.ids.length });
+
+  async function create(req, promptIds, shape) {
+    const created = Math.floor(Date.now() / 1000);
+    const id = `webslm-${created}-${Math.random().toString(36).slice(2, 8)}`;
+    if (!req.stream) {
+      const out = await run(promptIds, params(req));
+      return shape.full(id, created, out);
+    }
+    return streamChunks(run, promptIds, params(req), (piece) => shape.chunk(id, created, piece), (out) => shape.last(id, created, out));
+  }
+
+  const chatShape = {
+    full: (id, created, out) => ({
+      id, object: 'chat.completion', created, model: modelId,
+      choices: [{ index: 0, message: { role: 'assistant', content: out.text }, finish_reason: out.finish_reason }],
+      usage: usage(out), webslm: { ids: out.ids, prefill_secs: out.prefill_secs, decode_secs: out.decode_secs },
+    }),
+    chunk: (id, created, piece) => ({ id, object: 'chat.completion.chunk', created, model: modelId, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] }),
+    last: (id, created, out) => ({ id, object: 'chat.completion.chunk', created, model: modelId, choices: [{ index: 0, delta: {}, finish_reason: out.finish_reason }], usage: usage(out) }),
+  };
+  const textShape = {
+    full: (id, created, out) => ({
+      id, object: 'text_completion', created, model: modelId,
+      choices: [{ index: 0, text: out.text, finish_reason: out.finish_reason }], usage: usage(out),
+      webslm: { ids: out.ids, prefill_secs: out.prefill_secs, decode_secs: out.decode_secs },
+    }),
+    chunk: (id, created, piece) => ({ id, object: 'text_completion', created, model: modelId, choices: [{ index: 0, text: piece, finish_reason: null }] }),
+    last: (id, created, out) => ({ id, object: 'text_completion', created, model: modelId, choices: [{ index: 0, text: '', finish_reason: out.finish_reason }], usage: usage(out) }),
+  };
+
+  return {
+    model: modelId,
+    chat: {
+      completions: {
+        create: (req) => create(req, Array.from(web.tokenize(web.chatPrompt(req.messages))), chatShape),
+      },
+    },
+    completions: {
+      create: (req) => create(req, Array.from(web.tokenize(req.prompt)), textShape),
+    },
+    tokenize: (text) => Array.from(web.tokenize(text)),
+    /** The ids `chat.completions.create` feeds the model for `messages`. */
+    promptIds: (messages) => Array.from(web.tokenize(web.chatPrompt(messages))),
+    interrupt() {
+      stopRequested = true;
+    },
+    async unload() {
+      await busy;
+      web.free();
+    },
+  };
+}
+
+/** Text pieces as an async iterator of chunks; the last chunk carries the finish reason. */
+function streamChunks(run, promptIds, params, chunk, last) {
+  const queue = [];
+  let wake = null;
+  let finished = null;
+  const job = run(promptIds, params, (piece) => {
+    queue.push(chunk(piece));
+    wake?.();
+  }).then((out) => {
+    finished = { out };
+  }, (error) => {
+    finished = { error };
+  }).finally(() => wake?.());
+  return {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        if (queue.length) {
+          yield queue.shift();
+        } else if (finished) {
+          if (finished.error) throw finished.error;
+          yield last(finished.out);
+          return;
+        } else {
+          await new Promise((resolve) => { wake = resolve; });
+          wake = null;
+        }
+      }
+    },
+    done: job,
+  };
+}
+
+async function createTextModel(resolved, onProgress) {
+  if (resolved.format !== 'safetensors' || !resolved.config || !resolved.tokenizer) {
+    throw new WebslmError('UnsupportedModel', 'an encoder needs safetensors weights, config.json and tokenizer.json');
+  }
+  const [config, tokenizer] = await Promise.all([readSmall(resolved.config), readSmall(resolved.tokenizer)]);
+  const loader = await loadWeights(resolved, onProgress);
+  const web = loader.intoTextModel(config, tokenizer, 0, false);
+  return {
+    model: resolved.id,
+    embeddings: {
+      async create({ input }) {
+        const texts = [].concat(input);
+        const vectors = await web.embed(texts, true);
+        return { object: 'list', model: resolved.id, data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })) };
+      },
+    },
+    classify: (texts) => web.classify([].concat(texts), true),
+    ner: (texts, aggregation = 'first') => web.ner([].concat(texts), aggregation, true),
+    qa: (question, context, topK = 1) => web.qa(question, context, topK),
+    async unload() {
+      web.free();
+    },
+  };
+}
+
+// ---------------------------------------------------------------- pipelines
+
+/**
+ * transformers.js-style pipelines: `const classify = await pipeline('sentiment-analysis', model);
+ * await classify('I love it')`.
+ */
+export async function pipeline(task, model, options = {}) {
+  const engine = await createEngine(model, options);
+  switch (task) {
+    case 'sentiment-analysis':
+    case 'text-classification':
+      return async (text) => {
+        const all = await engine.classify(text);
+        return Array.isArray(text) ? all.map((labels) => labels[0]) : [all[0][0]];
+      };
+    case 'feature-extraction':
+      return async (text) => (await engine.embeddings.create({ input: text })).data.map((d) => d.embedding);
+    case 'token-classification':
+    case 'ner':
+      return async (text, { aggregation_strategy = 'first' } = {}) => {
+        const all = await engine.ner(text, aggregation_strategy);
+        return Array.isArray(text) ? all : all[0];
+      };
+    case 'question-answering':
+      return async ({ question, context }, { top_k = 1 } = {}) => {
+        const answers = await engine.qa(question, context, top_k);
+        return top_k === 1 ? answers[0] ?? null : answers;
+      };
+    case 'text-generation':
+      return async (prompt, req = {}) => {
+        const out = await engine.completions.create({ ...req, prompt });
+        return [{ generated_text: prompt + out.choices[0].text }];
+      };
+    default:
+      throw new WebslmError('UnknownTask', `unknown task ${task}`);
+  }
+}
+
+export { catalogue };

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds the browser package in pkg/: the wasm (wasm32-unknown-unknown, release) and its
+# wasm-bindgen glue (--target web, wasm-bindgen-cli at exactly the crate's version) go to
+# pkg/generated/ (git-ignored, never edited by hand), then wasm-opt shrinks the wasm when
+# binaryen is installed. The hand-written wrapper (pkg/webslm.js, pkg/worker.js, pkg/*.d.ts)
+# imports from pkg/generated/.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [[ "$have" != "$want" ]]; then
+    echo "wasm-bindgen-cli $want is needed (found: ${have:-none}): cargo install wasm-bindgen-cli --version $want" >&2
+    exit 1
+fi
+
+cargo build --release --lib --target wasm32-unknown-unknown
+rm -rf pkg/generated
+wasm-bindgen --target web --out-dir pkg/generated --out-name webslm_wasm \
+    target/wasm32-unknown-unknown/release/webslm.wasm
+# npm's binaryen (package.json): Debian's wasm-opt 108 emits a wasm that fails to load.
+opt=node_modules/.bin/wasm-opt
+if [[ -x "$opt" ]]; then
+    "$opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-reference-types \
+        --enable-multivalue --enable-sign-ext --enable-mutable-globals \
+        pkg/generated/webslm_wasm_bg.wasm -o pkg/generated/webslm_wasm_bg.wasm
+else
+    echo "node_modules/.bin/wasm-opt missing (npm install): the wasm is not size-optimised" >&2
+fi
+# The catalogue, shared with the CLI, as an ES module.
+{ printf 'export default '; cat src/catalogue/models.json; printf ';\n'; } > pkg/generated/catalogue.js
+raw=$(stat -c %s pkg/generated/webslm_wasm_bg.wasm)
+gz=$(gzip -9 -c pkg/generated/webslm_wasm_bg.wasm | wc -c)
+echo "pkg/generated/webslm_wasm_bg.wasm: $raw bytes, $gz gzipped"

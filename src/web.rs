@@ -1,0 +1,427 @@
+//! The one wasm-bindgen surface: what `pkg/webslm.js` calls. JS fetches and caches the files;
+//! Rust parses headers, takes weight bytes chunk by chunk straight into GPU buffers (see
+//! `models/streaming.rs`), and runs generation and the text-analysis tasks. Errors are JS
+//! `Error`s whose `name` says the kind (`NoWebGPU`, `ContextOverflow`, `InputTooLong`, ...).
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+use crate::analysis::ner::Aggregation;
+use crate::analysis::qa::QaOptions;
+use crate::analysis::{EmbedOptions, TextModel};
+use crate::chat_template::RenderOptions;
+use crate::cpu::pool::Pooling;
+use crate::engine::{Engine, EngineOptions, ModelFiles};
+use crate::formats::gguf::{GgufError, GgufFile};
+use crate::formats::safetensors::{SafetensorsError, SafetensorsFile};
+use crate::generate::{end_of_generation_ids, generate_text_async, Limits};
+use crate::gpu::{GpuContext, GpuError, GpuOptions};
+use crate::models::encoder::{Encoder, EncoderConfig};
+use crate::models::streaming::StreamingSource;
+use crate::models::{Decoder, ModelError};
+use crate::sampling::{Sampler, SamplingParams};
+use crate::tokenizer::Tokenizer;
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// A JS `Error` with `name` = `kind`.
+fn js_error(kind: &str, message: impl std::fmt::Display) -> JsValue {
+    let e = js_sys::Error::new(&message.to_string());
+    e.set_name(kind);
+    e.into()
+}
+
+fn gpu_error(e: &GpuError) -> &'static str {
+    match e {
+        GpuError::NoAdapter(_) => "NoWebGPU",
+        GpuError::DeviceLost(_) => "DeviceLost",
+        GpuError::OutOfMemory(_) => "OutOfMemory",
+        _ => "GpuError",
+    }
+}
+
+fn model_error(e: ModelError) -> JsValue {
+    let kind = match &e {
+        ModelError::Gpu(g) => gpu_error(g),
+        ModelError::ContextOverflow { .. } => "ContextOverflow",
+        ModelError::InputTooLong { .. } | ModelError::QuestionTooLong { .. } => "InputTooLong",
+        ModelError::Gguf(_) | ModelError::Safetensors(_) | ModelError::BadShape { .. } => "FormatError",
+        ModelError::UnknownArchitecture(_) | ModelError::HfConfig(_) => "UnsupportedModel",
+        ModelError::Tokenizer(_) => "TokenizerError",
+        _ => "ModelError",
+    };
+    js_error(kind, e)
+}
+
+fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
+    serde_wasm_bindgen::to_value(v).map_err(|e| js_error("ModelError", e))
+}
+
+/// The adapter's capabilities, for `checkSupport` (a `NoWebGPU` error without one).
+#[wasm_bindgen(js_name = adapterInfo)]
+pub async fn adapter_info() -> Result<JsValue, JsValue> {
+    let ctx = GpuContext::new(GpuOptions::default())
+        .await
+        .map_err(|e| js_error(gpu_error(&e), e))?;
+    let c = &ctx.caps;
+    #[derive(Serialize)]
+    struct Info<'a> {
+        adapter: &'a str,
+        backend: &'a str,
+        software: bool,
+        shader_f16: bool,
+        max_storage_binding: f64,
+        max_buffer_size: f64,
+    }
+    to_js(&Info {
+        adapter: &c.adapter,
+        backend: &c.backend,
+        software: c.is_software,
+        shader_f16: c.shader_f16,
+        max_storage_binding: c.max_storage_binding as f64,
+        max_buffer_size: c.max_buffer_size as f64,
+    })
+}
+
+/// Bytes of the file's start that its header needs (0 when `prefix` is enough), so JS can
+/// fetch the header with one or two Range requests.
+#[wasm_bindgen(js_name = headerBytesNeeded)]
+pub fn header_bytes_needed(format: &str, prefix: &[u8], file_len: f64) -> Result<f64, JsValue> {
+    let len = file_len as u64;
+    let needed = match format {
+        "gguf" => match GgufFile::parse(prefix, len) {
+            Err(GgufError::NeedMoreHeader { needed }) => needed,
+            Err(e) => return Err(model_error(e.into())),
+            Ok(_) => 0,
+        },
+        _ => match SafetensorsFile::parse(prefix, len) {
+            Err(SafetensorsError::NeedMoreHeader { needed }) => needed,
+            Err(e) => return Err(model_error(e.into())),
+            Ok(_) => 0,
+        },
+    };
+    Ok(needed as f64)
+}
+
+enum Header {
+    Gguf(GgufFile),
+    Safetensors,
+}
+
+/// Receives one weight file as a stream and becomes a model.
+#[wasm_bindgen]
+pub struct WeightLoader {
+    ctx: GpuContext,
+    header: Header,
+    source: StreamingSource,
+}
+
+#[wasm_bindgen]
+impl WeightLoader {
+    /// Parses the header (`prefix` must hold it: see [`header_bytes_needed`]) and opens the GPU.
+    pub async fn create(format: String, prefix: Vec<u8>, file_len: f64) -> Result<WeightLoader, JsValue> {
+        let len = file_len as u64;
+        let (header, source) = match format.as_str() {
+            "gguf" => {
+                let g = GgufFile::parse(&prefix, len).map_err(|e| model_error(e.into()))?;
+                let s = StreamingSource::for_gguf(&g, len);
+                (Header::Gguf(g), s)
+            }
+            "safetensors" => {
+                let f = SafetensorsFile::parse(&prefix, len).map_err(|e| model_error(e.into()))?;
+                (Header::Safetensors, StreamingSource::for_safetensors(&f))
+            }
+            other => return Err(js_error("FormatError", format!("unknown weight format {other:?}"))),
+        };
+        let ctx = GpuContext::new(GpuOptions::default())
+            .await
+            .map_err(|e| js_error(gpu_error(&e), e))?;
+        Ok(WeightLoader { ctx, header, source })
+    }
+
+    /// The next bytes of the file, in order; each completed tensor goes to the GPU.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), JsValue> {
+        self.source.push(&self.ctx, chunk).map_err(model_error)
+    }
+
+    pub fn received(&self) -> f64 {
+        self.source.received() as f64
+    }
+
+    /// Bytes the loader may hold at once (the largest tensor).
+    #[wasm_bindgen(js_name = largestTensor)]
+    pub fn largest_tensor(&self) -> f64 {
+        self.source.largest_tensor as f64
+    }
+
+    /// Lower-case hex SHA-256 of every byte pushed.
+    pub fn sha256(&self) -> String {
+        self.source.sha256_hex()
+    }
+
+    /// A decoder: from the GGUF header alone, or from safetensors with `config.json` and the
+    /// tokenizer files.
+    #[wasm_bindgen(js_name = intoDecoder)]
+    pub fn into_decoder(
+        mut self,
+        config_json: Option<Vec<u8>>,
+        tokenizer_json: Option<Vec<u8>>,
+        tokenizer_config: Option<Vec<u8>>,
+        context: usize,
+    ) -> Result<WebEngine, JsValue> {
+        if !self.source.is_complete() {
+            return Err(js_error("ModelError", "the weight file has not been fully received"));
+        }
+        let (model, files) = match self.header {
+            Header::Gguf(g) => {
+                let model = Decoder::load_gguf(&self.ctx, &g, &mut self.source).map_err(model_error)?;
+                (model, ModelFiles::Gguf(g))
+            }
+            Header::Safetensors => {
+                let (Some(config), Some(tokenizer_json)) = (config_json, tokenizer_json) else {
+                    return Err(js_error(
+                        "ModelError",
+                        "a safetensors decoder needs config.json and tokenizer.json",
+                    ));
+                };
+                let cfg = crate::models::hf::config(&config).map_err(model_error)?;
+                let arch = cfg.arch.clone();
+                let name = |n: &str| crate::models::hf::tensor_name(&arch, "model.", n);
+                let model = Decoder::load_with(&self.ctx, cfg, &mut self.source, &name).map_err(model_error)?;
+                let value: serde_json::Value = serde_json::from_slice(&config).unwrap_or_default();
+                let files = ModelFiles::Memory {
+                    tokenizer_json,
+                    tokenizer_config,
+                    model_type: value["model_type"].as_str().unwrap_or_default().to_string(),
+                    eos_ids: value["eos_token_id"].as_u64().map(|v| v as u32).into_iter().collect(),
+                };
+                (model, files)
+            }
+        };
+        let options = EngineOptions {
+            context: context.max(1),
+            ..EngineOptions::default()
+        };
+        let engine = Engine::new(self.ctx, model, files, &options).map_err(model_error)?;
+        let tokenizer = engine.tokenizer().map_err(|e| model_error(e.into()))?;
+        let stop_ids = engine.stop_ids(&tokenizer);
+        Ok(WebEngine {
+            engine,
+            tokenizer,
+            stop_ids,
+        })
+    }
+
+    /// An encoder from safetensors with its `config.json` and `tokenizer.json`; `max_len` 0
+    /// means the model's positions.
+    #[wasm_bindgen(js_name = intoTextModel)]
+    pub fn into_text_model(
+        mut self,
+        config_json: Vec<u8>,
+        tokenizer_json: Vec<u8>,
+        max_len: usize,
+        cls_pooling: bool,
+    ) -> Result<WebTextModel, JsValue> {
+        if !self.source.is_complete() {
+            return Err(js_error("ModelError", "the weight file has not been fully received"));
+        }
+        let cfg = EncoderConfig::parse(&config_json).map_err(model_error)?;
+        let tokenizer = Tokenizer::from_json_bytes(&tokenizer_json).map_err(|e| model_error(e.into()))?;
+        let encoder = Encoder::load(&self.ctx, cfg, &mut self.source).map_err(model_error)?;
+        let positions = encoder.cfg.max_positions;
+        let max_len = if max_len == 0 {
+            positions
+        } else {
+            max_len.min(positions)
+        };
+        let pooling = if cls_pooling { Pooling::First } else { Pooling::Mean };
+        Ok(WebTextModel {
+            model: TextModel::new(self.ctx, encoder, tokenizer, max_len, pooling),
+        })
+    }
+}
+
+/// Options of [`WebEngine::generate`] (OpenAI's names).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct GenerateOptions {
+    max_tokens: Option<usize>,
+    temperature: Option<f32>,
+    top_p: Option<f32>,
+    top_k: Option<usize>,
+    min_p: Option<f32>,
+    repeat_penalty: Option<f32>,
+    seed: Option<u64>,
+    stop: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Generation {
+    text: String,
+    ids: Vec<u32>,
+    prompt_tokens: usize,
+    finish_reason: &'static str,
+    prefill_secs: f64,
+    decode_secs: f64,
+}
+
+#[wasm_bindgen]
+pub struct WebEngine {
+    engine: Engine,
+    tokenizer: Tokenizer,
+    stop_ids: Vec<u32>,
+}
+
+#[wasm_bindgen]
+impl WebEngine {
+    /// Ids of `text` with the model's default special tokens.
+    pub fn tokenize(&self, text: &str) -> Result<Vec<u32>, JsValue> {
+        self.tokenizer.encode(text).map_err(|e| model_error(e.into()))
+    }
+
+    /// `messages` (`[{role, content}]`) rendered with the model's chat template, ready for
+    /// the assistant's turn.
+    #[wasm_bindgen(js_name = chatPrompt)]
+    pub fn chat_prompt(&self, messages: JsValue) -> Result<String, JsValue> {
+        let messages: Vec<serde_json::Value> =
+            serde_wasm_bindgen::from_value(messages).map_err(|e| js_error("ModelError", e))?;
+        let template = self.engine.chat_template().map_err(|e| js_error("ModelError", e))?;
+        let opts = RenderOptions {
+            add_generation_prompt: true,
+            fuel: None,
+        };
+        template.render(&messages, &opts).map_err(|e| js_error("ModelError", e))
+    }
+
+    /// Generates after `prompt` (ids), calling `on_text(piece)` as text arrives; it returns
+    /// `false` to stop. Resolves to `{text, ids, prompt_tokens, finish_reason, ...}`.
+    pub async fn generate(
+        &mut self,
+        prompt: Vec<u32>,
+        options: JsValue,
+        on_text: js_sys::Function,
+    ) -> Result<JsValue, JsValue> {
+        let o: GenerateOptions = if options.is_undefined() || options.is_null() {
+            GenerateOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(options).map_err(|e| js_error("ModelError", e))?
+        };
+        let d = SamplingParams::default();
+        let params = SamplingParams {
+            temperature: o.temperature.unwrap_or(d.temperature),
+            top_k: o.top_k.unwrap_or(d.top_k),
+            top_p: o.top_p.unwrap_or(d.top_p),
+            min_p: o.min_p.unwrap_or(d.min_p),
+            repeat_penalty: o.repeat_penalty.unwrap_or(d.repeat_penalty),
+            seed: o.seed.unwrap_or(d.seed),
+            ..d
+        };
+        params.validate().map_err(|e| js_error("ModelError", e))?;
+        let mut sampler = Sampler::new(params);
+        let limits = Limits {
+            max_tokens: o.max_tokens.unwrap_or(256),
+            stop_ids: &self.stop_ids,
+            stop_strings: &o.stop,
+        };
+        let on_piece = |piece: &str| {
+            let keep = on_text.call1(&JsValue::NULL, &JsValue::from_str(piece));
+            !matches!(keep, Ok(v) if v == JsValue::FALSE)
+        };
+        let out = generate_text_async(
+            &mut self.engine,
+            &self.tokenizer,
+            &prompt,
+            &mut sampler,
+            limits,
+            on_piece,
+        )
+        .await
+        .map_err(|e| js_error("ModelError", e))?;
+        use crate::engine::StopReason;
+        to_js(&Generation {
+            finish_reason: match out.stats.stop {
+                StopReason::MaxTokens | StopReason::ContextFull => "length",
+                StopReason::Cancelled => "abort",
+                _ => "stop",
+            },
+            ids: out.stats.ids,
+            prompt_tokens: out.stats.prompt_tokens,
+            prefill_secs: out.stats.prefill_secs,
+            decode_secs: out.stats.decode_secs,
+            text: out.text,
+        })
+    }
+
+    /// Forgets the KV cache (the next prompt is prefilled from scratch).
+    pub fn reset(&mut self) {
+        self.engine.cache.truncate(0);
+    }
+
+    #[wasm_bindgen(js_name = contextLength)]
+    pub fn context_length(&self) -> usize {
+        self.engine.cache.context
+    }
+
+    #[wasm_bindgen(js_name = endOfTextIds)]
+    pub fn end_of_text_ids(&self) -> Vec<u32> {
+        end_of_generation_ids(&self.tokenizer, None)
+    }
+}
+
+#[wasm_bindgen]
+pub struct WebTextModel {
+    model: TextModel,
+}
+
+#[wasm_bindgen]
+impl WebTextModel {
+    /// L2-normalised embeddings, one per text (`texts`: an array of strings).
+    pub async fn embed(&self, texts: JsValue, truncate: bool) -> Result<JsValue, JsValue> {
+        let texts: Vec<String> = serde_wasm_bindgen::from_value(texts).map_err(|e| js_error("ModelError", e))?;
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let opts = EmbedOptions {
+            truncate,
+            batch_size: refs.len().clamp(1, 64),
+            ..EmbedOptions::default()
+        };
+        let out = self.model.embed_async(&refs, &opts).await.map_err(model_error)?;
+        to_js(&out)
+    }
+
+    pub async fn classify(&self, texts: JsValue, truncate: bool) -> Result<JsValue, JsValue> {
+        let texts: Vec<String> = serde_wasm_bindgen::from_value(texts).map_err(|e| js_error("ModelError", e))?;
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        to_js(&self.model.classify_async(&refs, truncate).await.map_err(model_error)?)
+    }
+
+    pub async fn ner(&self, texts: JsValue, aggregation: String, truncate: bool) -> Result<JsValue, JsValue> {
+        let texts: Vec<String> = serde_wasm_bindgen::from_value(texts).map_err(|e| js_error("ModelError", e))?;
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let strategy = Aggregation::parse(&aggregation)
+            .ok_or_else(|| js_error("ModelError", format!("unknown aggregation {aggregation:?}")))?;
+        to_js(
+            &self
+                .model
+                .entities_async(&refs, strategy, truncate)
+                .await
+                .map_err(model_error)?,
+        )
+    }
+
+    pub async fn qa(&self, question: String, context: String, top_k: usize) -> Result<JsValue, JsValue> {
+        let opts = QaOptions {
+            top_k: top_k.max(1),
+            ..QaOptions::default()
+        };
+        to_js(
+            &self
+                .model
+                .answer_async(&question, &context, &opts)
+                .await
+                .map_err(model_error)?,
+        )
+    }
+}

@@ -1,0 +1,170 @@
+// End-to-end tests of the npm package (pkg/) in headless Chromium with SwiftShader WebGPU, pages
+// and models served from 127.0.0.1 (see ../../../shared/PLATFORM.md for the flags). Each result
+// is compared with the native CLI on the same inputs.
+//
+//   scripts/build-pkg.sh && cargo build --release && node --test tests/e2e/
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer } from './server.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = join(ROOT, 'target', 'release', 'webslm');
+const FLAGS = ['--no-sandbox', '--disable-gpu-sandbox', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-quic'];
+
+let server;
+let browser;
+let page;
+const pageRequests = [];
+
+function sha256(path) {
+  return createHash('sha256').update(readFileSync(join(ROOT, path))).digest('hex');
+}
+
+function native(args) {
+  const out = execFileSync(CLI, args, { env: { ...process.env, XDG_RUNTIME_DIR: '/tmp', WGPU_BACKEND: 'vulkan' } });
+  return JSON.parse(out.toString().trim().split('\n').pop());
+}
+
+async function launch(webgpu) {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: webgpu ? ['--enable-unsafe-webgpu', ...FLAGS] : FLAGS,
+  });
+}
+
+async function openHarness(b) {
+  const context = await b.newContext();
+  const p = await context.newPage();
+  p.on('request', (r) => pageRequests.push(r.url()));
+  p.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
+  await p.goto(`${server.origin}/tests/e2e/pages/harness.html`);
+  await p.waitForFunction(() => document.title === 'ready');
+  return p;
+}
+
+const MINILM = 'models/all-minilm-l6-v2';
+const minilmSpec = () => ({
+  url: `/${MINILM}/model.safetensors`, sha256: sha256(`${MINILM}/model.safetensors`),
+  configUrl: `/${MINILM}/config.json`, tokenizerUrl: `/${MINILM}/tokenizer.json`, task: 'feature-extraction',
+});
+const SST = 'tests/fixtures/encoders/tiny-distilbert-sst';
+const sstSpec = (prefix = '') => ({
+  url: `${prefix}/${SST}/model.safetensors`, sha256: sha256(`${SST}/model.safetensors`),
+  configUrl: `/${SST}/config.json`, tokenizerUrl: `/${SST}/tokenizer.json`, task: 'text-classification',
+});
+
+before(async () => {
+  assert.ok(existsSync(join(ROOT, 'pkg/generated/webslm_wasm_bg.wasm')), 'run scripts/build-pkg.sh first');
+  server = await startServer(ROOT);
+  browser = await launch(true);
+  page = await openHarness(browser);
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+test('(c) MiniLM embeddings match the native CLI within 1e-4', async () => {
+  const texts = ['Hello world.', 'Les données restent sur l’appareil. 🔒', 'A third, somewhat longer sentence about embeddings.'];
+  const got = await page.evaluate(async ({ spec, texts }) => {
+    const engine = await window.webslm.createEngine(spec);
+    const out = await engine.embeddings.create({ input: texts });
+    return out.data.map((d) => Array.from(d.embedding));
+  }, { spec: minilmSpec(), texts });
+  const want = native(['embed', '--model', join(ROOT, MINILM), ...texts.flatMap((t) => ['--text', t])]).embeddings;
+  assert.equal(got.length, want.length);
+  let worst = 0;
+  got.forEach((v, i) => v.forEach((x, j) => { worst = Math.max(worst, Math.abs(x - want[i][j])); }));
+  console.log(`MiniLM browser vs native: max |difference| ${worst.toExponential(2)}`);
+  assert.ok(worst <= 1e-4, `max difference ${worst}`);
+});
+
+test('(b) after a reload the weights come from the cache, with no network request', async () => {
+  const weights = `/${MINILM}/model.safetensors`;
+  assert.ok(server.requests.includes(weights), 'the first load fetched the weights');
+  const before = server.requests.length;
+  await page.reload();
+  await page.waitForFunction(() => document.title === 'ready');
+  const ok = await page.evaluate(async (spec) => {
+    const cached = await window.webslm.hasModelInCache(spec);
+    const engine = await window.webslm.createEngine(spec);
+    const out = await engine.embeddings.create({ input: 'offline' });
+    return cached && out.data[0].embedding.length === 384;
+  }, minilmSpec());
+  assert.ok(ok);
+  const fetched = server.requests.slice(before).filter((p) => p.startsWith(`/${MINILM}/`));
+  assert.deepEqual(fetched, [], 'model files fetched again after reload');
+});
+
+test('(d) the sentiment pipeline on a tiny fixture equals the native CLI', async () => {
+  const text = 'What a wonderful, delightful day!';
+  const got = await page.evaluate(async ({ spec, text }) => {
+    const classify = await window.webslm.pipeline('sentiment-analysis', spec);
+    return classify(text);
+  }, { spec: sstSpec(), text });
+  const want = native(['classify', '--model', join(ROOT, SST), '--text', text]).labels[0];
+  assert.equal(got[0].label, want.label);
+  assert.ok(Math.abs(got[0].score - want.score) < 1e-4, `${got[0].score} vs ${want.score}`);
+});
+
+test('(e) a corrupted weight file is an IntegrityError and leaves the cache clean', async () => {
+  const result = await page.evaluate(async (spec) => {
+    try {
+      await window.webslm.createEngine(spec);
+      return { name: 'no error' };
+    } catch (e) {
+      return { name: e.name, message: e.message, cached: await window.webslm.hasModelInCache(spec) };
+    }
+  }, sstSpec('/corrupt'));
+  assert.equal(result.name, 'IntegrityError', result.message);
+  assert.equal(result.cached, false);
+});
+
+test('(a) SmolLM2 greedy chat gives the native CLI\'s first 16 token ids', { timeout: 600_000 }, async () => {
+  const gguf = 'models/SmolLM2-135M-Instruct.Q4_1.gguf';
+  const messages = [{ role: 'user', content: 'What is the capital of France?' }];
+  const got = await page.evaluate(async ({ url, messages }) => {
+    const engine = await window.webslm.createEngine({ url, task: 'text-generation' }, { contextLength: 256 });
+    const reply = await engine.chat.completions.create({ messages, temperature: 0, max_tokens: 16 });
+    return { prompt: engine.promptIds(messages), ids: reply.webslm.ids, text: reply.choices[0].message.content };
+  }, { url: `/${gguf}`, messages });
+  const want = native(['generate', '--model', join(ROOT, gguf), '--ids', got.prompt.join(','), '--max-tokens', '16', '--temperature', '0', '--json']);
+  console.log(`SmolLM2 in the browser: ${JSON.stringify(got.text)}`);
+  assert.deepEqual(got.ids, want.ids.slice(0, got.ids.length));
+  assert.equal(got.ids.length, Math.min(16, want.ids.length));
+});
+
+test('(g) no request left 127.0.0.1', () => {
+  const elsewhere = pageRequests.filter((u) => !u.startsWith(server.origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
+  assert.deepEqual(elsewhere, []);
+  assert.ok(pageRequests.length > 0);
+});
+
+test('(h) without WebGPU, a typed NoWebGPU error with a readable message', async () => {
+  const plain = await launch(false);
+  try {
+    const p = await openHarness(plain);
+    const err = await p.evaluate(async (spec) => {
+      try {
+        await window.webslm.createEngine(spec);
+        return { name: 'no error' };
+      } catch (e) {
+        return { name: e.name, message: e.message };
+      }
+    }, sstSpec());
+    assert.equal(err.name, 'NoWebGPU', err.message);
+    assert.match(err.message, /WebGPU/);
+  } finally {
+    await plain.close();
+  }
+});
