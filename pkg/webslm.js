@@ -12,7 +12,6 @@ import init, { WeightLoader, headerBytesNeeded, adapterInfo } from './generated/
 import catalogue from './generated/catalogue.js';
 
 const CACHE_NAME = 'webslm-v1';
-const HEADER_GUESS = 1 << 20;
 
 /** An error whose `name` says what went wrong (also the kind of errors from the wasm side). */
 export class WebslmError extends Error {
@@ -27,6 +26,12 @@ let ready = null;
 function wasm() {
   ready ??= init();
   return ready;
+}
+
+/** Bytes of wasm linear memory (it only grows): the tests check that loading stays small. */
+export async function wasmMemoryBytes() {
+  const exports = await wasm();
+  return exports.memory.buffer.byteLength;
 }
 
 // ---------------------------------------------------------------- models and files
@@ -70,21 +75,34 @@ async function openCache() {
   return caches.open(CACHE_NAME);
 }
 
-/** Whether every file of `model` is in the cache. */
+/** Whether every file of `model` is in the cache, the weights downloaded whole and verified. */
 export async function hasModelInCache(model) {
   const cache = await openCache();
   if (!cache) return false;
-  for (const f of files(resolveModel(model))) {
+  const resolved = resolveModel(model);
+  if (!(await cache.match(completeKey(resolved.weights.url)))) return false;
+  for (const f of files(resolved).filter((f) => f !== resolved.weights)) {
     if (!(await cache.match(f.url))) return false;
   }
   return true;
 }
 
-/** Removes `model`'s files from the cache. */
+/** Removes `model`'s files (and any partial download) from the cache. */
 export async function deleteModelFromCache(model) {
   const cache = await openCache();
   if (!cache) return;
-  for (const f of files(resolveModel(model))) await cache.delete(f.url);
+  const resolved = resolveModel(model);
+  for (const f of files(resolved).filter((f) => f !== resolved.weights)) await cache.delete(f.url);
+  const keys = await cache.keys();
+  const prefix = resolved.weights.url;
+  for (const k of keys) {
+    const u = new URL(k.url);
+    if (u.searchParams.has('webslm_bytes') || u.searchParams.has('webslm_complete')) {
+      u.searchParams.delete('webslm_bytes');
+      u.searchParams.delete('webslm_complete');
+      if (u.href === new URL(prefix, location.href).href) await cache.delete(k);
+    }
+  }
 }
 
 async function quotaError(needed) {
@@ -137,49 +155,139 @@ async function readSmall(file) {
   return bytes;
 }
 
+/** Range-request size: large files download (and resume) in pieces of this many bytes. */
+export const CHUNK_BYTES = 8 << 20;
+/** Range requests in flight at once. */
+const CONCURRENCY = 3;
+
+/** The cache key of bytes [a, b) of `url`, and of the marker saying the whole file verified. */
+const chunkKey = (url, a, b) => `${url}${url.includes('?') ? '&' : '?'}webslm_bytes=${a}-${b}`;
+const completeKey = (url) => `${url}${url.includes('?') ? '&' : '?'}webslm_complete=1`;
+
+/** The file's size: from the model spec, else a HEAD request. */
+async function fileSize(file) {
+  if (file.size) return file.size;
+  const head = await fetch(file.url, { method: 'HEAD' }).catch((e) => {
+    throw new WebslmError('NetworkError', `could not reach ${file.url}: ${e.message}`);
+  });
+  const n = Number(head.headers.get('content-length'));
+  if (!head.ok || !n) throw new WebslmError('NetworkError', `could not get the size of ${file.url} (HTTP ${head.status})`);
+  return n;
+}
+
+/** Bytes [a, b) of the file: from the cache, else one Range request (then cached). */
+async function fetchPiece(cache, url, a, b) {
+  const key = chunkKey(url, a, b);
+  const hit = cache && (await cache.match(key));
+  if (hit) return { bytes: new Uint8Array(await hit.arrayBuffer()), cached: true };
+  let res;
+  try {
+    res = await fetch(url, { headers: { Range: `bytes=${a}-${b - 1}` } });
+  } catch (e) {
+    throw new WebslmError('NetworkError', `the download of ${url} was interrupted at byte ${a}: ${e.message}`);
+  }
+  if (res.status !== 206 && !(res.status === 200 && a === 0)) {
+    throw new WebslmError('NetworkError', `${url}: HTTP ${res.status} for bytes ${a}-${b - 1}`);
+  }
+  let bytes;
+  try {
+    bytes = new Uint8Array(await res.arrayBuffer());
+  } catch (e) {
+    throw new WebslmError('NetworkError', `the download of ${url} was interrupted in bytes ${a}-${b - 1}: ${e.message}`);
+  }
+  if (res.status === 200) bytes = bytes.subarray(0, b - a); // a server without ranges sent it all
+  if (bytes.length !== b - a) throw new WebslmError('NetworkError', `${url}: bytes ${a}-${b - 1} arrived short (${bytes.length})`);
+  if (cache) {
+    try {
+      await cache.put(key, new Response(bytes));
+    } catch (e) {
+      if (e?.name === 'QuotaExceededError') throw await quotaError(b - a);
+      throw e;
+    }
+  }
+  return { bytes, cached: false };
+}
+
 /**
- * Streams the weight file into a WeightLoader: the header first, then every chunk as it arrives
- * (the file is never held whole). Verifies the sha256 before the model is built.
+ * The file's bytes in order, as pieces of CHUNK_BYTES: cached pieces are read back, missing ones
+ * fetched with up to CONCURRENCY Range requests in flight and cached as they arrive, so an
+ * interrupted download resumes where it stopped.
+ */
+async function* filePieces(file, total, cache, onPiece) {
+  const starts = [];
+  for (let a = 0; a < total; a += CHUNK_BYTES) starts.push(a);
+  const inFlight = new Map();
+  let next = 0;
+  const launch = () => {
+    while (next < starts.length && inFlight.size < CONCURRENCY) {
+      const a = starts[next++];
+      const p = fetchPiece(cache, file.url, a, Math.min(a + CHUNK_BYTES, total));
+      p.catch(() => {}); // awaited in order below; an unawaited failure must not go unhandled
+      inFlight.set(a, p);
+    }
+  };
+  for (const a of starts) {
+    launch();
+    const piece = await inFlight.get(a);
+    inFlight.delete(a);
+    onPiece(piece);
+    yield piece.bytes;
+  }
+}
+
+/**
+ * Streams the weight file into a WeightLoader, piece by piece (the file is never held whole),
+ * and verifies its sha256 before the model is built. A mismatch deletes every cached piece.
  */
 async function loadWeights(resolved, onProgress) {
   const file = resolved.weights;
-  const opened = await openFile(file);
-  const total = Number(opened.response.headers.get('content-length')) || file.size || 0;
-  const reader = opened.response.body.getReader();
+  const cache = await openCache();
+  navigator.storage?.persist?.().catch(() => {});
+  // A verified download left its size and sha256 behind: a warm load needs no network at all.
+  const marker = cache && (await cache.match(completeKey(file.url)));
+  const known = marker ? await marker.json() : null;
+  const total = known?.size ?? (await fileSize(file));
+  const started = performance.now();
+  let done = 0;
+  let fetched = 0;
+  const onPiece = (piece) => {
+    done += piece.bytes.length;
+    if (!piece.cached) fetched += piece.bytes.length;
+    const secs = (performance.now() - started) / 1000;
+    onProgress?.({ file: file.url, loaded: done, total, bytesPerSecond: done / Math.max(secs, 1e-3), fromCache: piece.cached });
+  };
   let head = new Uint8Array(0);
   let loader = null;
-  let done = 0;
-  const started = performance.now();
-  for (;;) {
-    const { value, done: end } = await reader.read();
-    if (end) break;
-    done += value.length;
-    if (!loader) {
-      head = concat(head, value);
-      if (head.length < Math.min(HEADER_GUESS, total) && !end) continue;
-      const needed = headerBytesNeeded(resolved.format, head, total);
-      if (needed > head.length) continue;
-      loader = await WeightLoader.create(resolved.format, head, total);
-      loader.push(head);
-      head = null;
-    } else {
-      loader.push(value);
+  for await (const bytes of filePieces(file, total, cache, onPiece)) {
+    if (loader) {
+      loader.push(bytes);
+      continue;
     }
-    const secs = (performance.now() - started) / 1000;
-    onProgress?.({ file: file.url, loaded: done, total, bytesPerSecond: done / Math.max(secs, 1e-3), fromCache: opened.fromCache });
-  }
-  if (!loader) {
+    head = concat(head, bytes);
+    if (headerBytesNeeded(resolved.format, head, total) > head.length) continue;
     loader = await WeightLoader.create(resolved.format, head, total);
     loader.push(head);
+    head = null;
   }
-  await opened.stored;
+  if (!loader) throw new WebslmError('FormatError', `${file.url} ended inside its header`);
   const got = loader.sha256();
+  loader.info = {
+    weightBytes: total, largestTensorBytes: loader.largestTensor(), sha256: got,
+    fromCache: fetched === 0, fetchedBytes: fetched, seconds: (performance.now() - started) / 1000,
+  };
   if (file.sha256 && got !== file.sha256) {
-    await opened.cache?.delete(file.url);
+    await deletePieces(cache, file.url, total);
     loader.free();
     throw new WebslmError('IntegrityError', `${file.url}: sha256 ${got} is not the expected ${file.sha256}; the cached copy was removed`);
   }
+  if (cache && !known) await cache.put(completeKey(file.url), new Response(JSON.stringify({ size: total, sha256: got })));
   return loader;
+}
+
+async function deletePieces(cache, url, total) {
+  if (!cache) return;
+  await cache.delete(completeKey(url));
+  for (let a = 0; a < total; a += CHUNK_BYTES) await cache.delete(chunkKey(url, a, Math.min(a + CHUNK_BYTES, total)));
 }
 
 function concat(a, b) {
@@ -234,12 +342,14 @@ export async function createEngine(model, { onProgress, contextLength = 2048 } =
   const [config, tokenizer, tokenizerConfig] = await Promise.all([
     readSmall(resolved.config), readSmall(resolved.tokenizer), readSmall(resolved.tokenizerConfig),
   ]);
+  const started = performance.now();
   const loader = await loadWeights(resolved, onProgress);
+  const info = loader.info;
   const web = loader.intoDecoder(config, tokenizer, tokenizerConfig, contextLength);
-  return wrapDecoder(web, resolved.id);
+  return wrapDecoder(web, resolved.id, { ...info, totalSeconds: (performance.now() - started) / 1000 });
 }
 
-function wrapDecoder(web, modelId) {
+function wrapDecoder(web, modelId, loadInfo) {
   let stopRequested = false;
   let busy = Promise.resolve();
 
@@ -291,6 +401,8 @@ function wrapDecoder(web, modelId) {
 
   return {
     model: modelId,
+    /** How the weights arrived: bytes, largest tensor, sha256, fromCache, seconds. */
+    loadInfo,
     chat: {
       completions: {
         create: (req) => create(req, Array.from(web.tokenize(web.chatPrompt(req.messages))), chatShape),
@@ -348,11 +460,14 @@ async function createTextModel(resolved, onProgress) {
   if (resolved.format !== 'safetensors' || !resolved.config || !resolved.tokenizer) {
     throw new WebslmError('UnsupportedModel', 'an encoder needs safetensors weights, config.json and tokenizer.json');
   }
+  const started = performance.now();
   const [config, tokenizer] = await Promise.all([readSmall(resolved.config), readSmall(resolved.tokenizer)]);
   const loader = await loadWeights(resolved, onProgress);
+  const info = loader.info;
   const web = loader.intoTextModel(config, tokenizer, 0, false);
   return {
     model: resolved.id,
+    loadInfo: { ...info, totalSeconds: (performance.now() - started) / 1000 },
     embeddings: {
       async create({ input }) {
         const texts = [].concat(input);

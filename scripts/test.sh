@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command (README): every kernel against its CPU twin on the native GPU, plus the
-# format fixtures and error paths. With CI=true a missing GPU adapter fails the GPU tests instead
+# The test command (README): every kernel against its CPU twin on the native GPU, the format
+# fixtures and error paths, the models against their references, then the browser package in
+# headless Chromium. With CI=true a missing GPU adapter fails the GPU tests instead
 # of skipping them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -9,3 +10,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
 cargo test --release "$@"
+
+# The browser package end to end in headless Chromium (tests/e2e/). It needs Chromium, the npm
+# packages and wasm-bindgen-cli (.ci/run installs them); under CI=true they are required.
+if [[ -x /usr/bin/chromium && -d node_modules/playwright-core ]] && command -v wasm-bindgen >/dev/null; then
+    scripts/build-pkg.sh
+    node --test tests/e2e/
+elif [[ "${CI:-}" == "true" ]]; then
+    echo "CI=true but Chromium, node_modules or wasm-bindgen is missing for the browser tests" >&2
+    exit 1
+else
+    echo "SKIPPED browser tests: install chromium, run npm ci, and install wasm-bindgen-cli (see .ci/run)" >&2
+fi

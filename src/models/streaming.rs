@@ -144,6 +144,10 @@ impl StreamingSource {
                 continue;
             }
             let want = (t.range.end - self.pos) as usize;
+            if self.current.is_empty() {
+                // Exactly one tensor's worth, so the buffer never doubles past it.
+                self.current.reserve_exact((t.range.end - t.range.start) as usize);
+            }
             let take = want.min(chunk.len());
             self.current.extend_from_slice(&chunk[..take]);
             self.pos += take as u64;

@@ -45,7 +45,9 @@ async function openHarness(b) {
   const context = await b.newContext();
   const p = await context.newPage();
   p.on('request', (r) => pageRequests.push(r.url()));
-  p.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
+  p.on('console', (m) => {
+    if (m.type() === 'error' || m.text().startsWith('MiniLM')) console.log('[page]', m.text());
+  });
   await p.goto(`${server.origin}/tests/e2e/pages/harness.html`);
   await p.waitForFunction(() => document.title === 'ready');
   return p;
@@ -79,6 +81,7 @@ test('(c) MiniLM embeddings match the native CLI within 1e-4', async () => {
   const got = await page.evaluate(async ({ spec, texts }) => {
     const engine = await window.webslm.createEngine(spec);
     const out = await engine.embeddings.create({ input: texts });
+    console.log(`MiniLM first load: ${JSON.stringify(engine.loadInfo)}`);
     return out.data.map((d) => Array.from(d.embedding));
   }, { spec: minilmSpec(), texts });
   const want = native(['embed', '--model', join(ROOT, MINILM), ...texts.flatMap((t) => ['--text', t])]).embeddings;
@@ -99,7 +102,8 @@ test('(b) after a reload the weights come from the cache, with no network reques
     const cached = await window.webslm.hasModelInCache(spec);
     const engine = await window.webslm.createEngine(spec);
     const out = await engine.embeddings.create({ input: 'offline' });
-    return cached && out.data[0].embedding.length === 384;
+    console.log(`MiniLM warm load: ${JSON.stringify(engine.loadInfo)}`);
+    return cached && out.data[0].embedding.length === 384 && engine.loadInfo.fromCache;
   }, minilmSpec());
   assert.ok(ok);
   const fetched = server.requests.slice(before).filter((p) => p.startsWith(`/${MINILM}/`));
@@ -135,13 +139,46 @@ test('(a) SmolLM2 greedy chat gives the native CLI\'s first 16 token ids', { tim
   const messages = [{ role: 'user', content: 'What is the capital of France?' }];
   const got = await page.evaluate(async ({ url, messages }) => {
     const engine = await window.webslm.createEngine({ url, task: 'text-generation' }, { contextLength: 256 });
+    const memory = await window.webslm.wasmMemoryBytes();
     const reply = await engine.chat.completions.create({ messages, temperature: 0, max_tokens: 16 });
-    return { prompt: engine.promptIds(messages), ids: reply.webslm.ids, text: reply.choices[0].message.content };
+    return {
+      prompt: engine.promptIds(messages), ids: reply.webslm.ids, text: reply.choices[0].message.content,
+      memory, load: engine.loadInfo,
+    };
   }, { url: `/${gguf}`, messages });
   const want = native(['generate', '--model', join(ROOT, gguf), '--ids', got.prompt.join(','), '--max-tokens', '16', '--temperature', '0', '--json']);
-  console.log(`SmolLM2 in the browser: ${JSON.stringify(got.text)}`);
+  console.log(`SmolLM2 in the browser: ${JSON.stringify(got.text)}; load ${JSON.stringify(got.load)}; wasm memory ${got.memory} bytes`);
+  // The weights streamed through: wasm memory never held the model, only about one tensor.
+  assert.ok(got.memory < 2 * got.load.largestTensorBytes, `wasm memory ${got.memory} vs largest tensor ${got.load.largestTensorBytes}`);
   assert.deepEqual(got.ids, want.ids.slice(0, got.ids.length));
   assert.equal(got.ids.length, Math.min(16, want.ids.length));
+});
+
+test('(f) an interrupted download resumes without fetching finished pieces again', async () => {
+  const spec = { ...minilmSpec(), url: `/flaky/${MINILM}/model.safetensors` };
+  const path = spec.url;
+  const first = await page.evaluate(async (spec) => {
+    try {
+      await window.webslm.createEngine(spec);
+      return 'no error';
+    } catch (e) {
+      return e.name;
+    }
+  }, spec);
+  assert.equal(first, 'NetworkError');
+  const firstRanges = server.ranges.filter((r) => r.key.startsWith(path));
+  const finished = new Set(firstRanges.filter((r) => r.ok).map((r) => r.key));
+  assert.ok(finished.size >= 3, `pieces finished before the drop: ${[...finished]}`);
+  const second = await page.evaluate(async (spec) => {
+    const engine = await window.webslm.createEngine(spec);
+    const out = await engine.embeddings.create({ input: 'resumed' });
+    return { dims: out.data[0].embedding.length, info: engine.loadInfo };
+  }, spec);
+  assert.equal(second.dims, 384);
+  const again = server.ranges.filter((r) => r.key.startsWith(path)).slice(firstRanges.length).map((r) => r.key);
+  assert.deepEqual(again.filter((k) => finished.has(k)), [], 'finished pieces were fetched again');
+  assert.ok(again.length > 0 && second.info.fetchedBytes < second.info.weightBytes);
+  console.log(`resume: ${finished.size} pieces kept, ${again.length} fetched after the interruption`);
 });
 
 test('(g) no request left 127.0.0.1', () => {

@@ -1,6 +1,7 @@
 // A static file server for the browser tests, on 127.0.0.1 only. It serves the repository
-// (pkg/, models/, tests/), records every request it answers, and under /corrupt/ serves a file
-// with one byte flipped (for the integrity test).
+// (pkg/, models/, tests/) with HTTP Range support and records every request. Under /corrupt/ it
+// serves a file with one byte flipped (the integrity test); under /flaky/ it drops the
+// connection the first time the fourth 8 MiB piece of a file is asked for (the resume test).
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
@@ -12,11 +13,14 @@ const TYPES = {
 
 export async function startServer(root) {
   const requests = [];
+  const ranges = [];
+  const dropped = new Set();
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
     requests.push(url.pathname);
-    const corrupt = url.pathname.startsWith('/corrupt/');
-    const rel = normalize(decodeURIComponent(corrupt ? url.pathname.slice('/corrupt'.length) : url.pathname));
+    const prefix = ['/corrupt/', '/flaky/'].find((p) => url.pathname.startsWith(p));
+    const corrupt = prefix === '/corrupt/';
+    const rel = normalize(decodeURIComponent(prefix ? url.pathname.slice(prefix.length - 1) : url.pathname));
     if (rel.includes('..')) {
       res.writeHead(403).end();
       return;
@@ -26,9 +30,35 @@ export async function startServer(root) {
       if (!(await stat(path)).isFile()) throw new Error('not a file');
       const body = await readFile(path);
       if (corrupt) body[body.length >> 1] ^= 0xff;
+      const type = TYPES[extname(path)] ?? 'application/octet-stream';
+      const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+      if (req.method === 'HEAD') {
+        res.writeHead(200, { 'content-type': type, 'content-length': body.length, 'accept-ranges': 'bytes' }).end();
+        return;
+      }
+      if (range) {
+        const [a, b] = [Number(range[1]), Math.min(Number(range[2]), body.length - 1)];
+        const key = `${url.pathname} ${a}-${b}`;
+        if (prefix === '/flaky/' && a === 3 * (8 << 20) && !dropped.has(key)) {
+          // Half the piece, then the connection drops (as a lost network does mid-download).
+          dropped.add(key);
+          ranges.push({ key, ok: false });
+          res.writeHead(206, { 'content-type': type, 'content-length': b - a + 1, 'content-range': `bytes ${a}-${b}/${body.length}` });
+          res.write(body.subarray(a, a + ((b - a) >> 1)), () => req.socket.destroy());
+          return;
+        }
+        ranges.push({ key, ok: true });
+        res.writeHead(206, {
+          'content-type': type, 'content-length': b - a + 1, 'content-range': `bytes ${a}-${b}/${body.length}`,
+          'cache-control': 'no-store',
+        });
+        res.end(body.subarray(a, b + 1));
+        return;
+      }
       res.writeHead(200, {
-        'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
+        'content-type': type,
         'content-length': body.length,
+        'accept-ranges': 'bytes',
         'cache-control': 'no-store',
       });
       res.end(body);
@@ -37,5 +67,5 @@ export async function startServer(root) {
     }
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { origin: `http://127.0.0.1:${server.address().port}`, requests, close: () => server.close() };
+  return { origin: `http://127.0.0.1:${server.address().port}`, requests, ranges, close: () => server.close() };
 }
