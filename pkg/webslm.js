@@ -331,11 +331,15 @@ async function requireWebGPU() {
 // ---------------------------------------------------------------- engines
 
 /**
- * Loads a text-generation model: `{ chat.completions.create, completions.create, interrupt,
- * unload }` in OpenAI's shapes. Options: `onProgress({ loaded, total, bytesPerSecond })`,
- * `contextLength` (default 2048).
+ * Loads a model. A text-generation model gives `{ chat.completions.create, completions.create,
+ * interrupt, unload }` in OpenAI's shapes; an encoder gives `{ embeddings.create, classify, ner,
+ * qa, unload }`. Options: `worker` (default true: the model runs in a Web Worker),
+ * `onProgress({ loaded, total, bytesPerSecond })`, `contextLength` (default 2048).
  */
-export async function createEngine(model, { onProgress, contextLength = 2048 } = {}) {
+export async function createEngine(model, { worker = true, onProgress, contextLength = 2048 } = {}) {
+  if (worker && typeof Worker !== 'undefined' && typeof WorkerGlobalScope === 'undefined') {
+    return createWorkerEngine(model, { onProgress, contextLength });
+  }
   await requireWebGPU();
   const resolved = resolveModel(model);
   if (resolved.task !== 'text-generation') return createTextModel(resolved, onProgress);
@@ -411,9 +415,10 @@ function wrapDecoder(web, modelId, loadInfo) {
     completions: {
       create: (req) => create(req, Array.from(web.tokenize(req.prompt)), textShape),
     },
-    tokenize: (text) => Array.from(web.tokenize(text)),
+    tokenize: async (text) => Array.from(web.tokenize(text)),
     /** The ids `chat.completions.create` feeds the model for `messages`. */
-    promptIds: (messages) => Array.from(web.tokenize(web.chatPrompt(messages))),
+    promptIds: async (messages) => Array.from(web.tokenize(web.chatPrompt(messages))),
+    wasmMemoryBytes,
     interrupt() {
       stopRequested = true;
     },
@@ -475,12 +480,102 @@ async function createTextModel(resolved, onProgress) {
         return { object: 'list', model: resolved.id, data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })) };
       },
     },
+    wasmMemoryBytes,
     classify: (texts) => web.classify([].concat(texts), true),
     ner: (texts, aggregation = 'first') => web.ner([].concat(texts), aggregation, true),
     qa: (question, context, topK = 1) => web.qa(question, context, topK),
     async unload() {
       web.free();
     },
+  };
+}
+
+// ---------------------------------------------------------------- the worker proxy
+
+/** The same API as createEngine's, forwarding every call to pkg/worker.js. */
+async function createWorkerEngine(model, { onProgress, contextLength }) {
+  if (typeof navigator === 'undefined' || !navigator.gpu) {
+    throw new WebslmError('NoWebGPU', 'WebGPU is not available in this browser: use a recent Chrome, Edge or Safari, or enable WebGPU');
+  }
+  const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  const pending = new Map();
+  let nextId = 1;
+  w.onmessage = ({ data }) => pending.get(data.id)?.(data);
+  w.onerror = (e) => {
+    for (const handler of pending.values()) handler({ type: 'error', error: { name: 'WorkerError', message: e.message } });
+  };
+  const fail = (error) => new WebslmError(error.name, error.message, { needed: error.needed, available: error.available });
+  const request = (msg, onMessage) => new Promise((resolve, reject) => {
+    const id = nextId++;
+    pending.set(id, (data) => {
+      if (data.type === 'error') {
+        pending.delete(id);
+        reject(fail(data.error));
+      } else if (onMessage(data, resolve)) {
+        pending.delete(id);
+      }
+    });
+    w.postMessage({ id, ...msg });
+  });
+  const shape = await request({ type: 'load', model, options: { contextLength } }, (data, resolve) => {
+    if (data.type === 'progress') {
+      onProgress?.(data.progress);
+      return false;
+    }
+    resolve(data.shape);
+    return true;
+  });
+  const call = (path) => (...args) => request({ type: 'call', path, args }, (data, resolve) => {
+    resolve(data.value);
+    return true;
+  });
+  const stream = (path, args) => {
+    const queue = [];
+    let wake = null;
+    let end = null;
+    request({ type: 'stream', path, args }, (data, resolve) => {
+      if (data.type === 'chunk') queue.push(data.chunk);
+      if (data.type === 'done') resolve();
+      wake?.();
+      return data.type === 'done';
+    }).then(() => { end = {}; }, (error) => { end = { error }; }).finally(() => wake?.());
+    return {
+      async *[Symbol.asyncIterator]() {
+        for (;;) {
+          if (queue.length) yield queue.shift();
+          else if (end?.error) throw end.error;
+          else if (end) return;
+          else await new Promise((resolve) => { wake = resolve; });
+        }
+      },
+    };
+  };
+  const create = (path) => (req) => (req?.stream ? stream(path, [req]) : call(path)(req));
+  const common = {
+    model: shape.model,
+    loadInfo: shape.loadInfo,
+    wasmMemoryBytes: call(['wasmMemoryBytes']),
+    async unload() {
+      await call(['unload'])();
+      w.terminate();
+    },
+  };
+  if (shape.decoder) {
+    return {
+      ...common,
+      chat: { completions: { create: create(['chat', 'completions', 'create']) } },
+      completions: { create: create(['completions', 'create']) },
+      tokenize: call(['tokenize']),
+      promptIds: call(['promptIds']),
+      interrupt: () => w.postMessage({ type: 'interrupt' }),
+    };
+  }
+  return {
+    ...common,
+    embeddings: { create: call(['embeddings', 'create']) },
+    classify: call(['classify']),
+    ner: call(['ner']),
+    qa: call(['qa']),
   };
 }
 

@@ -113,7 +113,8 @@ test('(b) after a reload the weights come from the cache, with no network reques
 test('(d) the sentiment pipeline on a tiny fixture equals the native CLI', async () => {
   const text = 'What a wonderful, delightful day!';
   const got = await page.evaluate(async ({ spec, text }) => {
-    const classify = await window.webslm.pipeline('sentiment-analysis', spec);
+    // On the page's own thread (the other tests use the default Web Worker).
+    const classify = await window.webslm.pipeline('sentiment-analysis', spec, { worker: false });
     return classify(text);
   }, { spec: sstSpec(), text });
   const want = native(['classify', '--model', join(ROOT, SST), '--text', text]).labels[0];
@@ -139,17 +140,38 @@ test('(a) SmolLM2 greedy chat gives the native CLI\'s first 16 token ids', { tim
   const messages = [{ role: 'user', content: 'What is the capital of France?' }];
   const got = await page.evaluate(async ({ url, messages }) => {
     const engine = await window.webslm.createEngine({ url, task: 'text-generation' }, { contextLength: 256 });
-    const memory = await window.webslm.wasmMemoryBytes();
+    const memory = await engine.wasmMemoryBytes();
     const reply = await engine.chat.completions.create({ messages, temperature: 0, max_tokens: 16 });
+    // The same reply streamed, then a stream interrupted after its first piece.
+    let streamed = '';
+    let last = null;
+    for await (const chunk of engine.chat.completions.create({ messages, temperature: 0, max_tokens: 16, stream: true })) {
+      streamed += chunk.choices[0].delta.content ?? '';
+      last = chunk;
+    }
+    let pieces = 0;
+    let stopped = null;
+    for await (const chunk of engine.chat.completions.create({ messages, temperature: 0, max_tokens: 16, stream: true })) {
+      if (pieces++ === 0) engine.interrupt();
+      stopped = chunk;
+    }
+    const warm = await window.webslm.createEngine({ url, task: 'text-generation' }, { contextLength: 256 });
     return {
-      prompt: engine.promptIds(messages), ids: reply.webslm.ids, text: reply.choices[0].message.content,
-      memory, load: engine.loadInfo,
+      prompt: await engine.promptIds(messages), ids: reply.webslm.ids, text: reply.choices[0].message.content,
+      memory, load: engine.loadInfo, warm: warm.loadInfo, streamed, finish: last.choices[0].finish_reason,
+      interrupted: stopped.choices[0].finish_reason, pieces, replyFinish: reply.choices[0].finish_reason,
     };
   }, { url: `/${gguf}`, messages });
   const want = native(['generate', '--model', join(ROOT, gguf), '--ids', got.prompt.join(','), '--max-tokens', '16', '--temperature', '0', '--json']);
   console.log(`SmolLM2 in the browser: ${JSON.stringify(got.text)}; load ${JSON.stringify(got.load)}; wasm memory ${got.memory} bytes`);
   // The weights streamed through: wasm memory never held the model, only about one tensor.
   assert.ok(got.memory < 2 * got.load.largestTensorBytes, `wasm memory ${got.memory} vs largest tensor ${got.load.largestTensorBytes}`);
+  console.log(`SmolLM2 warm load: ${JSON.stringify(got.warm)}`);
+  assert.ok(got.warm.fromCache);
+  assert.equal(got.streamed, got.text, 'streamed pieces spell the whole reply');
+  assert.equal(got.finish, got.replyFinish);
+  assert.equal(got.interrupted, 'abort');
+  assert.ok(got.pieces < 16, `interrupted after ${got.pieces} pieces`);
   assert.deepEqual(got.ids, want.ids.slice(0, got.ids.length));
   assert.equal(got.ids.length, Math.min(16, want.ids.length));
 });
