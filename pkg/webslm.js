@@ -8,7 +8,7 @@
 // The Rust side (src/web.rs) parses headers, takes weight bytes chunk by chunk and runs the
 // models; this file resolves models, fetches and caches files, and shapes the API.
 
-import init, { WeightLoader, headerBytesNeeded, adapterInfo } from './generated/webslm_wasm.js';
+import init, { WeightLoader, headerBytesNeeded, headerSummary, adapterInfo } from './generated/webslm_wasm.js';
 import catalogue from './generated/catalogue.js';
 
 const CACHE_NAME = 'webslm-v1';
@@ -299,8 +299,28 @@ function concat(a, b) {
 
 // ---------------------------------------------------------------- support check
 
-/** Whether this browser can run `model`: `{ ok, reasons, adapter }`, before any weight download. */
-export async function checkSupport(model) {
+/** The weight file's header, read with one or two Range requests (the weights stay put). */
+async function readHeader(resolved) {
+  const file = resolved.weights;
+  const total = await fileSize(file);
+  let want = Math.min(total, 1 << 20);
+  for (;;) {
+    const res = await fetch(file.url, { headers: { Range: `bytes=0-${want - 1}` } });
+    if (!res.ok) throw new WebslmError('NetworkError', `could not read the header of ${file.url}: HTTP ${res.status}`);
+    const prefix = new Uint8Array(await res.arrayBuffer()).subarray(0, want);
+    const needed = headerBytesNeeded(resolved.format, prefix, total);
+    if (needed <= prefix.length) return headerSummary(resolved.format, prefix, total);
+    // The parser asks for the next bytes it lacks, not the whole header: grow geometrically.
+    want = Math.min(total, Math.max(needed, want * 2));
+  }
+}
+
+/**
+ * Whether this browser can run `model`, before any weight is downloaded: `{ ok, reasons,
+ * adapter, estimate }`. Checks WebGPU, the adapter's buffer limits against the largest tensor,
+ * and the memory the weights plus the KV cache need (`contextLength`, default 2048).
+ */
+export async function checkSupport(model, { contextLength = 2048 } = {}) {
   const reasons = [];
   if (typeof navigator === 'undefined' || !navigator.gpu) {
     return { ok: false, reasons: ['WebGPU is not available in this browser (navigator.gpu is missing)'] };
@@ -313,13 +333,23 @@ export async function checkSupport(model) {
     return { ok: false, reasons: [e.message] };
   }
   const resolved = resolveModel(model);
-  const entry = typeof model === 'string' ? catalogue.models.find((m) => m.id === model) : null;
-  const need = entry ? entry.gpu_memory_mb * 1024 * 1024 : resolved.weights.size ?? 0;
-  if (need > adapter.max_buffer_size * 4) {
-    reasons.push(`the model needs about ${Math.round(need / 2 ** 20)} MiB of GPU memory`);
+  let header;
+  try {
+    header = await readHeader(resolved);
+  } catch (e) {
+    return { ok: false, reasons: [e.message], adapter };
   }
-  return { ok: reasons.length === 0, reasons, adapter };
+  // Tensors larger than one binding are split by rows, but each part is its own buffer.
+  if (header.largest_tensor > adapter.max_buffer_size) {
+    reasons.push(`its largest tensor (${mib(header.largest_tensor)} MiB) exceeds this GPU's largest buffer (${mib(adapter.max_buffer_size)} MiB)`);
+  }
+  const kv = (header.kv_bytes_per_token ?? 0) * contextLength;
+  const estimate = { weightBytes: header.weight_bytes, kvCacheBytes: kv, totalBytes: header.weight_bytes + kv };
+  if (!adapter.shader_f16) estimate.note = 'no shader-f16: f16 weights are unpacked in the shaders (slower, same results)';
+  return { ok: reasons.length === 0, reasons, adapter, estimate, architecture: header.architecture };
 }
+
+const mib = (bytes) => Math.round(bytes / 2 ** 20);
 
 async function requireWebGPU() {
   if (typeof navigator === 'undefined' || !navigator.gpu) {

@@ -106,6 +106,48 @@ pub fn header_bytes_needed(format: &str, prefix: &[u8], file_len: f64) -> Result
     Ok(needed as f64)
 }
 
+/// What a weight file's header says, for `checkSupport` before any weight is downloaded:
+/// `{ architecture, tensors, weight_bytes, largest_tensor, kv_bytes_per_token }` (the last for
+/// GGUF decoders only: an f32 K and V per layer).
+#[wasm_bindgen(js_name = headerSummary)]
+pub fn header_summary(format: &str, prefix: &[u8], file_len: f64) -> Result<JsValue, JsValue> {
+    #[derive(Serialize)]
+    struct Summary {
+        architecture: String,
+        tensors: usize,
+        weight_bytes: f64,
+        largest_tensor: f64,
+        kv_bytes_per_token: Option<f64>,
+    }
+    let len = file_len as u64;
+    let summary = match format {
+        "gguf" => {
+            let g = GgufFile::parse(prefix, len).map_err(|e| model_error(e.into()))?;
+            let cfg = crate::models::config_from_gguf(&g).map_err(model_error)?;
+            let kv = cfg.n_layer * 2 * cfg.n_kv_head * cfg.head_dim * 4;
+            Summary {
+                architecture: cfg.arch,
+                tensors: g.tensors().len(),
+                weight_bytes: g.tensors().iter().map(|t| t.n_bytes as f64).sum(),
+                largest_tensor: g.tensors().iter().map(|t| t.n_bytes as f64).fold(0.0, f64::max),
+                kv_bytes_per_token: Some(kv as f64),
+            }
+        }
+        _ => {
+            let f = SafetensorsFile::parse(prefix, len).map_err(|e| model_error(e.into()))?;
+            let size = |t: &crate::formats::safetensors::TensorInfo| (t.range.end - t.range.start) as f64;
+            Summary {
+                architecture: String::new(),
+                tensors: f.tensors().len(),
+                weight_bytes: f.tensors().iter().map(size).sum(),
+                largest_tensor: f.tensors().iter().map(size).fold(0.0, f64::max),
+                kv_bytes_per_token: None,
+            }
+        }
+    };
+    to_js(&summary)
+}
+
 enum Header {
     Gguf(GgufFile),
     Safetensors,

@@ -203,6 +203,19 @@ test('(f) an interrupted download resumes without fetching finished pieces again
   console.log(`resume: ${finished.size} pieces kept, ${again.length} fetched after the interruption`);
 });
 
+test('checkSupport reads only the header: adapter limits and a memory estimate', async () => {
+  const gguf = '/models/SmolLM2-135M-Instruct.Q4_1.gguf';
+  const before = server.ranges.length;
+  const report = await page.evaluate((url) => window.webslm.checkSupport({ url }), gguf);
+  assert.equal(report.ok, true, report.reasons.join('; '));
+  assert.equal(report.architecture, 'llama');
+  assert.equal(report.adapter.shader_f16, false, 'SwiftShader has no shader-f16');
+  assert.ok(report.estimate.weightBytes > 90e6 && report.estimate.kvCacheBytes > 0);
+  const read = server.ranges.slice(before).filter((r) => r.key.startsWith(gguf));
+  assert.ok(read.length >= 1 && read.length <= 3, `header reads: ${read.map((r) => r.key)}`);
+  assert.ok(read.every((r) => Number(r.key.split('-').pop()) < 8 << 20), 'only the header was read');
+});
+
 test('(g) no request left 127.0.0.1', () => {
   const elsewhere = pageRequests.filter((u) => !u.startsWith(server.origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
   assert.deepEqual(elsewhere, []);
