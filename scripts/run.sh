@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
-# The main job (README): build, fetch the default model, print the adapter and a generation.
-# The browser demo (issues 7-8) will be served from here too once it exists.
+# The main job (README): build the CLI and the browser package, fetch the models, print a CLI
+# generation (so a terminal-only user sees the model work), then serve the demos on
+# http://127.0.0.1:8080/www/ until stopped (Ctrl+C). Set WEBSLM_NO_SERVE=1 to skip serving.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
 cargo build --release
-scripts/fetch-models.sh smollm2-135m-instruct
+scripts/fetch-models.sh
 ./target/release/webslm info
 ./target/release/webslm generate --model models/SmolLM2-135M-Instruct.Q4_1.gguf \
     --prompt "The three most useful things to know about the Moon are" --max-tokens 48 --temperature 0
+echo
+if [[ -n "${WEBSLM_NO_SERVE:-}" ]]; then
+    exit 0
+fi
+if ! command -v wasm-bindgen >/dev/null || [[ ! -d node_modules ]]; then
+    echo "The browser demos need wasm-bindgen-cli and the npm packages: see .ci/run (cargo install wasm-bindgen-cli --version <Cargo.lock's>, npm ci)." >&2
+    exit 1
+fi
+scripts/build-pkg.sh
+exec node scripts/serve.mjs 8080

@@ -15,7 +15,7 @@ cargo test --release "$@"
 # packages and wasm-bindgen-cli (.ci/run installs them); under CI=true they are required.
 if [[ -x /usr/bin/chromium && -d node_modules/playwright-core ]] && command -v wasm-bindgen >/dev/null; then
     scripts/build-pkg.sh
-    node --test tests/e2e/
+    node --test --test-concurrency=1 tests/e2e/
 elif [[ "${CI:-}" == "true" ]]; then
     echo "CI=true but Chromium, node_modules or wasm-bindgen is missing for the browser tests" >&2
     exit 1

@@ -1,4 +1,5 @@
-// A static file server for the browser tests, on 127.0.0.1 only. It serves the repository
+// The static file server of the demos (`node scripts/serve.mjs [port]`: www/ at
+// http://127.0.0.1:8080/) and of the browser tests, on 127.0.0.1 only. It serves the repository
 // (pkg/, models/, tests/) with HTTP Range support and records every request. Under /corrupt/ it
 // serves a file with one byte flipped (the integrity test); under /flaky/ it drops the
 // connection the first time the fourth 8 MiB piece of a file is asked for (the resume test).
@@ -11,13 +12,18 @@ const TYPES = {
   '.wasm': 'application/wasm', '.css': 'text/css',
 };
 
-export async function startServer(root) {
+export async function startServer(root, port = 0) {
   const requests = [];
   const ranges = [];
   const dropped = new Set();
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
     requests.push(url.pathname);
+    if (url.pathname === '/' || url.pathname === '/www') {
+      res.writeHead(302, { location: '/www/' }).end();
+      return;
+    }
+    if (url.pathname.endsWith('/')) url.pathname += 'index.html';
     const prefix = ['/corrupt/', '/flaky/'].find((p) => url.pathname.startsWith(p));
     const corrupt = prefix === '/corrupt/';
     const rel = normalize(decodeURIComponent(prefix ? url.pathname.slice(prefix.length - 1) : url.pathname));
@@ -66,6 +72,17 @@ export async function startServer(root) {
       res.writeHead(404).end();
     }
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
   return { origin: `http://127.0.0.1:${server.address().port}`, requests, ranges, close: () => server.close() };
+}
+
+// `node scripts/serve.mjs [port]`: serve the repository for the demos until stopped.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const root = new URL('..', import.meta.url).pathname;
+  const port = Number(process.argv[2] ?? 8080);
+  const { origin } = await startServer(root, port);
+  console.log(`webslm demos: ${origin}/www/ (chat: ${origin}/www/chat.html, text analysis: ${origin}/www/analysis.html)`);
 }

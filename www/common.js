@@ -1,0 +1,102 @@
+// Shared by the demos: the model list (local files and the catalogue), loading with a progress
+// bar and cache controls, the WebGPU check, and a small safe markdown renderer.
+import { catalogue, checkSupport, createEngine, hasModelInCache, deleteModelFromCache } from '/pkg/webslm.js';
+
+/** Local models first, then the catalogue, filtered by task. Each: { id, name, spec }. */
+export async function modelsFor(tasks) {
+  const local = await (await fetch('/www/local-models.json')).json();
+  const hub = catalogue.models.map((m) => ({ id: m.id, name: `${m.name} (hub download, ${Math.round(m.files.reduce((s, f) => s + f.size, 0) / 2 ** 20)} MB)`, task: m.task, spec: m.id }));
+  return { local: local.models.filter((m) => tasks.includes(m.task)), hub: hub.filter((m) => tasks.includes(m.task)) };
+}
+
+export function fillPicker(select, { local, hub }, selectedId) {
+  select.replaceChildren();
+  for (const [label, list] of [['On this machine', local], ['Catalogue (downloads from the Hugging Face hub)', hub]]) {
+    const group = document.createElement('optgroup');
+    group.label = label;
+    for (const m of list) group.append(new Option(m.name, m.id, false, m.id === selectedId));
+    select.append(group);
+  }
+}
+
+const fmtBytes = (n) => (n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MB` : `${Math.round(n / 1024)} KB`);
+
+/**
+ * Loads `model` and shows progress in `ui` ({ progress, status, cacheStatus, deleteButton }).
+ * Returns the engine, or null after showing why it cannot run here.
+ */
+export async function loadWithProgress(model, ui, options = {}) {
+  const support = await checkSupport(model.spec).catch((e) => ({ ok: false, reasons: [e.message] }));
+  if (!support.ok) {
+    showUnsupported(support.reasons);
+    return null;
+  }
+  ui.status.textContent = `Loading ${model.name}…`;
+  ui.progress.hidden = false;
+  ui.progress.value = 0;
+  const engine = await createEngine(model.spec, {
+    ...options,
+    onProgress: ({ loaded, total, bytesPerSecond }) => {
+      ui.progress.max = total;
+      ui.progress.value = loaded;
+      const eta = bytesPerSecond > 0 ? Math.max(0, (total - loaded) / bytesPerSecond) : 0;
+      ui.status.textContent = `${fmtBytes(loaded)} / ${fmtBytes(total)} · ${fmtBytes(bytesPerSecond)}/s · ETA ${eta.toFixed(0)} s`;
+    },
+  });
+  ui.progress.hidden = true;
+  const info = engine.loadInfo ?? {};
+  ui.status.textContent = `${model.name} ready (${info.fromCache ? 'from the cache' : 'downloaded'} in ${(info.totalSeconds ?? 0).toFixed(1)} s)`;
+  await showCache(model, ui);
+  return engine;
+}
+
+export async function showCache(model, ui) {
+  if (!ui.cacheStatus) return;
+  const cached = await hasModelInCache(model.spec).catch(() => false);
+  ui.cacheStatus.textContent = cached ? 'Cached in this browser' : 'Not cached';
+  ui.deleteButton.disabled = !cached;
+  ui.deleteButton.onclick = async () => {
+    await deleteModelFromCache(model.spec);
+    await showCache(model, ui);
+  };
+}
+
+/** Replaces the page's main content with what is missing (never a blank page). */
+export function showUnsupported(reasons) {
+  const main = document.querySelector('main');
+  const box = document.createElement('section');
+  box.className = 'unsupported';
+  box.setAttribute('role', 'alert');
+  box.innerHTML = '<h2>This browser cannot run the model</h2><ul></ul><p>webslm needs WebGPU: a recent Chrome or Edge, Safari 26, or Firefox with WebGPU enabled.</p>';
+  for (const r of reasons) box.querySelector('ul').append(Object.assign(document.createElement('li'), { textContent: r }));
+  main.replaceChildren(box);
+}
+
+const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+
+/** Markdown subset for replies: fenced code, inline code, bold, italics, lists, paragraphs. */
+export function renderMarkdown(text) {
+  const out = [];
+  const parts = text.split(/```(\w*)\n?([\s\S]*?)(?:```|$)/);
+  for (let i = 0; i < parts.length; i += 3) {
+    const prose = parts[i];
+    if (prose.trim()) out.push(renderProse(prose));
+    if (i + 2 < parts.length) out.push(`<pre><code class="lang-${escapeHtml(parts[i + 1] || 'text')}">${escapeHtml(parts[i + 2])}</code></pre>`);
+  }
+  return out.join('');
+}
+
+function renderProse(text) {
+  const inline = (s) => escapeHtml(s)
+    .replace(/`([^`]+)`/g, '<code>$1</code>')
+    .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
+    .replace(/(^|\W)\*([^*]+)\*(?=\W|$)/g, '$1<em>$2</em>');
+  return text.trim().split(/\n{2,}/).map((block) => {
+    const lines = block.split('\n');
+    if (lines.every((l) => /^\s*([-*]|\d+\.)\s+/.test(l))) {
+      const tag = /^\s*\d+\./.test(lines[0]) ? 'ol' : 'ul';
+      return `<${tag}>${lines.map((l) => `<li>${inline(l.replace(/^\s*([-*]|\d+\.)\s+/, ''))}</li>`).join('')}</${tag}>`;
+    }
+    return `<p>${lines.map(inline).join('<br>')}</p>`;
+  }).join('');
+}
