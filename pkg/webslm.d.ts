@@ -3,6 +3,7 @@
 export type ModelSpec =
   | string
   | {
+      id?: string;
       url?: string;
       urls?: string[];
       sha256?: string;
@@ -23,8 +24,20 @@ export interface Progress {
 }
 
 export interface EngineOptions {
+  /** Run the model in a Web Worker (default true). */
+  worker?: boolean;
   onProgress?: (p: Progress) => void;
   contextLength?: number;
+}
+
+export interface LoadInfo {
+  weightBytes: number;
+  largestTensorBytes: number;
+  sha256: string;
+  fromCache: boolean;
+  fetchedBytes: number;
+  seconds: number;
+  totalSeconds: number;
 }
 
 export interface ChatMessage {
@@ -71,11 +84,19 @@ export interface Engine {
   chat: {
     completions: {
       create(req: GenerationRequest & { messages: ChatMessage[]; stream?: false }): Promise<ChatCompletion>;
-      create(req: GenerationRequest & { messages: ChatMessage[]; stream: true }): AsyncIterable<ChatCompletionChunk>;
+      create(req: GenerationRequest & { messages: ChatMessage[]; stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
     };
   };
-  completions: { create(req: GenerationRequest & { prompt: string }): Promise<unknown> };
-  tokenize(text: string): number[];
+  completions: {
+    create(req: GenerationRequest & { prompt: string; stream?: false }): Promise<unknown>;
+    create(req: GenerationRequest & { prompt: string; stream: true }): Promise<AsyncIterable<unknown>>;
+  };
+  loadInfo: LoadInfo;
+  tokenize(text: string): Promise<number[]>;
+  /** The ids chat.completions.create feeds the model for `messages`. */
+  promptIds(messages: ChatMessage[]): Promise<number[]>;
+  wasmMemoryBytes(): Promise<number>;
+  /** Stops the running generation (finish_reason 'abort'). */
   interrupt(): void;
   unload(): Promise<void>;
 }
@@ -86,6 +107,8 @@ export interface Answer { answer: string; score: number; start: number; end: num
 
 export interface TextModel {
   model: string;
+  loadInfo: LoadInfo;
+  wasmMemoryBytes(): Promise<number>;
   embeddings: { create(req: { input: string | string[] }): Promise<{ data: { index: number; embedding: number[] }[] }> };
   classify(texts: string | string[]): Promise<LabelScore[][]>;
   ner(texts: string | string[], aggregation?: 'none' | 'simple' | 'first' | 'average' | 'max'): Promise<Entity[][]>;
@@ -94,13 +117,31 @@ export interface TextModel {
 }
 
 export class WebslmError extends Error {
-  name: 'NoWebGPU' | 'IntegrityError' | 'QuotaExceededError' | 'NetworkError' | 'UnknownModel' | 'UnsupportedModel' | string;
+  constructor(name: string, message: string, extra?: object);
+  name: 'NoWebGPU' | 'IntegrityError' | 'QuotaExceededError' | 'NetworkError' | 'UnknownModel' | 'UnsupportedModel' | 'ContextOverflow' | 'InputTooLong' | 'DeviceLost' | 'LoadError' | 'WorkerError' | string;
+  /** QuotaExceededError: bytes the download still needs, and bytes the origin may still use. */
+  needed?: number;
+  available?: number;
 }
 
 export function createEngine(model: ModelSpec, options?: EngineOptions): Promise<Engine | TextModel>;
 export function pipeline(task: string, model: ModelSpec, options?: EngineOptions): Promise<(...args: any[]) => Promise<any>>;
-export function checkSupport(model: ModelSpec): Promise<{ ok: boolean; reasons: string[]; adapter?: unknown }>;
+export function checkSupport(
+  model: ModelSpec,
+  options?: { contextLength?: number },
+): Promise<{
+  ok: boolean;
+  reasons: string[];
+  adapter?: { adapter: string; backend: string; software: boolean; shader_f16: boolean; max_storage_binding: number; max_buffer_size: number };
+  estimate?: { weightBytes: number; kvCacheBytes: number; totalBytes: number; note?: string };
+  architecture?: string;
+}>;
+export function wasmMemoryBytes(): Promise<number>;
+export const CHUNK_BYTES: number;
 export function hasModelInCache(model: ModelSpec): Promise<boolean>;
 export function deleteModelFromCache(model: ModelSpec): Promise<void>;
 export function resolveModel(model: ModelSpec): unknown;
-export const catalogue: { version: number; models: { id: string; name: string; task: string; gpu_memory_mb: number }[] };
+export const catalogue: {
+  version: number;
+  models: { id: string; name: string; task: string; gpu_memory_mb: number; files: { path: string; url: string; size: number }[] }[];
+};

@@ -24,7 +24,11 @@ export class WebslmError extends Error {
 
 let ready = null;
 function wasm() {
-  ready ??= init();
+  // A failed start (e.g. the wasm file not served) may be retried.
+  ready ??= init().catch((e) => {
+    ready = null;
+    throw new WebslmError('LoadError', `the webslm wasm module did not load: ${e.message}`);
+  });
   return ready;
 }
 
@@ -57,7 +61,7 @@ export function resolveModel(model) {
   }
   const url = model.url ?? model.urls?.[0];
   if (!url) throw new WebslmError('UnknownModel', 'a model needs a catalogue id or { url }');
-  const format = model.format ?? (url.endsWith('.gguf') ? 'gguf' : 'safetensors');
+  const format = model.format ?? (new URL(url, 'http://x/').pathname.endsWith('.gguf') ? 'gguf' : 'safetensors');
   const opt = (u) => (u ? { url: u } : undefined);
   return {
     id: model.id ?? url, task: model.task ?? 'text-generation', format,
@@ -66,8 +70,10 @@ export function resolveModel(model) {
   };
 }
 
+/** The files a model loads (encoders do not read tokenizer_config.json). */
 function files(resolved) {
-  return [resolved.weights, resolved.config, resolved.tokenizer, resolved.tokenizerConfig].filter(Boolean);
+  const chat = resolved.task === 'text-generation' ? [resolved.tokenizerConfig] : [];
+  return [resolved.weights, resolved.config, resolved.tokenizer, ...chat].filter(Boolean);
 }
 
 async function openCache() {
@@ -146,8 +152,8 @@ async function sha256Hex(bytes) {
 async function readSmall(file) {
   if (!file) return undefined;
   const opened = await openFile(file);
-  const bytes = new Uint8Array(await opened.response.arrayBuffer());
-  await opened.stored;
+  const [body] = await Promise.all([opened.response.arrayBuffer(), opened.stored]);
+  const bytes = new Uint8Array(body);
   if (file.sha256 && (await sha256Hex(bytes)) !== file.sha256) {
     await opened.cache?.delete(file.url);
     throw new WebslmError('IntegrityError', `${file.url} does not have the expected sha256`);
@@ -176,7 +182,7 @@ async function fileSize(file) {
 }
 
 /** Bytes [a, b) of the file: from the cache, else one Range request (then cached). */
-async function fetchPiece(cache, url, a, b) {
+async function fetchPiece(cache, url, a, b, total) {
   const key = chunkKey(url, a, b);
   const hit = cache && (await cache.match(key));
   if (hit) return { bytes: new Uint8Array(await hit.arrayBuffer()), cached: true };
@@ -186,8 +192,16 @@ async function fetchPiece(cache, url, a, b) {
   } catch (e) {
     throw new WebslmError('NetworkError', `the download of ${url} was interrupted at byte ${a}: ${e.message}`);
   }
-  if (res.status !== 206 && !(res.status === 200 && a === 0)) {
+  if (res.status === 200 && a > 0) {
+    res.body?.cancel();
+    throw new WebslmError('NetworkError', `${url}: the server ignores HTTP Range requests, which files over ${CHUNK_BYTES} bytes need`);
+  }
+  if (res.status !== 206 && res.status !== 200) {
     throw new WebslmError('NetworkError', `${url}: HTTP ${res.status} for bytes ${a}-${b - 1}`);
+  }
+  const range = res.headers.get('content-range');
+  if (res.status === 206 && range && !range.startsWith(`bytes ${a}-`)) {
+    throw new WebslmError('NetworkError', `${url}: asked for bytes from ${a}, got ${range}`);
   }
   let bytes;
   try {
@@ -201,7 +215,7 @@ async function fetchPiece(cache, url, a, b) {
     try {
       await cache.put(key, new Response(bytes));
     } catch (e) {
-      if (e?.name === 'QuotaExceededError') throw await quotaError(b - a);
+      if (e?.name === 'QuotaExceededError') throw await quotaError(total - a);
       throw e;
     }
   }
@@ -221,7 +235,7 @@ async function* filePieces(file, total, cache, onPiece) {
   const launch = () => {
     while (next < starts.length && inFlight.size < CONCURRENCY) {
       const a = starts[next++];
-      const p = fetchPiece(cache, file.url, a, Math.min(a + CHUNK_BYTES, total));
+      const p = fetchPiece(cache, file.url, a, Math.min(a + CHUNK_BYTES, total), total);
       p.catch(() => {}); // awaited in order below; an unawaited failure must not go unhandled
       inFlight.set(a, p);
     }
@@ -258,16 +272,21 @@ async function loadWeights(resolved, onProgress) {
   };
   let head = new Uint8Array(0);
   let loader = null;
-  for await (const bytes of filePieces(file, total, cache, onPiece)) {
-    if (loader) {
-      loader.push(bytes);
-      continue;
+  try {
+    for await (const bytes of filePieces(file, total, cache, onPiece)) {
+      if (loader) {
+        loader.push(bytes);
+        continue;
+      }
+      head = concat(head, bytes);
+      if (headerBytesNeeded(resolved.format, head, total) > head.length) continue;
+      loader = await WeightLoader.create(resolved.format, head, total);
+      loader.push(head);
+      head = null;
     }
-    head = concat(head, bytes);
-    if (headerBytesNeeded(resolved.format, head, total) > head.length) continue;
-    loader = await WeightLoader.create(resolved.format, head, total);
-    loader.push(head);
-    head = null;
+  } catch (e) {
+    loader?.free(); // the GPU buffers of the tensors uploaded so far
+    throw e;
   }
   if (!loader) throw new WebslmError('FormatError', `${file.url} ended inside its header`);
   const got = loader.sha256();
@@ -290,6 +309,19 @@ async function deletePieces(cache, url, total) {
   for (let a = 0; a < total; a += CHUNK_BYTES) await cache.delete(chunkKey(url, a, Math.min(a + CHUNK_BYTES, total)));
 }
 
+/** The first `n` bytes of a response body, cancelling the rest (a server may ignore Range). */
+async function readAtMost(res, n) {
+  const reader = res.body.getReader();
+  let out = new Uint8Array(0);
+  while (out.length < n) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out = concat(out, value);
+  }
+  reader.cancel().catch(() => {});
+  return out.subarray(0, n);
+}
+
 function concat(a, b) {
   const out = new Uint8Array(a.length + b.length);
   out.set(a, 0);
@@ -307,7 +339,8 @@ async function readHeader(resolved) {
   for (;;) {
     const res = await fetch(file.url, { headers: { Range: `bytes=0-${want - 1}` } });
     if (!res.ok) throw new WebslmError('NetworkError', `could not read the header of ${file.url}: HTTP ${res.status}`);
-    const prefix = new Uint8Array(await res.arrayBuffer()).subarray(0, want);
+    const prefix = await readAtMost(res, want);
+    if (prefix.length < want) throw new WebslmError('NetworkError', `${file.url}: the server sent ${prefix.length} of ${want} header bytes`);
     const needed = headerBytesNeeded(resolved.format, prefix, total);
     if (needed <= prefix.length) return headerSummary(resolved.format, prefix, total);
     // The parser asks for the next bytes it lacks, not the whole header: grow geometrically.
@@ -384,34 +417,48 @@ export async function createEngine(model, { worker = true, onProgress, contextLe
 }
 
 function wrapDecoder(web, modelId, loadInfo) {
-  let stopRequested = false;
+  // The wasm engine is borrowed for a whole generation, so every call goes through one queue.
   let busy = Promise.resolve();
-
-  const run = (promptIds, params, onText) => {
-    stopRequested = false;
-    const job = busy.then(() => web.generate(Uint32Array.from(promptIds), params, (piece) => {
-      onText?.(piece);
-      return !stopRequested;
-    }));
+  const enqueue = (task) => {
+    const job = busy.then(task);
     busy = job.catch(() => {});
     return job;
   };
+  // The running job's stop flag: interrupt() stops that job only, never one still queued.
+  let running = null;
+
+  const run = (makePromptIds, params, onText, handle = { stop: false }) => enqueue(async () => {
+    running = handle;
+    try {
+      const ids = Uint32Array.from(makePromptIds());
+      return await web.generate(ids, params, (piece) => {
+        onText?.(piece);
+        return !handle.stop;
+      });
+    } finally {
+      running = null;
+    }
+  });
 
   const params = (req) => ({
     max_tokens: req.max_tokens ?? 256, temperature: req.temperature ?? 1.0, top_p: req.top_p ?? 1.0,
-    top_k: req.top_k ?? 40, min_p: 0, seed: req.seed ?? 0, stop: [].concat(req.stop ?? []),
+    top_k: req.top_k ?? 40, min_p: 0, repeat_penalty: req.repeat_penalty ?? 1.0,
+    // OpenAI samples afresh on every call unless a seed is given.
+    seed: req.seed ?? Math.floor(Math.random() * 2 ** 32),
+    stop: [].concat(req.stop ?? []),
   });
 
   const usage = (out) => ({ prompt_tokens: out.prompt_tokens, completion_tokens: out.ids.length, total_tokens: out.prompt_tokens + out.ids.length });
 
-  async function create(req, promptIds, shape) {
+  async function create(req, makePromptIds, shape) {
     const created = Math.floor(Date.now() / 1000);
     const id = `webslm-${created}-${Math.random().toString(36).slice(2, 8)}`;
     if (!req.stream) {
-      const out = await run(promptIds, params(req));
+      const out = await run(makePromptIds, params(req));
       return shape.full(id, created, out);
     }
-    return streamChunks(run, promptIds, params(req), (piece) => shape.chunk(id, created, piece), (out) => shape.last(id, created, out));
+    return streamChunks((onText, handle) => run(makePromptIds, params(req), onText, handle),
+      (piece, first) => shape.chunk(id, created, piece, first), (out) => shape.last(id, created, out));
   }
 
   const chatShape = {
@@ -420,7 +467,10 @@ function wrapDecoder(web, modelId, loadInfo) {
       choices: [{ index: 0, message: { role: 'assistant', content: out.text }, finish_reason: out.finish_reason }],
       usage: usage(out), webslm: { ids: out.ids, prefill_secs: out.prefill_secs, decode_secs: out.decode_secs },
     }),
-    chunk: (id, created, piece) => ({ id, object: 'chat.completion.chunk', created, model: modelId, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] }),
+    chunk: (id, created, piece, first) => ({
+      id, object: 'chat.completion.chunk', created, model: modelId,
+      choices: [{ index: 0, delta: first ? { role: 'assistant', content: piece } : { content: piece }, finish_reason: null }],
+    }),
     last: (id, created, out) => ({ id, object: 'chat.completion.chunk', created, model: modelId, choices: [{ index: 0, delta: {}, finish_reason: out.finish_reason }], usage: usage(out) }),
   };
   const textShape = {
@@ -439,18 +489,19 @@ function wrapDecoder(web, modelId, loadInfo) {
     loadInfo,
     chat: {
       completions: {
-        create: (req) => create(req, Array.from(web.tokenize(web.chatPrompt(req.messages))), chatShape),
+        create: (req) => create(req, () => web.tokenize(web.chatPrompt(req.messages)), chatShape),
       },
     },
     completions: {
-      create: (req) => create(req, Array.from(web.tokenize(req.prompt)), textShape),
+      create: (req) => create(req, () => web.tokenize(req.prompt), textShape),
     },
-    tokenize: async (text) => Array.from(web.tokenize(text)),
+    tokenize: (text) => enqueue(async () => Array.from(web.tokenize(text))),
     /** The ids `chat.completions.create` feeds the model for `messages`. */
-    promptIds: async (messages) => Array.from(web.tokenize(web.chatPrompt(messages))),
+    promptIds: (messages) => enqueue(async () => Array.from(web.tokenize(web.chatPrompt(messages)))),
     wasmMemoryBytes,
+    /** Stops the running generation (it finishes with finish_reason 'abort'). */
     interrupt() {
-      stopRequested = true;
+      if (running) running.stop = true;
     },
     async unload() {
       await busy;
@@ -459,35 +510,59 @@ function wrapDecoder(web, modelId, loadInfo) {
   };
 }
 
-/** Text pieces as an async iterator of chunks; the last chunk carries the finish reason. */
-function streamChunks(run, promptIds, params, chunk, last) {
+/** A queue of values that an async iterator drains, waking when more arrive. */
+function channel() {
   const queue = [];
   let wake = null;
-  let finished = null;
-  const job = run(promptIds, params, (piece) => {
-    queue.push(chunk(piece));
-    wake?.();
-  }).then((out) => {
-    finished = { out };
-  }, (error) => {
-    finished = { error };
-  }).finally(() => wake?.());
+  let end = null;
+  const poke = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
   return {
-    async *[Symbol.asyncIterator]() {
+    push(v) { queue.push(v); poke(); },
+    close(error) { end = { error }; poke(); },
+    async *drain() {
       for (;;) {
-        if (queue.length) {
-          yield queue.shift();
-        } else if (finished) {
-          if (finished.error) throw finished.error;
-          yield last(finished.out);
-          return;
-        } else {
-          await new Promise((resolve) => { wake = resolve; });
-          wake = null;
-        }
+        if (queue.length) yield queue.shift();
+        else if (end?.error) throw end.error;
+        else if (end) return;
+        // Set before awaiting: a push between the checks and here still wakes us.
+        else await new Promise((resolve) => { wake = resolve; if (queue.length || end) poke(); });
       }
     },
-    done: job,
+  };
+}
+
+/**
+ * Text pieces as an async iterator of chunks; the last chunk carries the finish reason. Leaving
+ * the loop early (`break`) stops the generation.
+ */
+function streamChunks(start, chunk, last) {
+  const ch = channel();
+  const handle = { stop: false };
+  let first = true;
+  let finished = false;
+  start((piece) => {
+    ch.push(chunk(piece, first));
+    first = false;
+  }, handle).then((out) => {
+    finished = true;
+    ch.push(last(out));
+    ch.close();
+  }, (error) => {
+    finished = true;
+    ch.close(error);
+  });
+  return {
+    async *[Symbol.asyncIterator]() {
+      try {
+        yield* ch.drain();
+      } finally {
+        if (!finished) handle.stop = true;
+      }
+    },
   };
 }
 
@@ -527,12 +602,19 @@ async function createWorkerEngine(model, { onProgress, contextLength }) {
   if (typeof navigator === 'undefined' || !navigator.gpu) {
     throw new WebslmError('NoWebGPU', 'WebGPU is not available in this browser: use a recent Chrome, Edge or Safari, or enable WebGPU');
   }
+  // Workers cannot ask for persistent storage; the page asks for them.
+  navigator.storage?.persist?.().catch(() => {});
   const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   const pending = new Map();
   let nextId = 1;
+  const failAll = (message) => {
+    for (const handler of [...pending.values()]) handler({ type: 'error', error: { name: 'WorkerError', message } });
+  };
   w.onmessage = ({ data }) => pending.get(data.id)?.(data);
-  w.onerror = (e) => {
-    for (const handler of pending.values()) handler({ type: 'error', error: { name: 'WorkerError', message: e.message } });
+  w.onerror = (e) => failAll(e.message || 'the webslm worker failed to start (is pkg/worker.js served?)');
+  const stopWorker = () => {
+    w.terminate();
+    failAll('the engine was unloaded');
   };
   const fail = (error) => new WebslmError(error.name, error.message, { needed: error.needed, available: error.available });
   const request = (msg, onMessage) => new Promise((resolve, reject) => {
@@ -547,7 +629,13 @@ async function createWorkerEngine(model, { onProgress, contextLength }) {
     });
     w.postMessage({ id, ...msg });
   });
-  const shape = await request({ type: 'load', model, options: { contextLength } }, (data, resolve) => {
+  // URLs are made absolute here: inside the worker they would resolve against pkg/worker.js.
+  const absolute = (u) => (u ? new URL(u, document.baseURI).href : u);
+  const spec = typeof model === 'string' ? model : {
+    ...model, url: absolute(model.url), urls: model.urls?.map(absolute), configUrl: absolute(model.configUrl),
+    tokenizerUrl: absolute(model.tokenizerUrl), tokenizerConfigUrl: absolute(model.tokenizerConfigUrl),
+  };
+  const loading = request({ type: 'load', model: spec, options: { contextLength } }, (data, resolve) => {
     if (data.type === 'progress') {
       onProgress?.(data.progress);
       return false;
@@ -555,39 +643,44 @@ async function createWorkerEngine(model, { onProgress, contextLength }) {
     resolve(data.shape);
     return true;
   });
+  let shape;
+  try {
+    shape = await loading;
+  } catch (e) {
+    stopWorker(); // a failed load must not keep a worker, a GPU device and half the weights
+    throw e;
+  }
   const call = (path) => (...args) => request({ type: 'call', path, args }, (data, resolve) => {
     resolve(data.value);
     return true;
   });
   const stream = (path, args) => {
-    const queue = [];
-    let wake = null;
-    let end = null;
+    const ch = channel();
+    let finished = false;
     request({ type: 'stream', path, args }, (data, resolve) => {
-      if (data.type === 'chunk') queue.push(data.chunk);
+      if (data.type === 'chunk') ch.push(data.chunk);
       if (data.type === 'done') resolve();
-      wake?.();
       return data.type === 'done';
-    }).then(() => { end = {}; }, (error) => { end = { error }; }).finally(() => wake?.());
+    }).then(() => ch.close(), (error) => ch.close(error)).finally(() => { finished = true; });
     return {
       async *[Symbol.asyncIterator]() {
-        for (;;) {
-          if (queue.length) yield queue.shift();
-          else if (end?.error) throw end.error;
-          else if (end) return;
-          else await new Promise((resolve) => { wake = resolve; });
+        try {
+          yield* ch.drain();
+        } finally {
+          if (!finished) w.postMessage({ type: 'interrupt' }); // left early: stop generating
         }
       },
     };
   };
-  const create = (path) => (req) => (req?.stream ? stream(path, [req]) : call(path)(req));
+  // Streaming or not, create() resolves first (to the reply, or to an async iterable of chunks).
+  const create = (path) => async (req) => (req?.stream ? stream(path, [req]) : call(path)(req));
   const common = {
     model: shape.model,
     loadInfo: shape.loadInfo,
     wasmMemoryBytes: call(['wasmMemoryBytes']),
     async unload() {
       await call(['unload'])();
-      w.terminate();
+      stopWorker();
     },
   };
   if (shape.decoder) {

@@ -4,8 +4,10 @@
 // serves a file with one byte flipped (the integrity test); under /flaky/ it drops the
 // connection the first time the fourth 8 MiB piece of a file is asked for (the resume test).
 import { createServer } from 'node:http';
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const TYPES = {
   '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json',
@@ -33,11 +35,20 @@ export async function startServer(root, port = 0) {
     }
     const path = join(root, rel);
     try {
-      if (!(await stat(path)).isFile()) throw new Error('not a file');
-      const body = await readFile(path);
-      if (corrupt) body[body.length >> 1] ^= 0xff;
+      const info = await stat(path);
+      if (!info.isFile()) throw new Error('not a file');
       const type = TYPES[extname(path)] ?? 'application/octet-stream';
       const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+      if (range && !prefix && req.method !== 'HEAD') {
+        // The common case, read from disk piece by piece (models are hundreds of MB).
+        const [a, b] = [Number(range[1]), Math.min(Number(range[2]), info.size - 1)];
+        ranges.push({ key: `${url.pathname} ${a}-${b}`, ok: true });
+        res.writeHead(206, { 'content-type': type, 'content-length': b - a + 1, 'content-range': `bytes ${a}-${b}/${info.size}`, 'cache-control': 'no-store' });
+        createReadStream(path, { start: a, end: b }).pipe(res);
+        return;
+      }
+      const body = await readFile(path);
+      if (corrupt) body[body.length >> 1] ^= 0xff;
       if (req.method === 'HEAD') {
         res.writeHead(200, { 'content-type': type, 'content-length': body.length, 'accept-ranges': 'bytes' }).end();
         return;
@@ -80,7 +91,7 @@ export async function startServer(root, port = 0) {
 }
 
 // `node scripts/serve.mjs [port]`: serve the repository for the demos until stopped.
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const root = new URL('..', import.meta.url).pathname;
   const port = Number(process.argv[2] ?? 8080);
   const { origin } = await startServer(root, port);

@@ -381,7 +381,11 @@ impl WebEngine {
             on_piece,
         )
         .await
-        .map_err(|e| js_error("ModelError", e))?;
+        .map_err(|e| match e {
+            // ContextOverflow, DeviceLost and the rest keep their names.
+            crate::generate::GenerateError::Model(m) => model_error(m),
+            other => js_error("TokenizerError", other),
+        })?;
         use crate::engine::StopReason;
         to_js(&Generation {
             finish_reason: match out.stats.stop {

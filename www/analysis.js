@@ -39,11 +39,14 @@ function highlight(text, spans) {
   const sorted = spans.slice().sort((a, b) => a.start - b.start || b.end - a.end);
   const out = [];
   let at = 0;
-  const esc = (s) => s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]);
+  // Labels come from the model's config (id2label) and text from the user: escape everything.
+  const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
   for (const s of sorted) {
     if (s.start < at) continue;
+    const cls = String(s.kind).replace(/[^\w-]/g, '');
+    const title = `${s.label} ${s.score === undefined ? '' : s.score.toFixed(2)}`;
     out.push(esc(chars.slice(at, s.start).join('')));
-    out.push(`<mark class="${s.kind}" title="${s.label} ${s.score === undefined ? '' : s.score.toFixed(2)}">${esc(chars.slice(s.start, s.end).join(''))}<small> ${s.label}</small></mark>`);
+    out.push(`<mark class="${cls}" title="${esc(title)}">${esc(chars.slice(s.start, s.end).join(''))}<small> ${esc(s.label)}</small></mark>`);
     at = s.end;
   }
   out.push(esc(chars.slice(at).join('')));
@@ -100,9 +103,13 @@ async function ask(e) {
   $('answer').textContent = best ? `${best.answer} (score ${best.score.toFixed(3)}, characters ${best.start}-${best.end})` : 'No answer found.';
 }
 
-for (const [task, [kind, def]] of Object.entries(TASKS)) {
-  lists[task] = await modelsFor([kind]);
-  fillPicker($(`m-${task}`), lists[task], def);
+try {
+  for (const [task, [kind, def]] of Object.entries(TASKS)) {
+    lists[task] = await modelsFor([kind]);
+    fillPicker($(`m-${task}`), lists[task], def);
+  }
+} catch (e) {
+  ui.status.textContent = `The model list did not load: ${e.message}`;
 }
 $('analyse').addEventListener('click', analyse);
 $('search-form').addEventListener('submit', (e) => search(e).catch((err) => { ui.status.textContent = `${err.name}: ${err.message}`; }));

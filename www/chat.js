@@ -23,7 +23,7 @@ async function load() {
     engine = await loadWithProgress(model, ui);
     if (engine) setReady(true);
   } catch (e) {
-    ui.status.textContent = `Could not load ${model.name}: ${e.name}: ${e.message}`;
+    ui.status.textContent = `Could not load ${model?.name ?? 'the model'}: ${e.name}: ${e.message}`;
     ui.progress.hidden = true;
   } finally {
     $('load').disabled = false;
@@ -65,7 +65,7 @@ async function send(text) {
   let usage = null;
   let finish = '';
   try {
-    const stream = engine.chat.completions.create({
+    const stream = await engine.chat.completions.create({
       messages, stream: true, temperature: num('temperature'), top_p: num('top_p'), max_tokens: num('max_tokens'), seed: num('seed'),
     });
     for await (const chunk of stream) {
@@ -76,7 +76,7 @@ async function send(text) {
       if (chunk.choices[0].finish_reason) finish = chunk.choices[0].finish_reason;
       reply.innerHTML = renderMarkdown(text2) || '<span class="status">…</span>';
     }
-    history.push({ role: 'assistant', content: text2 });
+    if (history.at(-1)?.content === text) history.push({ role: 'assistant', content: text2 });
     const secs = (performance.now() - (first || started)) / 1000;
     const tokens = usage?.completion_tokens ?? 0;
     $('stats').textContent = `time to first token ${((first || performance.now()) - started).toFixed(0)} ms · ${tokens} tokens · ${(tokens / Math.max(secs, 1e-3)).toFixed(1)} tok/s${finish === 'abort' ? ' · stopped' : ''}`;
@@ -106,6 +106,7 @@ $('input').addEventListener('keydown', (e) => {
 });
 $('stop').addEventListener('click', () => engine?.interrupt());
 $('clear').addEventListener('click', () => {
+  if (generating) engine?.interrupt(); // the reply in progress must not land in the new chat
   history = [];
   $('messages').replaceChildren();
   $('stats').textContent = '';
@@ -113,7 +114,14 @@ $('clear').addEventListener('click', () => {
 $('load').addEventListener('click', load);
 $('model').addEventListener('change', () => showCache(allModels().find((m) => m.id === $('model').value), ui));
 
-models = await modelsFor(['text-generation']);
-fillPicker($('model'), models, DEFAULT);
-await showCache(allModels().find((m) => m.id === DEFAULT), ui);
-load();
+try {
+  models = await modelsFor(['text-generation']);
+  fillPicker($('model'), models, DEFAULT);
+  const first = allModels().find((m) => m.id === $('model').value);
+  if (first) {
+    await showCache(first, ui);
+    load();
+  }
+} catch (e) {
+  ui.status.textContent = `The model list did not load: ${e.message}`;
+}

@@ -5,7 +5,10 @@ import { catalogue, checkSupport, createEngine, hasModelInCache, deleteModelFrom
 /** Local models first, then the catalogue, filtered by task. Each: { id, name, spec }. */
 export async function modelsFor(tasks) {
   const local = await (await fetch('/www/local-models.json')).json();
-  const hub = catalogue.models.map((m) => ({ id: m.id, name: `${m.name} (hub download, ${Math.round(m.files.reduce((s, f) => s + f.size, 0) / 2 ** 20)} MB)`, task: m.task, spec: m.id }));
+  // Sharded checkpoints (Gemma 2B, Phi-2) do not load in the browser yet.
+  const hub = catalogue.models
+    .filter((m) => m.files.some((f) => f.path === 'model.safetensors'))
+    .map((m) => ({ id: m.id, name: `${m.name} (hub download, ${Math.round(m.files.reduce((s, f) => s + f.size, 0) / 2 ** 20)} MB)`, task: m.task, spec: m.id }));
   return { local: local.models.filter((m) => tasks.includes(m.task)), hub: hub.filter((m) => tasks.includes(m.task)) };
 }
 
@@ -28,7 +31,10 @@ const fmtBytes = (n) => (n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MB` : `${Ma
 export async function loadWithProgress(model, ui, options = {}) {
   const support = await checkSupport(model.spec).catch((e) => ({ ok: false, reasons: [e.message] }));
   if (!support.ok) {
-    showUnsupported(support.reasons);
+    // No WebGPU (or no adapter) is the browser's problem: say so instead of the page. Anything
+    // else (an unreachable or gated model, too large for this GPU) is this model's problem.
+    if (!support.adapter) showUnsupported(support.reasons);
+    else ui.status.textContent = `${model.name} cannot run here: ${support.reasons.join('; ')}`;
     return null;
   }
   ui.status.textContent = `Loading ${model.name}…`;

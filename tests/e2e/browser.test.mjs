@@ -128,11 +128,15 @@ test('(e) a corrupted weight file is an IntegrityError and leaves the cache clea
       await window.webslm.createEngine(spec);
       return { name: 'no error' };
     } catch (e) {
-      return { name: e.name, message: e.message, cached: await window.webslm.hasModelInCache(spec) };
+      // Nothing of the corrupted download may stay: no piece, no completion marker.
+      const cache = await caches.open('webslm-v1');
+      const left = (await cache.keys()).map((k) => k.url).filter((u) => u.includes('/corrupt/'));
+      return { name: e.name, message: e.message, cached: await window.webslm.hasModelInCache(spec), left };
     }
   }, sstSpec('/corrupt'));
   assert.equal(result.name, 'IntegrityError', result.message);
   assert.equal(result.cached, false);
+  assert.deepEqual(result.left, []);
 });
 
 test('(a) SmolLM2 greedy chat gives the native CLI\'s first 16 token ids', { timeout: 600_000 }, async () => {
@@ -145,13 +149,13 @@ test('(a) SmolLM2 greedy chat gives the native CLI\'s first 16 token ids', { tim
     // The same reply streamed, then a stream interrupted after its first piece.
     let streamed = '';
     let last = null;
-    for await (const chunk of engine.chat.completions.create({ messages, temperature: 0, max_tokens: 16, stream: true })) {
+    for await (const chunk of await engine.chat.completions.create({ messages, temperature: 0, max_tokens: 16, stream: true })) {
       streamed += chunk.choices[0].delta.content ?? '';
       last = chunk;
     }
     let pieces = 0;
     let stopped = null;
-    for await (const chunk of engine.chat.completions.create({ messages, temperature: 0, max_tokens: 16, stream: true })) {
+    for await (const chunk of await engine.chat.completions.create({ messages, temperature: 0, max_tokens: 16, stream: true })) {
       if (pieces++ === 0) engine.interrupt();
       stopped = chunk;
     }

@@ -17,6 +17,7 @@ const FLAGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-gpu-sandbox'
 let server;
 let browser;
 const requests = [];
+const pageErrors = [];
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -33,7 +34,7 @@ async function open(path, width = 1000) {
   const context = await browser.newContext({ viewport: { width, height: 900 } });
   const page = await context.newPage();
   page.on('request', (r) => requests.push(r.url()));
-  page.on('pageerror', (e) => console.log('[page error]', e.message));
+  page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(`${server.origin}${path}`);
   return page;
 }
@@ -66,6 +67,7 @@ test('chat: two turns, then a reply stopped mid-stream', { timeout: 600_000 }, a
   const finish = await page.$eval('.msg.assistant:last-child', (e) => e.dataset.finish);
   assert.equal(finish, 'abort');
   assert.match(await page.textContent('#stats'), /stopped/);
+  await page.context().close(); // frees the worker and its GPU memory for the next test
 });
 
 test('analysis: a name and an e-mail address are found, search and QA answer', { timeout: 600_000 }, async () => {
@@ -85,6 +87,7 @@ test('analysis: a name and an e-mail address are found, search and QA answer', {
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 375, `the page scrolls sideways at 375 px (${width})`);
   await page.screenshot({ path: join(SHOTS, 'analysis.png'), fullPage: true });
+  await page.context().close();
 });
 
 test('without WebGPU the chat page says what is missing', async () => {
@@ -99,7 +102,8 @@ test('without WebGPU the chat page says what is missing', async () => {
   }
 });
 
-test('no request left 127.0.0.1', () => {
+test('no uncaught page errors, and no request left 127.0.0.1', () => {
+  assert.deepEqual(pageErrors, []);
   const elsewhere = requests.filter((u) => !u.startsWith(server.origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
   assert.deepEqual(elsewhere, []);
   assert.ok(requests.length > 10);
