@@ -384,10 +384,15 @@ export async function checkSupport(model, { contextLength = 2048 } = {}) {
 
 const mib = (bytes) => Math.round(bytes / 2 ** 20);
 
-async function requireWebGPU() {
+/** Throws NoWebGPU when the browser has no `navigator.gpu` (an adapter is checked later). */
+function requireNavigatorGpu() {
   if (typeof navigator === 'undefined' || !navigator.gpu) {
     throw new WebslmError('NoWebGPU', 'WebGPU is not available in this browser: use a recent Chrome, Edge or Safari, or enable WebGPU');
   }
+}
+
+async function requireWebGPU() {
+  requireNavigatorGpu();
   await wasm();
 }
 
@@ -599,9 +604,7 @@ async function createTextModel(resolved, onProgress) {
 
 /** The same API as createEngine's, forwarding every call to pkg/worker.js. */
 async function createWorkerEngine(model, { onProgress, contextLength }) {
-  if (typeof navigator === 'undefined' || !navigator.gpu) {
-    throw new WebslmError('NoWebGPU', 'WebGPU is not available in this browser: use a recent Chrome, Edge or Safari, or enable WebGPU');
-  }
+  requireNavigatorGpu();
   // Workers cannot ask for persistent storage; the page asks for them.
   navigator.storage?.persist?.().catch(() => {});
   const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });

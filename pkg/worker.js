@@ -5,7 +5,7 @@
 //   worker -> page: { id, type: 'progress', progress } | { id, type: 'loaded', shape }
 //                   | { id, type: 'result', value } | { id, type: 'chunk', chunk } | { id, type: 'done' }
 //                   | { id, type: 'error', error: { name, message, ... } }
-import { createEngine, wasmMemoryBytes } from './webslm.js';
+import { createEngine } from './webslm.js';
 
 let engine = null;
 
@@ -25,8 +25,8 @@ self.onmessage = async ({ data: msg }) => {
       engine = await createEngine(msg.model, { ...msg.options, worker: false, onProgress });
       reply({ type: 'loaded', shape: { model: engine.model, loadInfo: engine.loadInfo, decoder: Boolean(engine.chat) } });
     } else if (msg.type === 'call') {
-      const value = msg.path[0] === 'wasmMemoryBytes' ? await wasmMemoryBytes() : await callPath(msg);
-      reply({ type: 'result', value });
+      const { obj, fn } = target(msg.path);
+      reply({ type: 'result', value: await fn.apply(obj, msg.args) });
     } else if (msg.type === 'stream') {
       const { obj, fn } = target(msg.path);
       for await (const chunk of await fn.apply(obj, msg.args)) reply({ type: 'chunk', chunk });
@@ -36,8 +36,3 @@ self.onmessage = async ({ data: msg }) => {
     reply({ type: 'error', error: { name: e?.name ?? 'Error', message: e?.message ?? String(e), needed: e?.needed, available: e?.available } });
   }
 };
-
-async function callPath(msg) {
-  const { obj, fn } = target(msg.path);
-  return fn.apply(obj, msg.args);
-}

@@ -16,12 +16,7 @@ if [[ -n "${WEBSLM_NO_SERVE:-}" ]]; then
     exit 0
 fi
 # The browser package needs wasm-bindgen-cli at Cargo.lock's version and npm's wasm-opt.
-want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
-if [[ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]]; then
-    echo "installing wasm-bindgen-cli $want (about 9 minutes, once)" >&2
-    rustup target add wasm32-unknown-unknown
-    cargo install wasm-bindgen-cli --version "$want"
-fi
+scripts/wasm-bindgen-cli.sh
 [[ -d node_modules ]] || npm ci --no-audit --no-fund
 scripts/build-pkg.sh
 exec node scripts/serve.mjs 8080

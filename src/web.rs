@@ -56,6 +56,11 @@ fn model_error(e: ModelError) -> JsValue {
     js_error(kind, e)
 }
 
+/// A JS argument of the shape `T`, or a `ModelError` saying what did not fit.
+fn from_js<T: serde::de::DeserializeOwned>(v: JsValue) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(v).map_err(|e| js_error("ModelError", e))
+}
+
 fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
     serde_wasm_bindgen::to_value(v).map_err(|e| js_error("ModelError", e))
 }
@@ -328,8 +333,7 @@ impl WebEngine {
     /// the assistant's turn.
     #[wasm_bindgen(js_name = chatPrompt)]
     pub fn chat_prompt(&self, messages: JsValue) -> Result<String, JsValue> {
-        let messages: Vec<serde_json::Value> =
-            serde_wasm_bindgen::from_value(messages).map_err(|e| js_error("ModelError", e))?;
+        let messages: Vec<serde_json::Value> = from_js(messages)?;
         let template = self.engine.chat_template().map_err(|e| js_error("ModelError", e))?;
         let opts = RenderOptions {
             add_generation_prompt: true,
@@ -349,7 +353,7 @@ impl WebEngine {
         let o: GenerateOptions = if options.is_undefined() || options.is_null() {
             GenerateOptions::default()
         } else {
-            serde_wasm_bindgen::from_value(options).map_err(|e| js_error("ModelError", e))?
+            from_js(options)?
         };
         let d = SamplingParams::default();
         let params = SamplingParams {
@@ -426,7 +430,7 @@ pub struct WebTextModel {
 impl WebTextModel {
     /// L2-normalised embeddings, one per text (`texts`: an array of strings).
     pub async fn embed(&self, texts: JsValue, truncate: bool) -> Result<JsValue, JsValue> {
-        let texts: Vec<String> = serde_wasm_bindgen::from_value(texts).map_err(|e| js_error("ModelError", e))?;
+        let texts: Vec<String> = from_js(texts)?;
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let opts = EmbedOptions {
             truncate,
@@ -438,13 +442,13 @@ impl WebTextModel {
     }
 
     pub async fn classify(&self, texts: JsValue, truncate: bool) -> Result<JsValue, JsValue> {
-        let texts: Vec<String> = serde_wasm_bindgen::from_value(texts).map_err(|e| js_error("ModelError", e))?;
+        let texts: Vec<String> = from_js(texts)?;
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         to_js(&self.model.classify_async(&refs, truncate).await.map_err(model_error)?)
     }
 
     pub async fn ner(&self, texts: JsValue, aggregation: String, truncate: bool) -> Result<JsValue, JsValue> {
-        let texts: Vec<String> = serde_wasm_bindgen::from_value(texts).map_err(|e| js_error("ModelError", e))?;
+        let texts: Vec<String> = from_js(texts)?;
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let strategy = Aggregation::parse(&aggregation)
             .ok_or_else(|| js_error("ModelError", format!("unknown aggregation {aggregation:?}")))?;

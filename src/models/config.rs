@@ -74,6 +74,45 @@ pub struct DecoderConfig {
 }
 
 impl DecoderConfig {
+    /// Every family knob at its plain-Llama value (no biases, gated FFN, sequential blocks, no
+    /// norms beyond the two, global attention scaled by head_dim^-0.5), with empty sizes: the
+    /// GGUF and HF readers fill the sizes and families turn the knobs they need.
+    pub fn knobs_off(n_layer: usize, head_dim: usize) -> DecoderConfig {
+        DecoderConfig {
+            arch: String::new(),
+            n_layer,
+            n_embd: 0,
+            n_head: 0,
+            n_kv_head: 0,
+            head_dim,
+            n_ff: 0,
+            vocab: 0,
+            train_context: 2048,
+            norm_eps: 1e-5,
+            norm: NormKind::Rms,
+            act: Activation::Silu,
+            rope_layout: RopeLayout::Normal,
+            rope_dims: head_dim,
+            rope_base: 10_000.0,
+            rope_base_local: None,
+            rope_scaling: RopeScaling::None,
+            qkv_bias: false,
+            o_bias: false,
+            ffn_bias: false,
+            output_bias: false,
+            ffn_gated: true,
+            parallel_block: false,
+            qk_norm: false,
+            post_norms: false,
+            sliding_window: 0,
+            local_layers: vec![false; n_layer],
+            embed_scale: None,
+            attn_scale: 1.0 / (head_dim as f32).sqrt(),
+            attn_softcap: 0.0,
+            final_softcap: 0.0,
+        }
+    }
+
     /// Frequencies of RoPE for a layer: base^(-2i/d), adjusted by the scaling.
     pub fn inv_freq(&self, local: bool) -> Vec<f32> {
         let base = if local {
@@ -211,19 +250,6 @@ pub fn common(gguf: &GgufFile, arch: &str) -> Result<DecoderConfig, ModelError> 
         rope_base: arch_md_opt(gguf, arch, "rope.freq_base")?.unwrap_or(10000.0),
         rope_base_local: None,
         rope_scaling,
-        qkv_bias: false,
-        o_bias: false,
-        ffn_bias: false,
-        output_bias: false,
-        ffn_gated: true,
-        parallel_block: false,
-        qk_norm: false,
-        post_norms: false,
-        sliding_window: 0,
-        local_layers: vec![false; n_layer],
-        embed_scale: None,
-        attn_scale: 1.0 / (head_dim as f32).sqrt(),
-        attn_softcap: 0.0,
-        final_softcap: 0.0,
+        ..DecoderConfig::knobs_off(n_layer, head_dim)
     })
 }

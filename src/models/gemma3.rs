@@ -4,30 +4,34 @@
 //! tanh GELU; 5 sliding-window (local) layers per global one, local layers with RoPE base 1e4;
 //! NEOX RoPE; tied output embedding.
 
-use crate::cpu::elementwise::Activation;
 use crate::formats::gguf::GgufFile;
-use crate::kernels::rope::RopeLayout;
 
 use super::config::{arch_md_opt, common, DecoderConfig};
-use super::ModelError;
+use super::{gemma, ModelError};
 
 /// Every 6th layer is global (HF `sliding_window_pattern = 6`; llama.cpp `n_swa_pattern`).
-const GLOBAL_EVERY: usize = 6;
+pub const GLOBAL_EVERY: usize = 6;
 /// RoPE base of the local layers (HF `rope_local_base_freq`).
-const LOCAL_ROPE_BASE: f32 = 10_000.0;
+pub const LOCAL_ROPE_BASE: f32 = 10_000.0;
+
+/// The Gemma 3 knobs on top of the shared hyper-parameters (GGUF or HF): Gemma's, then q/k
+/// norms, post-norms, and one global layer in every `global_every`.
+pub fn apply(c: &mut DecoderConfig, sliding_window: usize, global_every: usize, local_rope_base: f32) {
+    gemma::apply_gemma(c);
+    c.qk_norm = true;
+    c.post_norms = true;
+    c.sliding_window = sliding_window;
+    let every = global_every.max(1);
+    c.local_layers = (0..c.n_layer)
+        .map(|l| sliding_window > 0 && (l + 1) % every != 0)
+        .collect();
+    c.rope_base_local = Some(local_rope_base);
+}
 
 pub fn config(gguf: &GgufFile) -> Result<DecoderConfig, ModelError> {
     let mut c = common(gguf, "gemma3")?;
-    c.act = Activation::GeluTanh;
-    c.rope_layout = RopeLayout::Neox;
-    c.qk_norm = true;
-    c.post_norms = true;
-    c.embed_scale = Some((c.n_embd as f32).sqrt());
-    c.sliding_window = arch_md_opt(gguf, "gemma3", "attention.sliding_window")?.unwrap_or(0);
-    c.local_layers = (0..c.n_layer)
-        .map(|l| c.sliding_window > 0 && (l + 1) % GLOBAL_EVERY != 0)
-        .collect();
-    c.rope_base_local = Some(LOCAL_ROPE_BASE);
+    let window = arch_md_opt(gguf, "gemma3", "attention.sliding_window")?.unwrap_or(0);
+    apply(&mut c, window, GLOBAL_EVERY, LOCAL_ROPE_BASE);
     // HF scales q.k by query_pre_attn_scalar^-0.5: head_dim for every size but 27B (62 layers),
     // where it is n_embd / n_head (llama.cpp keys this on the layer count too).
     if c.n_layer == 62 {

@@ -16,7 +16,7 @@ use crate::kernels::norm::NormKind;
 use crate::kernels::rope::RopeLayout;
 
 use super::config::{DecoderConfig, RopeScaling};
-use super::{gemma, phi2, ModelError};
+use super::{gemma, gemma3, phi2, ModelError};
 
 /// Hyper-parameters beyond [`HfConfig`] that decoders read.
 #[derive(Deserialize, Default)]
@@ -149,17 +149,7 @@ pub fn config(json: &[u8]) -> Result<DecoderConfig, ModelError> {
         qkv_bias: hf.family == ModelFamily::Qwen2 || x.attention_bias == Some(true),
         o_bias: x.attention_bias == Some(true),
         ffn_bias: x.mlp_bias == Some(true),
-        output_bias: false,
-        ffn_gated: true,
-        parallel_block: false,
-        qk_norm: false,
-        post_norms: false,
-        sliding_window: 0,
-        local_layers: vec![false; n_layer],
-        embed_scale: None,
-        attn_scale: 1.0 / (head_dim as f32).sqrt(),
-        attn_softcap: 0.0,
-        final_softcap: 0.0,
+        ..DecoderConfig::knobs_off(n_layer, head_dim)
     };
     match hf.family {
         ModelFamily::Phi => phi2::apply(&mut c),
@@ -170,17 +160,12 @@ pub fn config(json: &[u8]) -> Result<DecoderConfig, ModelError> {
             x.attn_logit_softcapping.unwrap_or(0.0),
             x.final_logit_softcapping.unwrap_or(0.0),
         ),
-        ModelFamily::Gemma3 => {
-            gemma::apply_gemma(&mut c);
-            c.post_norms = true;
-            c.qk_norm = true;
-            c.sliding_window = x.sliding_window.unwrap_or(0);
-            let every = x.sliding_window_pattern.unwrap_or(6).max(1);
-            c.local_layers = (0..n_layer)
-                .map(|l| c.sliding_window > 0 && (l + 1) % every != 0)
-                .collect();
-            c.rope_base_local = Some(local_theta.unwrap_or(10_000.0) as f32);
-        }
+        ModelFamily::Gemma3 => gemma3::apply(
+            &mut c,
+            x.sliding_window.unwrap_or(0),
+            x.sliding_window_pattern.unwrap_or(gemma3::GLOBAL_EVERY),
+            local_theta.map_or(gemma3::LOCAL_ROPE_BASE, |t| t as f32),
+        ),
         _ => {}
     }
     if let Some(types) = &x.layer_types {
