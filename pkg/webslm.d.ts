@@ -53,6 +53,8 @@ export interface GenerationRequest {
   seed?: number;
   stop?: string | string[];
   stream?: boolean;
+  /** Keep generating past end-of-text tokens (as llama.cpp's ignore_eos). */
+  ignore_eos?: boolean;
 }
 
 export interface Usage {
@@ -88,13 +90,15 @@ export interface Engine {
     };
   };
   completions: {
-    create(req: GenerationRequest & { prompt: string; stream?: false }): Promise<unknown>;
-    create(req: GenerationRequest & { prompt: string; stream: true }): Promise<AsyncIterable<unknown>>;
+    create(req: GenerationRequest & { prompt: string | number[]; stream?: false }): Promise<unknown>;
+    create(req: GenerationRequest & { prompt: string | number[]; stream: true }): Promise<AsyncIterable<unknown>>;
   };
   loadInfo: LoadInfo;
   tokenize(text: string): Promise<number[]>;
   /** The ids chat.completions.create feeds the model for `messages`. */
   promptIds(messages: ChatMessage[]): Promise<number[]>;
+  /** Forgets the KV cache, so the next prompt is prefilled in full (no prefix reuse). */
+  resetCache(): Promise<void>;
   wasmMemoryBytes(): Promise<number>;
   /** Stops the running generation (finish_reason 'abort'). */
   interrupt(): void;

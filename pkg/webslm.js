@@ -451,6 +451,7 @@ function wrapDecoder(web, modelId, loadInfo) {
     // OpenAI samples afresh on every call unless a seed is given.
     seed: req.seed ?? Math.floor(Math.random() * 2 ** 32),
     stop: [].concat(req.stop ?? []),
+    ignore_eos: Boolean(req.ignore_eos),
   });
 
   const usage = (out) => ({ prompt_tokens: out.prompt_tokens, completion_tokens: out.ids.length, total_tokens: out.prompt_tokens + out.ids.length });
@@ -498,11 +499,14 @@ function wrapDecoder(web, modelId, loadInfo) {
       },
     },
     completions: {
-      create: (req) => create(req, () => web.tokenize(req.prompt), textShape),
+      // As in OpenAI's API, the prompt may be text or token ids.
+      create: (req) => create(req, () => (Array.isArray(req.prompt) ? req.prompt : web.tokenize(req.prompt)), textShape),
     },
     tokenize: (text) => enqueue(async () => Array.from(web.tokenize(text))),
     /** The ids `chat.completions.create` feeds the model for `messages`. */
     promptIds: (messages) => enqueue(async () => Array.from(web.tokenize(web.chatPrompt(messages)))),
+    /** Forgets the KV cache, so the next prompt is prefilled in full (no prefix reuse). */
+    resetCache: () => enqueue(async () => web.reset()),
     wasmMemoryBytes,
     /** Stops the running generation (it finishes with finish_reason 'abort'). */
     interrupt() {
@@ -693,6 +697,7 @@ async function createWorkerEngine(model, { onProgress, contextLength }) {
       completions: { create: create(['completions', 'create']) },
       tokenize: call(['tokenize']),
       promptIds: call(['promptIds']),
+      resetCache: call(['resetCache']),
       interrupt: () => w.postMessage({ type: 'interrupt' }),
     };
   }

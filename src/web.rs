@@ -303,6 +303,8 @@ struct GenerateOptions {
     repeat_penalty: Option<f32>,
     seed: Option<u64>,
     stop: Vec<String>,
+    /// Keep going past end-of-text ids (llama.cpp's `ignore_eos`; benchmarks decode fixed counts).
+    ignore_eos: bool,
 }
 
 #[derive(Serialize)]
@@ -369,7 +371,7 @@ impl WebEngine {
         let mut sampler = Sampler::new(params);
         let limits = Limits {
             max_tokens: o.max_tokens.unwrap_or(256),
-            stop_ids: &self.stop_ids,
+            stop_ids: if o.ignore_eos { &[] } else { &self.stop_ids },
             stop_strings: &o.stop,
         };
         let on_piece = |piece: &str| {

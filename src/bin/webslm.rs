@@ -1,6 +1,8 @@
 //! The `webslm` command line: the same kernels as the browser build, on the native GPU.
 //! JSON goes to stdout, logs and progress to stderr.
 
+#[path = "webslm/bench_cmd.rs"]
+mod bench_cmd;
 #[path = "webslm/encoder_cmds.rs"]
 mod encoder_cmds;
 #[path = "webslm/model_cmds.rs"]
@@ -28,6 +30,12 @@ commands:
                              outermost dimension first
   bench-kernels [--quick] [--json]
                              time every kernel x weight format on the GPU next to its CPU twin
+  bench --model P [--runs 5] [--prompts 128,512] [--decode 128] [--profile N] [--json FILE]
+                             a decoder end to end, medians over runs: load time, prefill tok/s
+                             and time to first token per prompt length, decode tok/s, GPU
+                             memory; per decoded token: dispatches, submits, bytes of weights
+                             and KV read against the least possible; --profile N times each
+                             kernel over N tokens
   generate --model P --prompt T [--max-tokens N] [--temperature X] [--top-k K] [--top-p P]
            [--min-p M] [--repeat-penalty R] [--seed S] [--stop STR] [--json]
                              continue the raw prompt; streams text, or one JSON object with
@@ -74,6 +82,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("info") => info(),
         Some("bench-kernels") => bench_kernels(&args[1..]),
+        Some("bench") => bench_cmd::bench(&args[1..]),
         Some("logits") => model_cmds::logits(&args[1..]),
         Some("generate") => model_cmds::generate(&args[1..]),
         Some("score") => model_cmds::score(&args[1..]),

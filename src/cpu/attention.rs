@@ -42,6 +42,28 @@ impl AttentionParams {
     pub fn cache_holds_visible_keys(&self) -> bool {
         self.kv_cap > 0 && self.kv_len.saturating_sub(self.kv_cap) <= self.oldest_visible()
     }
+
+    /// Bytes of keys and values the kernel fetches (for `webslm bench`): each query row reads one
+    /// f32 key row and one value row per key its causal window lets it see. Query heads that
+    /// share a KV head each fetch it, as the kernel does; key-mask skips are not subtracted.
+    pub fn kv_bytes_fetched(&self) -> u64 {
+        let keys: usize = (0..self.q_len)
+            .map(|s| {
+                let qpos = self.pos0 as usize + s;
+                if !self.causal {
+                    return self.kv_len;
+                }
+                let hi = self.kv_len.min(qpos + 1);
+                let lo = if self.window > 0 {
+                    (qpos + 1).saturating_sub(self.window as usize)
+                } else {
+                    0
+                };
+                hi.saturating_sub(lo)
+            })
+            .sum();
+        (keys * self.batch * self.n_head * self.head_dim * 4 * 2) as u64
+    }
 }
 
 /// Attention output `[batch, q_len, n_head, head_dim]`.

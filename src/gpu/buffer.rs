@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::error::GpuError;
+use super::stats::GpuStats;
 
 /// Usage every pooled buffer gets: kernels read and write it, and it can be uploaded/read back.
 const POOLED_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
@@ -22,13 +23,15 @@ type FreeLists = HashMap<(u64, wgpu::BufferUsages), Vec<wgpu::Buffer>>;
 pub struct BufferPool {
     device: wgpu::Device,
     free: Arc<Mutex<FreeLists>>,
+    stats: Arc<GpuStats>,
 }
 
 impl BufferPool {
-    pub fn new(device: wgpu::Device) -> Self {
+    pub fn new(device: wgpu::Device, stats: Arc<GpuStats>) -> Self {
         BufferPool {
             device,
             free: Arc::default(),
+            stats,
         }
     }
 
@@ -45,6 +48,8 @@ impl BufferPool {
             .ok()
             .and_then(|mut free| free.get_mut(&(size, usage)).and_then(Vec::pop));
         let buffer = reused.unwrap_or_else(|| {
+            // Pooled buffers are never freed while the device lives, so this only grows.
+            self.stats.allocated(size);
             self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("webslm pooled"),
                 size,
@@ -55,6 +60,7 @@ impl BufferPool {
         PooledBuffer {
             buffer: Some(buffer),
             free: Some(self.free.clone()),
+            stats: None,
         }
     }
 
@@ -69,14 +75,18 @@ impl BufferPool {
 pub struct PooledBuffer {
     buffer: Option<wgpu::Buffer>,
     free: Option<Arc<Mutex<FreeLists>>>,
+    /// For a buffer that is not pooled: where to count its bytes as freed.
+    stats: Option<Arc<GpuStats>>,
 }
 
 impl PooledBuffer {
-    /// A buffer that is not pooled (weights, one-off uploads).
-    pub fn unpooled(buffer: wgpu::Buffer) -> Self {
+    /// A buffer that is not pooled (one-off uploads), counted in `stats` while it lives.
+    pub fn unpooled(buffer: wgpu::Buffer, stats: &Arc<GpuStats>) -> Self {
+        stats.allocated(buffer.size());
         PooledBuffer {
             buffer: Some(buffer),
             free: None,
+            stats: Some(stats.clone()),
         }
     }
 
@@ -88,10 +98,12 @@ impl PooledBuffer {
 
 impl Drop for PooledBuffer {
     fn drop(&mut self) {
-        if let (Some(buffer), Some(free)) = (self.buffer.take(), self.free.as_ref()) {
-            if let Ok(mut free) = free.lock() {
-                free.entry((buffer.size(), buffer.usage())).or_default().push(buffer);
-            }
+        let Some(buffer) = self.buffer.take() else { return };
+        if let Some(stats) = &self.stats {
+            stats.freed(buffer.size());
+        }
+        if let Some(Ok(mut free)) = self.free.as_ref().map(|f| f.lock()) {
+            free.entry((buffer.size(), buffer.usage())).or_default().push(buffer);
         }
     }
 }
@@ -203,7 +215,7 @@ impl super::GpuContext {
         }
         buffer.unmap();
         Ok(GpuTensor {
-            buf: PooledBuffer::unpooled(buffer),
+            buf: PooledBuffer::unpooled(buffer, &self.stats),
             shape: shape.to_vec(),
             dtype,
         })
@@ -225,6 +237,8 @@ impl super::GpuContext {
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
+        // Weights live as long as the model; their bytes are not counted back when it drops.
+        self.stats.allocated(padded);
         let whole = bytes.len() / 4 * 4;
         self.queue.write_buffer(&buffer, 0, &bytes[..whole]);
         if whole < bytes.len() {

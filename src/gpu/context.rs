@@ -4,6 +4,7 @@ use super::buffer::BufferPool;
 use super::capabilities::Capabilities;
 use super::error::{ErrorSink, GpuError};
 use super::pipeline::PipelineCache;
+use super::stats::GpuStats;
 
 /// Knobs for opening a device. The overrides exist so tests can force the fallback paths that
 /// some real devices take (no `shader-f16`, small binding limits) on a device that has more.
@@ -18,6 +19,8 @@ pub struct GpuOptions {
     /// Pretend `maxComputeWorkgroupsPerDimension` is this small, so large dispatches fold into 2D
     /// (see `Batch::dispatch`) in tests of any size.
     pub workgroups_per_dim_override: Option<u32>,
+    /// Submit and time every dispatch alone (see `profile`); natively only, for `webslm bench`.
+    pub profile_kernels: bool,
 }
 
 /// An open device, plus the caches that live as long as it does.
@@ -28,6 +31,11 @@ pub struct GpuContext {
     pub pipelines: PipelineCache,
     pub pool: BufferPool,
     pub(crate) errors: ErrorSink,
+    /// Work counters for benchmarks (see [`GpuStats`]).
+    pub stats: std::sync::Arc<GpuStats>,
+    /// Set when `GpuOptions::profile_kernels` asked for per-kernel times.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub profiler: Option<super::profile::KernelProfiler>,
     /// Held by the one [`super::Batch`] recording at a time. A kernel's scratch buffers go back to
     /// the pool as soon as it is recorded; only the same batch, which runs them in order, may
     /// take them again before it is submitted (see `Batch`).
@@ -87,8 +95,12 @@ impl GpuContext {
             caps.weight_split_bytes = caps.weight_split_bytes.min(limit);
         }
         log::info!("webslm GPU: {}", caps.summary());
+        let stats = std::sync::Arc::new(GpuStats::default());
         Ok(GpuContext {
-            pool: BufferPool::new(device.clone()),
+            pool: BufferPool::new(device.clone(), stats.clone()),
+            stats,
+            #[cfg(not(target_arch = "wasm32"))]
+            profiler: options.profile_kernels.then(Default::default),
             pipelines: PipelineCache::default(),
             device,
             queue,

@@ -7,6 +7,7 @@
 
 use super::buffer::{GpuTensor, PooledBuffer};
 use super::error::GpuError;
+use super::pipeline::Kernel;
 use super::GpuContext;
 
 /// Only one batch records at a time per device (it holds `GpuContext::recording`): buffers that
@@ -50,7 +51,7 @@ impl<'a> Batch<'a> {
     /// (kernels recover the linear index with `linear_id` from `common.wgsl`).
     pub fn dispatch(
         &mut self,
-        pipeline: &wgpu::ComputePipeline,
+        pipeline: &Kernel,
         params: &[u8],
         buffers: &[wgpu::BindingResource<'_>],
         workgroups: u32,
@@ -62,7 +63,7 @@ impl<'a> Batch<'a> {
     /// point of a module that uses a later range of its bindings.
     pub fn dispatch_from(
         &mut self,
-        pipeline: &wgpu::ComputePipeline,
+        pipeline: &Kernel,
         params: &[u8],
         first_binding: u32,
         buffers: &[wgpu::BindingResource<'_>],
@@ -115,6 +116,27 @@ impl<'a> Batch<'a> {
         }
         self.uniforms.push(uniform);
         self.dispatches += 1;
+        self.ctx.stats.dispatched();
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(profiler) = &self.ctx.profiler {
+            self.run_alone(profiler, pipeline.name)?;
+        }
+        Ok(())
+    }
+
+    /// Profiling: submits what is recorded (this dispatch and any copies before it) and charges
+    /// the time until the GPU finishes to `kernel`.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn run_alone(&mut self, profiler: &super::profile::KernelProfiler, kernel: &'static str) -> Result<(), GpuError> {
+        let fresh = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("webslm profiled dispatch"),
+        });
+        let recorded = std::mem::replace(&mut self.encoder, fresh);
+        let t = std::time::Instant::now();
+        self.ctx.queue.submit([recorded.finish()]);
+        self.ctx.stats.submitted();
+        self.ctx.wait_idle()?;
+        profiler.add(kernel, t.elapsed().as_secs_f64());
         Ok(())
     }
 
@@ -154,6 +176,7 @@ impl<'a> Batch<'a> {
     /// Submits everything recorded so far.
     pub fn submit(self) -> Result<(), GpuError> {
         self.ctx.queue.submit([self.encoder.finish()]);
+        self.ctx.stats.submitted();
         self.ctx.check()
     }
 
@@ -212,6 +235,7 @@ impl GpuContext {
         });
         encoder.copy_buffer_to_buffer(t.buffer(), 0, staging.raw(), 0, bytes);
         self.queue.submit([encoder.finish()]);
+        self.stats.submitted();
         self.map_staging(&staging, bytes).await
     }
 

@@ -5,6 +5,8 @@
 //! - [`buffer`]: GPU tensors and the pool that recycles activation buffers.
 //! - [`pipeline`]: compiled compute pipelines, cached by (kernel, variant, workgroup size).
 //! - [`dispatch`]: the one place that encodes, submits and reads back work.
+//! - `profile`: per-kernel GPU time, one dispatch per submit (native only).
+//! - [`stats`]: counters of dispatches, submits, bytes read and buffer memory, for benchmarks.
 //! - [`error`]: device loss, out-of-memory and validation failures as typed errors.
 
 pub mod buffer;
@@ -13,10 +15,14 @@ pub mod context;
 pub mod dispatch;
 pub mod error;
 pub mod pipeline;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod profile;
+pub mod stats;
 
 pub use buffer::{BufferPool, DType, GpuTensor};
 pub use capabilities::Capabilities;
 pub use context::{GpuContext, GpuOptions};
 pub use dispatch::Batch;
 pub use error::GpuError;
-pub use pipeline::{PipelineCache, PipelineKey};
+pub use pipeline::{Kernel, PipelineCache, PipelineKey};
+pub use stats::{GpuStats, StatsSnapshot};

@@ -19,9 +19,23 @@ pub struct PipelineKey {
     pub workgroup: u32,
 }
 
+/// A compiled pipeline and the kernel family it runs (the name profiles group by).
+pub struct Kernel {
+    pub pipeline: wgpu::ComputePipeline,
+    pub name: &'static str,
+}
+
+impl std::ops::Deref for Kernel {
+    type Target = wgpu::ComputePipeline;
+
+    fn deref(&self) -> &wgpu::ComputePipeline {
+        &self.pipeline
+    }
+}
+
 #[derive(Default)]
 pub struct PipelineCache {
-    pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
+    pipelines: Mutex<HashMap<PipelineKey, Arc<Kernel>>>,
 }
 
 impl PipelineCache {
@@ -42,7 +56,7 @@ impl GpuContext {
         key: PipelineKey,
         entry: &str,
         source: impl FnOnce() -> String,
-    ) -> Result<Arc<wgpu::ComputePipeline>, GpuError> {
+    ) -> Result<Arc<Kernel>, GpuError> {
         self.pipeline_with(key, entry, &[], source)
     }
 
@@ -54,7 +68,7 @@ impl GpuContext {
         entry: &str,
         overrides: &[(&str, f64)],
         source: impl FnOnce() -> String,
-    ) -> Result<Arc<wgpu::ComputePipeline>, GpuError> {
+    ) -> Result<Arc<Kernel>, GpuError> {
         if let Some(p) = self.pipelines.pipelines.lock().ok().and_then(|p| p.get(&key).cloned()) {
             return Ok(p);
         }
@@ -97,7 +111,10 @@ impl GpuContext {
                 }
             });
         }
-        let pipeline = Arc::new(pipeline);
+        let pipeline = Arc::new(Kernel {
+            pipeline,
+            name: key.kernel,
+        });
         if let Ok(mut cache) = self.pipelines.pipelines.lock() {
             cache.insert(key, pipeline.clone());
         }

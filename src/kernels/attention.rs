@@ -130,6 +130,7 @@ pub fn attention(
         part_ml.binding(),
     ];
     batch.dispatch(&pipeline, params, &buffers, partial.div_ceil(wg))?;
+    batch.ctx().stats.read_kv(p.kv_bytes_fetched());
 
     let combine = dim_u32("attention invocations", rows * p.head_dim / 4)?;
     let wg = workgroup_size(combine);

@@ -50,5 +50,8 @@ pub fn embedding(batch: &mut Batch<'_>, table: &GpuWeight, ids: &GpuTensor) -> R
             invocations.div_ceil(wg),
         )?;
     }
+    // Each id's row, whichever part holds it.
+    let row_bytes = table.size_bytes() / table.n.max(1) as u64;
+    batch.ctx().stats.read_weights(n_ids as u64 * row_bytes);
     Ok(out)
 }

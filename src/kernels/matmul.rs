@@ -145,6 +145,9 @@ pub fn matmul_with(
             &buffers,
             invocations.div_ceil(wg),
         )?;
+        // Each weight byte is fetched once by the GEMVs; GEMM tiles fetch it m/4 times, but only
+        // decoding (GEMV) is judged against the bandwidth bound.
+        batch.ctx().stats.read_weights(part.buffer.size());
     }
     Ok(())
 }

@@ -77,5 +77,12 @@ pub fn norm(
         &buffers,
         params.rows,
     )?;
+    // The norm's own weights (its bias too, for LayerNorm and NoNorm) are model weights.
+    let own = if matches!(kind, NormKind::Layer | NormKind::NoNorm) {
+        w.bytes() + bias.bytes()
+    } else {
+        w.bytes()
+    };
+    batch.ctx().stats.read_weights(own);
     Ok(y)
 }

@@ -160,17 +160,35 @@ impl Decoder {
         })
     }
 
-    /// GPU memory held by the weights, in bytes.
+    /// GPU memory held by the weights (matrices in their stored format, biases, norms), in bytes.
     pub fn weight_bytes(&self) -> u64 {
         let m = Linear::size_bytes;
+        let norm = |n: &NormWeights| n.w.bytes() + n.b.as_ref().map_or(0, GpuTensor::bytes);
+        let vector = |v: &Option<GpuTensor>| v.as_ref().map_or(0, GpuTensor::bytes);
         let layers: u64 = self
             .layers
             .iter()
             .map(|l| {
-                m(&l.wq) + m(&l.wk) + m(&l.wv) + m(&l.wo) + l.w_gate.as_ref().map_or(0, m) + m(&l.w_up) + m(&l.w_down)
+                let matrices = m(&l.wq) + m(&l.wk) + m(&l.wv) + m(&l.wo);
+                let ffn = l.w_gate.as_ref().map_or(0, m) + m(&l.w_up) + m(&l.w_down);
+                let qk_norm = l.qk_norm.as_ref().map_or(0, |[q, k]| q.bytes() + k.bytes());
+                let norms = norm(&l.attn_norm) + l.ffn_norm.as_ref().map_or(0, norm) + qk_norm;
+                matrices + ffn + norms + vector(&l.post_attn_norm) + vector(&l.post_ffn_norm)
             })
             .sum();
-        layers + self.tok_embd.size_bytes() + self.output.as_ref().map_or(0, m)
+        layers + self.tok_embd.size_bytes() + self.output.as_ref().map_or(0, m) + norm(&self.out_norm)
+    }
+
+    /// Bytes of keys and values that decoding the token at position `pos` must read at least:
+    /// every cached key and value it can see (a sliding-window layer sees only its window), once.
+    pub fn kv_bytes_needed(&self, pos: usize) -> u64 {
+        let c = &self.cfg;
+        let row = (c.n_kv_head * c.head_dim * 4 * 2) as u64;
+        let visible = |local: bool| match local && c.sliding_window > 0 {
+            true => (pos + 1).min(c.sliding_window),
+            false => pos + 1,
+        };
+        c.local_layers.iter().map(|&local| visible(local) as u64 * row).sum()
     }
 
     /// Records the forward pass of `ids` (u32, at positions `cache.len()..`), appends them to the

@@ -152,15 +152,7 @@ pub fn bench_embed(args: &[String]) -> Result<(), String> {
         return Err(format!("{path} holds no sentences"));
     }
     let seconds: f64 = opts.get("seconds", 5.0)?;
-    let sizes: Vec<usize> = opts
-        .str("batch")
-        .unwrap_or("1,32")
-        .split(',')
-        .map(|s| match s.trim().parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(format!("--batch: `{s}` is not a batch size (1 or more)")),
-        })
-        .collect::<Result<_, _>>()?;
+    let sizes = opts.counts("batch", "1,32")?;
     let model = open(&opts)?;
     eprintln!("adapter: {}", model.ctx.caps.summary());
     let refs: Vec<&str> = sentences.iter().map(String::as_str).collect();

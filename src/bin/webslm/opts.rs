@@ -51,6 +51,18 @@ impl Opts {
         self.str(name).ok_or_else(|| format!("--{name} is required"))
     }
 
+    /// A comma-separated list of counts of at least 1 (`--batch 1,32`), or `default`'s.
+    pub fn counts(&self, name: &str, default: &str) -> Result<Vec<usize>, String> {
+        self.str(name)
+            .unwrap_or(default)
+            .split(',')
+            .map(|s| match s.trim().parse::<usize>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(format!("--{name}: `{s}` is not a count (1 or more)")),
+            })
+            .collect()
+    }
+
     pub fn get<T: FromStr>(&self, name: &str, default: T) -> Result<T, String> {
         match self.str(name) {
             None => Ok(default),

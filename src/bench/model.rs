@@ -1,0 +1,358 @@
+//! `webslm bench --model P`: a decoder end to end, as a user meets it.
+//!
+//! Each run loads the model afresh (load time includes waiting for the uploads), then for each
+//! prompt length prefills the benchmark prompt into an empty cache and reads the first token back
+//! (time to first token). After the first prompt it decodes `decode_tokens` greedy tokens, ignoring
+//! end-of-text so every run decodes the same count. Reports take medians over runs.
+//!
+//! After the last run's decode, a few more tokens are stepped one at a time to see where a decoded
+//! token goes: CPU time recording it, time waiting for the GPU and the readback, dispatches and
+//! submits, and bytes of weights and KV cache fetched against the least a token must read.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::clock::Stopwatch;
+use crate::engine::{Engine, EngineOptions};
+use crate::gpu::{Batch, GpuOptions, StatsSnapshot};
+use crate::kernels::topk::top_k;
+use crate::models::ModelError;
+use crate::sampling::{Sampler, SamplingParams};
+
+use super::prompt::prompt_ids;
+
+#[derive(Clone, Debug)]
+pub struct ModelBenchConfig {
+    pub runs: usize,
+    /// Prompt lengths to prefill; the decode follows the first.
+    pub prompt_lens: Vec<usize>,
+    pub decode_tokens: usize,
+    /// Tokens stepped one at a time after the decode to measure per-token costs.
+    pub cost_tokens: usize,
+    /// Tokens decoded with per-kernel profiling (0: none).
+    pub profile_tokens: usize,
+}
+
+/// One run's timings.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunTimes {
+    pub load_secs: f64,
+    /// Time to first token for each prompt length: prefill plus reading the first token back.
+    pub ttft_secs: Vec<f64>,
+    /// Tokens after the first per second of decoding, readbacks included.
+    pub decode_tok_s: f64,
+}
+
+/// What one decoded token costs, from tokens stepped alone at the end of the decode window.
+#[derive(Clone, Debug, Serialize)]
+pub struct TokenCost {
+    /// Cache length when the first measured token was decoded.
+    pub position: usize,
+    pub tokens: usize,
+    /// Per token (totals over `tokens`, divided).
+    pub dispatches: f64,
+    pub submits: f64,
+    pub weight_bytes_read: f64,
+    pub kv_bytes_read: f64,
+    /// The least a token must read: every weight once, every visible key and value once.
+    pub weight_bytes: u64,
+    pub kv_bytes_needed: f64,
+    /// Medians: CPU time recording the token's work, then time from submit to the candidates.
+    pub record_secs: f64,
+    pub wait_secs: f64,
+}
+
+impl TokenCost {
+    /// Bytes fetched over the least that must be: 1.0 is the memory-bandwidth bound.
+    pub fn read_ratio(&self) -> f64 {
+        (self.weight_bytes_read + self.kv_bytes_read) / (self.weight_bytes as f64 + self.kv_bytes_needed).max(1.0)
+    }
+}
+
+/// GPU time per decoded token of each kernel family (see `gpu::profile`).
+#[derive(Clone, Debug, Serialize)]
+pub struct KernelShare {
+    pub kernel: String,
+    pub calls_per_token: f64,
+    pub ms_per_token: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Profile {
+    pub tokens: usize,
+    /// Milliseconds of one empty submit and wait: the overhead inside every profiled dispatch.
+    pub empty_submit_ms: f64,
+    /// Milliseconds per dispatch of a tiny kernel (a residual add of one token) when hundreds
+    /// are batched into one submit, as in a real decode step: the floor every dispatch pays.
+    pub batched_tiny_dispatch_ms: f64,
+    /// Most expensive first.
+    pub kernels: Vec<KernelShare>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelBench {
+    pub model: String,
+    pub adapter: String,
+    pub prompt_lens: Vec<usize>,
+    pub decode_tokens: usize,
+    pub runs: Vec<RunTimes>,
+    pub cost: TokenCost,
+    /// Bytes: weights on the GPU, the KV cache, and the most buffer memory alive at once.
+    pub weight_bytes: u64,
+    pub kv_cache_bytes: u64,
+    pub gpu_peak_bytes: u64,
+    pub profile: Option<Profile>,
+    /// The prompts run, so peers can run the very same ids.
+    pub prompts: Vec<Vec<u32>>,
+}
+
+/// Median of `xs` (the mean of the middle two for an even count); NaN when empty.
+pub fn median(xs: impl IntoIterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = xs.into_iter().collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    match v.len() % 2 {
+        0 => (v[mid - 1] + v[mid]) / 2.0,
+        _ => v[mid],
+    }
+}
+
+impl ModelBench {
+    pub fn median_load_secs(&self) -> f64 {
+        median(self.runs.iter().map(|r| r.load_secs))
+    }
+
+    pub fn median_ttft_secs(&self, prompt: usize) -> f64 {
+        median(self.runs.iter().filter_map(|r| r.ttft_secs.get(prompt).copied()))
+    }
+
+    pub fn median_prefill_tok_s(&self, prompt: usize) -> f64 {
+        self.prompt_lens[prompt] as f64 / self.median_ttft_secs(prompt)
+    }
+
+    pub fn median_decode_tok_s(&self) -> f64 {
+        median(self.runs.iter().map(|r| r.decode_tok_s))
+    }
+}
+
+fn greedy() -> Sampler {
+    Sampler::new(SamplingParams::greedy())
+}
+
+/// Runs the benchmark on the model at `path`; `progress` hears about each finished step.
+pub fn bench_model(
+    path: &Path,
+    cfg: &ModelBenchConfig,
+    options: &EngineOptions,
+    mut progress: impl FnMut(&str),
+) -> Result<ModelBench, ModelError> {
+    let longest = cfg.prompt_lens.iter().copied().max().unwrap_or(0);
+    let needed = longest.max(cfg.prompt_lens.first().copied().unwrap_or(0) + cfg.decode_tokens + cfg.cost_tokens);
+    let options = EngineOptions {
+        context: options.context.max(needed + 1),
+        ..options.clone()
+    };
+    let mut runs = Vec::new();
+    let mut prompts = Vec::new();
+    let mut last = None;
+    for run in 0..cfg.runs.max(1) {
+        let sw = Stopwatch::start();
+        let mut engine = Engine::load(path, &options)?;
+        engine.ctx.wait_idle()?;
+        let load_secs = sw.secs();
+        if prompts.is_empty() {
+            let tokenizer = engine.tokenizer()?;
+            for &len in &cfg.prompt_lens {
+                prompts.push(prompt_ids(&tokenizer, len).map_err(ModelError::Config)?);
+            }
+        }
+        let mut ttft_secs = Vec::new();
+        let mut decode_tok_s = f64::NAN;
+        for (i, prompt) in prompts.iter().enumerate() {
+            engine.cache.truncate(0);
+            let max_tokens = if i == 0 { cfg.decode_tokens.max(1) } else { 1 };
+            let stats = engine.generate(prompt, max_tokens, &mut greedy(), &[], |_| true)?;
+            ttft_secs.push(stats.prefill_secs);
+            if i == 0 {
+                decode_tok_s = stats.decode_tok_s();
+                if run + 1 == cfg.runs.max(1) {
+                    let last_token = stats.ids.last().copied().unwrap_or(0);
+                    last = Some(token_cost(&mut engine, last_token, cfg.cost_tokens.max(1))?);
+                }
+            }
+        }
+        let times = RunTimes {
+            load_secs,
+            ttft_secs,
+            decode_tok_s,
+        };
+        progress(&format!(
+            "run {}: load {:.2} s, ttft {:?} s, decode {:.2} tok/s",
+            run + 1,
+            times.load_secs,
+            times
+                .ttft_secs
+                .iter()
+                .map(|s| (s * 1000.0).round() / 1000.0)
+                .collect::<Vec<_>>(),
+            times.decode_tok_s
+        ));
+        runs.push(times);
+        if run + 1 == cfg.runs.max(1) {
+            let cost = last
+                .take()
+                .ok_or_else(|| ModelError::Config("no prompt to benchmark".into()))?;
+            let adapter = engine.ctx.caps.summary();
+            let (weight_bytes, kv_cache_bytes) = (engine.model.weight_bytes(), engine.cache.size_bytes());
+            drop(engine);
+            let profile = match cfg.profile_tokens {
+                0 => None,
+                n => Some(profile_kernels(path, &options, &prompts[0], n)?),
+            };
+            return Ok(ModelBench {
+                model: path.display().to_string(),
+                adapter,
+                prompt_lens: cfg.prompt_lens.clone(),
+                decode_tokens: cfg.decode_tokens,
+                runs,
+                weight_bytes,
+                kv_cache_bytes,
+                gpu_peak_bytes: cost.1,
+                cost: cost.0,
+                profile,
+                prompts,
+            });
+        }
+    }
+    Err(ModelError::Config("no benchmark runs".into()))
+}
+
+/// One decode step, timed: (next token, CPU seconds recording, seconds from submit to readback).
+fn timed_step(engine: &mut Engine, token: u32) -> Result<(u32, f64, f64), ModelError> {
+    let sw = Stopwatch::start();
+    let ids = engine.ctx.upload_u32(&[token], &[1])?;
+    let mut batch = Batch::new(&engine.ctx)?;
+    let logits = engine
+        .model
+        .forward(&mut batch, &mut engine.cache, &ids, &[token], false)?;
+    let best = top_k(&mut batch, &logits, 1)?;
+    let recorded = sw.secs();
+    let words = batch.submit_and_read_blocking(&[&best.ids])?;
+    let next = words.first().and_then(|w| w.first()).copied().unwrap_or(0);
+    Ok((next, recorded, sw.secs() - recorded))
+}
+
+/// Steps `tokens` tokens after whatever the cache holds; returns their cost and the GPU's peak
+/// buffer bytes so far.
+fn token_cost(engine: &mut Engine, mut token: u32, tokens: usize) -> Result<(TokenCost, u64), ModelError> {
+    let position = engine.cache.len();
+    let before = engine.ctx.stats.snapshot();
+    let (mut record, mut wait) = (Vec::new(), Vec::new());
+    let mut kv_needed = 0u64;
+    for _ in 0..tokens {
+        kv_needed += engine.model.kv_bytes_needed(engine.cache.len());
+        let (next, r, w) = timed_step(engine, token)?;
+        record.push(r);
+        wait.push(w);
+        token = next;
+    }
+    let after = engine.ctx.stats.snapshot();
+    let d: StatsSnapshot = after.since(&before);
+    let per = |x: u64| x as f64 / tokens as f64;
+    let cost = TokenCost {
+        position,
+        tokens,
+        dispatches: per(d.dispatches),
+        submits: per(d.submits),
+        weight_bytes_read: per(d.weight_bytes_read),
+        kv_bytes_read: per(d.kv_bytes_read),
+        weight_bytes: engine.model.weight_bytes(),
+        kv_bytes_needed: per(kv_needed),
+        record_secs: median(record),
+        wait_secs: median(wait),
+    };
+    Ok((cost, after.peak_bytes))
+}
+
+/// Decodes `tokens` tokens after `prompt` with every dispatch submitted and timed alone.
+fn profile_kernels(path: &Path, options: &EngineOptions, prompt: &[u32], tokens: usize) -> Result<Profile, ModelError> {
+    let options = EngineOptions {
+        gpu: GpuOptions {
+            profile_kernels: true,
+            ..options.gpu.clone()
+        },
+        ..options.clone()
+    };
+    let mut engine = Engine::load(path, &options)?;
+    let first = engine.generate(prompt, 1, &mut greedy(), &[], |_| true)?;
+    let mut token = first.ids.first().copied().unwrap_or(0);
+    let empty_submit_ms = empty_submit_secs(&engine)? * 1000.0;
+    let batched_tiny_dispatch_ms = tiny_dispatch_secs(&engine)? * 1000.0;
+    let profiler = engine
+        .ctx
+        .profiler
+        .as_ref()
+        .ok_or_else(|| ModelError::Config("profiling was asked for but is off".into()))?;
+    profiler.take();
+    for _ in 0..tokens {
+        token = timed_step(&mut engine, token)?.0;
+    }
+    let profiler = engine
+        .ctx
+        .profiler
+        .as_ref()
+        .ok_or_else(|| ModelError::Config("profiling was asked for but is off".into()))?;
+    let mut kernels: Vec<KernelShare> = profiler
+        .take()
+        .into_iter()
+        .map(|(name, t)| KernelShare {
+            kernel: name.to_string(),
+            calls_per_token: t.calls as f64 / tokens as f64,
+            ms_per_token: t.secs * 1000.0 / tokens as f64,
+        })
+        .collect();
+    kernels.sort_by(|a, b| b.ms_per_token.total_cmp(&a.ms_per_token));
+    Ok(Profile {
+        tokens,
+        empty_submit_ms,
+        batched_tiny_dispatch_ms,
+        kernels,
+    })
+}
+
+/// Seconds per dispatch of 400 one-token residual adds in one submit (profiling off for it).
+fn tiny_dispatch_secs(engine: &Engine) -> Result<f64, ModelError> {
+    use crate::kernels::elementwise::{elementwise, Op};
+    let ctx = crate::gpu::GpuContext::new_blocking(GpuOptions::default())?;
+    let x = ctx.upload_f32(&vec![1.0; engine.model.cfg.n_embd], &[1, engine.model.cfg.n_embd])?;
+    let count = 400;
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let sw = Stopwatch::start();
+        let mut batch = Batch::new(&ctx)?;
+        let mut y = elementwise(&mut batch, Op::Add, &x, Some(&x))?;
+        for _ in 1..count {
+            y = elementwise(&mut batch, Op::Add, &y, Some(&x))?;
+        }
+        batch.submit()?;
+        ctx.wait_idle()?;
+        times.push(sw.secs() / count as f64);
+    }
+    Ok(median(times))
+}
+
+/// Median seconds of submitting an empty command buffer and waiting for it.
+fn empty_submit_secs(engine: &Engine) -> Result<f64, ModelError> {
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let sw = Stopwatch::start();
+        Batch::new(&engine.ctx)?.submit()?;
+        engine.ctx.wait_idle()?;
+        times.push(sw.secs());
+    }
+    Ok(median(times))
+}

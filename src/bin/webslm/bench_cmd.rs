@@ -1,0 +1,107 @@
+//! `webslm bench --model P`: load, prefill, decode and per-token costs of a decoder (see
+//! `webslm::bench::model`), as a table on stdout and optionally JSON for `scripts/bench/`.
+
+use webslm::bench::model::{bench_model, ModelBench, ModelBenchConfig};
+use webslm::engine::EngineOptions;
+
+use super::opts::{print_line, Opts};
+
+const MIB: f64 = 1048576.0;
+
+pub fn bench(args: &[String]) -> Result<(), String> {
+    let opts = Opts::parse(
+        args,
+        &[],
+        &[
+            "model",
+            "runs",
+            "prompts",
+            "decode",
+            "cost-tokens",
+            "profile",
+            "json",
+            "context",
+        ],
+    )?;
+    let path = opts.required("model")?;
+    let cfg = ModelBenchConfig {
+        runs: opts.get("runs", 5)?.max(1),
+        prompt_lens: opts.counts("prompts", "128,512")?,
+        decode_tokens: opts.get("decode", 128)?,
+        cost_tokens: opts.get("cost-tokens", 8)?,
+        profile_tokens: opts.get("profile", 0)?,
+    };
+    let options = EngineOptions {
+        context: opts.get("context", 0)?,
+        ..EngineOptions::default()
+    };
+    let resolved = super::resolve::model_path(path)?;
+    let report =
+        bench_model(&resolved, &cfg, &options, |line| eprintln!("{line}")).map_err(|e| format!("{path}: {e}"))?;
+    print_report(&report)?;
+    if let Some(out) = opts.str("json") {
+        let body = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(out, body).map_err(|e| format!("writing {out}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn print_report(r: &ModelBench) -> Result<(), String> {
+    print_line(format!("model    {}", r.model))?;
+    print_line(format!("adapter  {}", r.adapter))?;
+    print_line(format!("medians of {} runs", r.runs.len()))?;
+    print_line(format!("load                 {:>9.2} s", r.median_load_secs()))?;
+    for (i, len) in r.prompt_lens.iter().enumerate() {
+        print_line(format!(
+            "prefill {len:>4} tokens  {:>9.2} tok/s   time to first token {:.2} s",
+            r.median_prefill_tok_s(i),
+            r.median_ttft_secs(i)
+        ))?;
+    }
+    print_line(format!(
+        "decode {:>4} tokens   {:>9.2} tok/s",
+        r.decode_tokens,
+        r.median_decode_tok_s()
+    ))?;
+    print_line(format!(
+        "GPU memory           {:>9.1} MiB peak (weights {:.1} MiB, KV cache {:.1} MiB)",
+        r.gpu_peak_bytes as f64 / MIB,
+        r.weight_bytes as f64 / MIB,
+        r.kv_cache_bytes as f64 / MIB
+    ))?;
+    let c = &r.cost;
+    print_line(format!(
+        "per decoded token at position {} ({} tokens): {:.0} dispatches, {:.0} submits",
+        c.position, c.tokens, c.dispatches, c.submits
+    ))?;
+    print_line(format!(
+        "  read {:.2} MiB weights + {:.2} MiB KV; least possible {:.2} + {:.2} MiB; ratio {:.3}",
+        c.weight_bytes_read / MIB,
+        c.kv_bytes_read / MIB,
+        c.weight_bytes as f64 / MIB,
+        c.kv_bytes_needed / MIB,
+        c.read_ratio()
+    ))?;
+    print_line(format!(
+        "  time: {:.1} ms recording on the CPU, {:.1} ms from submit to the token",
+        c.record_secs * 1000.0,
+        c.wait_secs * 1000.0
+    ))?;
+    if let Some(p) = &r.profile {
+        print_line(format!(
+            "GPU time per token by kernel ({} tokens, each dispatch alone; an empty submit costs {:.3} ms):",
+            p.tokens, p.empty_submit_ms
+        ))?;
+        print_line(format!(
+            "  (a tiny dispatch batched with hundreds of others costs {:.3} ms)",
+            p.batched_tiny_dispatch_ms
+        ))?;
+        for k in &p.kernels {
+            print_line(format!(
+                "  {:<20} {:>6.1} calls {:>9.2} ms",
+                k.kernel, k.calls_per_token, k.ms_per_token
+            ))?;
+        }
+    }
+    Ok(())
+}
