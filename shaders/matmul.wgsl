@@ -16,6 +16,24 @@ struct Params {
 @group(0) @binding(1) var<storage, read> weights: WEIGHTS_TYPE;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
+// What happens to each result v before it lands in y (fusing the op after a projection saves a
+// dispatch, which costs more than the op itself on small layers):
+//   0 y = v                 1 y = y + v (a residual add)
+//   2 y = gelu_erf(gate) * v    3 y = gelu_tanh(gate) * v    4 y = silu(gate) * v    5 y = gate * v
+// `gate` has y's shape; when unused another read-only buffer (x) is bound in its place.
+override EPILOGUE: u32 = 0u;
+@group(0) @binding(5) var<storage, read> gate: array<f32>;
+
+fn store(o: u32, v: f32) {
+    switch EPILOGUE {
+        case 1u: { y[o] = y[o] + v; }
+        case 2u: { y[o] = gelu_erf(gate[o]) * v; }
+        case 3u: { y[o] = gelu_tanh(gate[o]) * v; }
+        case 4u: { y[o] = silu(gate[o]) * v; }
+        case 5u: { y[o] = gate[o] * v; }
+        default: { y[o] = v; }
+    }
+}
 
 // x again, as a uniform, read by gemv when UNIFORM_X (needs k % 4 == 0, m * k <= 16384).
 // All invocations read the same x element at the same time: uniform (constant) memory
@@ -88,7 +106,7 @@ fn gemv(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
     let out = m * p.n_out + p.row0 + r0;
     for (var i = 0u; i < 4u; i++) {
         if (r0 + i < p.n) {
-            y[out + i] = acc[i];
+            store(out + i, acc[i]);
         }
     }
 }
@@ -123,7 +141,7 @@ fn gemm(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
             let out = (m0 + i) * p.n_out + p.row0 + r0;
             for (var j = 0u; j < 4u; j++) {
                 if (r0 + j < p.n) {
-                    y[out + j] = acc[i][j];
+                    store(out + j, acc[i][j]);
                 }
             }
         }

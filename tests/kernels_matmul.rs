@@ -5,10 +5,12 @@
 mod common;
 
 use common::{assert_close, gpu, gpu_no_f16, gpu_tiny_binding, nmse, run_f32, TINY_BINDING};
+use webslm::cpu::elementwise::Activation;
 use webslm::cpu::{self, Rng};
 use webslm::formats::quant::{dequantize, random_weights, WeightFormat};
-use webslm::gpu::{DType, GpuContext};
-use webslm::kernels::matmul::{matmul_with, MatmulKernel};
+use webslm::gpu::{Batch, DType, GpuContext};
+use webslm::kernels::elementwise::{elementwise, Op};
+use webslm::kernels::matmul::{matmul_full, matmul_with, Epilogue, MatmulKernel};
 use webslm::kernels::{embedding::embedding, GpuWeight};
 
 /// Matmul tolerances.
@@ -197,5 +199,63 @@ fn split_bindings_match_unsplit() {
             assert_close(&a, &b, 1e-6, &format!("{kernel:?} {} split vs whole", fmt.name()));
         }
         check_embedding(tiny, fmt, n, k, 12);
+    }
+}
+
+/// The fused epilogues equal the plain matmul followed by the CPU twin of the op they replace:
+/// `y + v` for a residual add, `act(gate) * v` for a gated FFN. Same f32 operations as the
+/// separate elementwise kernel, so the results must match the unfused GPU path exactly.
+#[test]
+fn epilogues_match_separate_ops() {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng::new(77);
+    let cases = [
+        (MatmulKernel::GemvUniformX, WeightFormat::Q4_1, 1, 37, 96),
+        (MatmulKernel::Gemv, WeightFormat::Q8_0, 2, 13, 64),
+        (MatmulKernel::Gemm, WeightFormat::Q6_K, 7, 21, 256),
+        (MatmulKernel::Gemm, WeightFormat::F32, 5, 9, 37),
+    ];
+    for (kernel, fmt, m, n, k) in cases {
+        let w_bytes = random_weights(fmt, n, k, 5);
+        let w = GpuWeight::upload(ctx, "w", fmt, n, k, &w_bytes).unwrap();
+        let xt = ctx.upload_f32(&rng.vec_f32(m * k, -1.0, 1.0), &[m, k]).unwrap();
+        let plain = run_f32(ctx, |b| {
+            let y = b.ctx().tensor(&[m, n], DType::F32)?;
+            matmul_with(b, kernel, &xt, &w, &y)?;
+            Ok(y)
+        });
+        let what = format!("{kernel:?} {} m={m} n={n} k={k}", fmt.name());
+
+        let residual = rng.vec_f32(m * n, -2.0, 2.0);
+        let rt = ctx.upload_f32(&residual, &[m, n]).unwrap();
+        let mut batch = Batch::new(ctx).unwrap();
+        matmul_full(&mut batch, kernel, &xt, &w, &rt, Epilogue::Accumulate).unwrap();
+        batch.submit().unwrap();
+        let added = ctx.read_f32_blocking(&rt).unwrap();
+        let want: Vec<f32> = residual.iter().zip(&plain).map(|(r, v)| r + v).collect();
+        assert_eq!(added, want, "{what}: accumulate");
+
+        let gate = rng.vec_f32(m * n, -3.0, 3.0);
+        let gt = ctx.upload_f32(&gate, &[m, n]).unwrap();
+        for act in [
+            Activation::Silu,
+            Activation::GeluTanh,
+            Activation::GeluErf,
+            Activation::Identity,
+        ] {
+            let got = run_f32(ctx, |b| {
+                let y = b.ctx().tensor(&[m, n], DType::F32)?;
+                matmul_full(b, kernel, &xt, &w, &y, Epilogue::Gate(act, &gt))?;
+                Ok(y)
+            });
+            // Against the CPU twin (activations in f64) at the elementwise kernel's tolerance...
+            let want = cpu::elementwise::glu(&gate, &plain, act);
+            assert_close(&got, &want, 1e-4, &format!("{what}: gate {act:?}"));
+            // ...and against the unfused GPU path, which runs the same f32 operations (1e-6
+            // leaves room for the compiler contracting them differently in the two kernels).
+            let pt = ctx.upload_f32(&plain, &[m, n]).unwrap();
+            let unfused = run_f32(ctx, |b| elementwise(b, Op::Glu(act), &gt, Some(&pt)));
+            assert_close(&got, &unfused, 1e-6, &format!("{what}: gate {act:?} vs unfused"));
+        }
     }
 }

@@ -14,7 +14,7 @@ use webslm::kernels::attention::attention;
 use webslm::kernels::elementwise::{elementwise, Op};
 use webslm::kernels::norm::{norm, NormKind};
 use webslm::kernels::pool::{pool, trigram};
-use webslm::kernels::rope::{rope, RopeLayout};
+use webslm::kernels::rope::{rope, rope_pair, RopeLayout};
 use webslm::kernels::softmax::softmax;
 use webslm::kernels::topk::top_k;
 
@@ -118,6 +118,45 @@ fn rope_neox_layout() {
 fn rope_partial_rotary_dims() {
     check_rope(RopeLayout::Neox, 80, 32, 3);
     check_rope(RopeLayout::Normal, 20, 12, 5);
+}
+
+/// Queries and keys rotated in one dispatch equal each rotated alone by the CPU twin, with
+/// head counts that differ (GQA) and are not multiples of the workgroup.
+#[test]
+fn rope_queries_and_keys_together() {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng::new(9);
+    for (layout, seq, heads, kv_heads, head_dim, rot_dims, pos0) in [
+        (RopeLayout::Neox, 1, 9, 3, 64, 64, 41),
+        (RopeLayout::Normal, 7, 5, 1, 20, 12, 3),
+        (RopeLayout::Neox, 13, 14, 2, 80, 32, 250),
+    ] {
+        let mut q = rng.vec_f32(seq * heads * head_dim, -1.0, 1.0);
+        let mut k = rng.vec_f32(seq * kv_heads * head_dim, -1.0, 1.0);
+        let inv_freq = cpu::rope::rope_inv_freq(rot_dims, 10000.0);
+        let qt = ctx.upload_f32(&q, &[seq, heads, head_dim]).unwrap();
+        let kt = ctx.upload_f32(&k, &[seq, kv_heads, head_dim]).unwrap();
+        let ft = ctx.upload_f32(&inv_freq, &[rot_dims / 2]).unwrap();
+        let mut batch = Batch::new(ctx).unwrap();
+        rope_pair(
+            &mut batch,
+            (&qt, heads),
+            Some((&kt, kv_heads)),
+            head_dim,
+            &ft,
+            pos0,
+            layout,
+        )
+        .unwrap();
+        assert_eq!(batch.dispatch_count(), 1, "one dispatch for both");
+        batch.submit().unwrap();
+        let neox = layout == RopeLayout::Neox;
+        cpu::rope::rope(&mut q, seq, heads, head_dim, rot_dims, pos0, &inv_freq, neox);
+        cpu::rope::rope(&mut k, seq, kv_heads, head_dim, rot_dims, pos0, &inv_freq, neox);
+        let what = format!("rope pair {layout:?} seq={seq} heads={heads}/{kv_heads}");
+        assert_close(&ctx.read_f32_blocking(&qt).unwrap(), &q, F32_TOL, &format!("{what} q"));
+        assert_close(&ctx.read_f32_blocking(&kt).unwrap(), &k, F32_TOL, &format!("{what} k"));
+    }
 }
 
 /// Angles of a few hundred radians: the GPU's sin/cos must range-reduce like the CPU's.

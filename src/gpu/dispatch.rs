@@ -69,6 +69,23 @@ impl<'a> Batch<'a> {
         buffers: &[wgpu::BindingResource<'_>],
         workgroups: u32,
     ) -> Result<(), GpuError> {
+        let numbered: Vec<(u32, wgpu::BindingResource<'_>)> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (i as u32 + first_binding, b.clone()))
+            .collect();
+        self.dispatch_at(pipeline, params, &numbered, workgroups)
+    }
+
+    /// As [`Batch::dispatch`], each buffer with its binding number: for an entry point that
+    /// skips a binding another entry point of its module uses.
+    pub fn dispatch_at(
+        &mut self,
+        pipeline: &Kernel,
+        params: &[u8],
+        buffers: &[(u32, wgpu::BindingResource<'_>)],
+        workgroups: u32,
+    ) -> Result<(), GpuError> {
         if workgroups == 0 {
             return Ok(());
         }
@@ -88,10 +105,10 @@ impl<'a> Batch<'a> {
                 size: wgpu::BufferSize::new(padded.len() as u64),
             }),
         }];
-        for (i, b) in buffers.iter().enumerate() {
+        for (binding, resource) in buffers {
             entries.push(wgpu::BindGroupEntry {
-                binding: i as u32 + first_binding,
-                resource: b.clone(),
+                binding: *binding,
+                resource: resource.clone(),
             });
         }
         let bind_group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {

@@ -2,6 +2,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
+use crate::cpu::elementwise::Activation;
 use crate::gpu::{Batch, DType, GpuError, GpuTensor, PipelineKey};
 
 use super::{dim_u32, expect_len, shaders, workgroup_size, GpuWeight};
@@ -49,6 +50,33 @@ impl MatmulKernel {
     }
 }
 
+/// What the matmul does with each result `v` before it lands in `y` (`EPILOGUE` in matmul.wgsl).
+#[derive(Clone, Copy)]
+pub enum Epilogue<'a> {
+    /// y = v
+    Store,
+    /// y = y + v: a residual connection added in place.
+    Accumulate,
+    /// y = act(gate) * v: the up projection of a gated FFN, with `gate` its gate projection.
+    Gate(Activation, &'a GpuTensor),
+}
+
+impl Epilogue<'_> {
+    fn code(&self) -> Result<u32, GpuError> {
+        Ok(match self {
+            Epilogue::Store => 0,
+            Epilogue::Accumulate => 1,
+            Epilogue::Gate(Activation::GeluErf, _) => 2,
+            Epilogue::Gate(Activation::GeluTanh, _) => 3,
+            Epilogue::Gate(Activation::Silu, _) => 4,
+            Epilogue::Gate(Activation::Identity, _) => 5,
+            Epilogue::Gate(act, _) => {
+                return Err(GpuError::InvalidArgument(format!("no gated matmul for {act:?}")));
+            }
+        })
+    }
+}
+
 /// GEMM's 4x4 tile wastes work below 4 rows, and GEMV reloads each weight once per row above.
 /// The uniform copy of x pays off whenever it fits: every invocation reads the same x values.
 pub fn select_kernel(m: usize, k: usize) -> MatmulKernel {
@@ -66,6 +94,18 @@ pub fn matmul(batch: &mut Batch<'_>, x: &GpuTensor, w: &GpuWeight, y: &GpuTensor
     matmul_with(batch, select_kernel(x.numel() / w.k.max(1), w.k), x, w, y)
 }
 
+/// As [`matmul`], finishing each result with `epilogue` (see [`Epilogue`]).
+pub fn matmul_epilogue(
+    batch: &mut Batch<'_>,
+    x: &GpuTensor,
+    w: &GpuWeight,
+    y: &GpuTensor,
+    epilogue: Epilogue<'_>,
+) -> Result<(), GpuError> {
+    let kernel = select_kernel(x.numel() / w.k.max(1), w.k);
+    matmul_full(batch, kernel, x, w, y, epilogue)
+}
+
 /// As [`matmul`], with the kernel chosen by the caller (tests and benchmarks compare both).
 pub fn matmul_with(
     batch: &mut Batch<'_>,
@@ -73,6 +113,18 @@ pub fn matmul_with(
     x: &GpuTensor,
     w: &GpuWeight,
     y: &GpuTensor,
+) -> Result<(), GpuError> {
+    matmul_full(batch, kernel, x, w, y, Epilogue::Store)
+}
+
+/// The kernel and the epilogue chosen by the caller.
+pub fn matmul_full(
+    batch: &mut Batch<'_>,
+    kernel: MatmulKernel,
+    x: &GpuTensor,
+    w: &GpuWeight,
+    y: &GpuTensor,
+    epilogue: Epilogue<'_>,
 ) -> Result<(), GpuError> {
     if x.dtype != DType::F32 || !x.numel().is_multiple_of(w.k) {
         return Err(GpuError::InvalidArgument(format!(
@@ -82,6 +134,14 @@ pub fn matmul_with(
     }
     let m = x.numel() / w.k;
     expect_len("matmul output", y, super::product("matmul output", &[m, w.n])?)?;
+    let gate = match epilogue {
+        Epilogue::Gate(_, g) => {
+            expect_len("matmul gate", g, y.numel())?;
+            g
+        }
+        _ => x,
+    };
+    let epilogue_code = epilogue.code()?;
     // gemv binds the uniform copy of x in both variants (the shader names it either way);
     // only GemvUniformX fills it.
     let uniform_x = match kernel {
@@ -103,8 +163,9 @@ pub fn matmul_with(
     let overrides = [
         ("UNIFORM_X", f64::from(u8::from(kernel == MatmulKernel::GemvUniformX))),
         ("CHUNKS", f64::from(u8::from(chunks))),
+        ("EPILOGUE", f64::from(epilogue_code)),
     ];
-    let mut variant = w.variant.name();
+    let mut variant = format!("{}_e{epilogue_code}", w.variant.name());
     if kernel == MatmulKernel::GemvUniformX {
         variant.push_str("_ux");
     }
@@ -131,15 +192,23 @@ pub fn matmul_with(
             workgroup: wg,
         };
         let source = || shaders::with_weights(shaders::MATMUL, w.variant);
+        // gemm reads neither x's uniform copy nor whole chunks: only the epilogue applies.
         let pipeline = match kernel {
-            MatmulKernel::Gemm => batch.ctx().pipeline(key, kernel.entry(), source)?,
+            MatmulKernel::Gemm => batch
+                .ctx()
+                .pipeline_with(key, kernel.entry(), &overrides[2..], source)?,
             _ => batch.ctx().pipeline_with(key, kernel.entry(), &overrides, source)?,
         };
-        let mut buffers = vec![part.buffer.as_entire_binding(), x.binding(), y.binding()];
+        let mut buffers = vec![
+            (1, part.buffer.as_entire_binding()),
+            (2, x.binding()),
+            (3, y.binding()),
+            (5, gate.binding()),
+        ];
         if let Some(u) = &uniform_x {
-            buffers.push(u.as_entire_binding());
+            buffers.push((4, u.as_entire_binding()));
         }
-        batch.dispatch(
+        batch.dispatch_at(
             &pipeline,
             bytemuck::bytes_of(&params),
             &buffers,

@@ -15,6 +15,8 @@ struct Params {
     rot_dims: u32,
     pos0: u32,
     neox: u32,
+    heads2: u32,
+    _pad: u32,
 }
 
 /// Which elements pair up when rotating.
@@ -37,6 +39,20 @@ pub fn rope(
     pos0: u32,
     layout: RopeLayout,
 ) -> Result<(), GpuError> {
+    rope_pair(batch, (x, heads), None, head_dim, inv_freq, pos0, layout)
+}
+
+/// Rotates queries `q.0` (`[seq, q.1 heads, head_dim]`) and, when given, keys `k.0`
+/// (`[seq, k.1 heads, head_dim]`) at the same positions, in one dispatch.
+pub fn rope_pair(
+    batch: &mut Batch<'_>,
+    (x, heads): (&GpuTensor, usize),
+    keys: Option<(&GpuTensor, usize)>,
+    head_dim: usize,
+    inv_freq: &GpuTensor,
+    pos0: u32,
+    layout: RopeLayout,
+) -> Result<(), GpuError> {
     let rot_dims = inv_freq.numel() * 2;
     if rot_dims == 0 || rot_dims > head_dim || heads * head_dim == 0 || !x.numel().is_multiple_of(heads * head_dim) {
         return Err(GpuError::InvalidArgument(format!(
@@ -46,6 +62,16 @@ pub fn rope(
     }
     let seq = x.numel() / (heads * head_dim);
     expect_len("rope inv_freq", inv_freq, rot_dims / 2)?;
+    let (x2, heads2) = keys.unwrap_or((x, 0));
+    expect_len(
+        "rope keys",
+        x2,
+        if heads2 == 0 {
+            x.numel()
+        } else {
+            seq * heads2 * head_dim
+        },
+    )?;
     let params = Params {
         seq: dim_u32("seq", seq)?,
         heads: dim_u32("heads", heads)?,
@@ -53,14 +79,16 @@ pub fn rope(
         rot_dims: dim_u32("rot_dims", rot_dims)?,
         pos0,
         neox: u32::from(layout == RopeLayout::Neox),
+        heads2: dim_u32("heads", heads2)?,
+        _pad: 0,
     };
-    let invocations = dim_u32("rope invocations", seq * heads * rot_dims / 2)?;
+    let invocations = dim_u32("rope invocations", seq * (heads + heads2) * rot_dims / 2)?;
     run_plain(
         batch,
         "rope",
         shaders::ROPE,
         bytemuck::bytes_of(&params),
-        &[x.binding(), inv_freq.binding()],
+        &[x.binding(), inv_freq.binding(), x2.binding()],
         invocations,
     )
 }

@@ -13,7 +13,13 @@ pub const NORM: &str = include_str!("../../shaders/norm.wgsl");
 pub const ROPE: &str = include_str!("../../shaders/rope.wgsl");
 pub const SOFTMAX: &str = include_str!("../../shaders/softmax.wgsl");
 pub const ATTENTION: &str = include_str!("../../shaders/attention.wgsl");
-pub const ELEMENTWISE: &str = include_str!("../../shaders/elementwise.wgsl");
+pub const ACTIVATIONS: &str = include_str!("../../shaders/activations.wgsl");
+/// The elementwise kernel with the activations it applies.
+pub const ELEMENTWISE: &str = concat!(
+    include_str!("../../shaders/activations.wgsl"),
+    "\n",
+    include_str!("../../shaders/elementwise.wgsl")
+);
 pub const TOPK: &str = include_str!("../../shaders/topk.wgsl");
 pub const PENALTY: &str = include_str!("../../shaders/penalty.wgsl");
 pub const REDUCE: &str = include_str!("../../shaders/reduce.wgsl");
@@ -49,7 +55,8 @@ pub fn rows(kernel: &str) -> String {
 }
 
 /// A kernel that reads weights: decoder functions first (`enable f16;` must open the module),
-/// then the prelude and the kernel with its placeholders filled in.
+/// then the prelude, the activations (matmul's gated epilogue) and the kernel with its
+/// placeholders filled in.
 pub fn with_weights(kernel: &str, v: WeightVariant) -> String {
     let (decoders, ty) = if v.native_f16 {
         (WEIGHTS_F16, "array<f16>")
@@ -60,5 +67,5 @@ pub fn with_weights(kernel: &str, v: WeightVariant) -> String {
         .replace("WEIGHTS_TYPE", ty)
         .replace("LOAD_W4", &format!("load_w4_{}", v.name()))
         .replace("LOAD_W32", &format!("load_w32_{}", v.name()));
-    format!("{decoders}\n{COMMON}\n{body}")
+    format!("{decoders}\n{COMMON}\n{ACTIVATIONS}\n{body}")
 }

@@ -18,7 +18,7 @@ use crate::cpu::attention::AttentionParams;
 use crate::gpu::{Batch, DType, GpuContext, GpuTensor};
 use crate::kernels::elementwise::{elementwise, Op};
 use crate::kernels::norm::{norm, NormKind};
-use crate::kernels::rope::rope;
+use crate::kernels::rope::rope_pair;
 use crate::kernels::{attention::attention, embedding::embedding, GpuWeight};
 
 use super::config::RopeScaling;
@@ -275,8 +275,16 @@ impl Decoder {
         } else {
             &self.inv_freq_global
         };
-        rope(batch, &q, c.n_head, c.head_dim, inv_freq, pos0 as u32, c.rope_layout)?;
-        rope(batch, &k, c.n_kv_head, c.head_dim, inv_freq, pos0 as u32, c.rope_layout)?;
+        let (q_heads, k_heads) = ((&q, c.n_head), Some((&k, c.n_kv_head)));
+        rope_pair(
+            batch,
+            q_heads,
+            k_heads,
+            c.head_dim,
+            inv_freq,
+            pos0 as u32,
+            c.rope_layout,
+        )?;
         cache.write(batch, l, &k, &v, pos0, n)?;
         let lc = &cache.layers[l];
         let p = AttentionParams {
@@ -293,37 +301,46 @@ impl Decoder {
             softcap: c.attn_softcap,
             scale: c.attn_scale,
         };
-        let a = attention(batch, &q, &lc.k, &lc.v, None, &p)?;
-        let mut a = layer.wo.forward(batch, &a)?;
-        if let Some(w) = &layer.post_attn_norm {
-            a = norm(batch, c.norm, &a, w, None, c.norm_eps)?;
-        }
-        // Feed-forward: on the same normed input in a parallel block, else after the residual.
-        let (x, h) = match &layer.ffn_norm {
-            None => (x, h),
-            Some(ffn_norm) => {
-                let x = elementwise(batch, Op::Add, &x, Some(&a))?;
-                let h = self.norm(batch, &x, ffn_norm)?;
-                (x, h)
+        let attn = attention(batch, &q, &lc.k, &lc.v, None, &p)?;
+        // The attention output joins the residual stream: added in place by the projection when
+        // nothing comes between (no post-norm), and only after the FFN in a parallel block.
+        let (x, parallel_a) = match (&layer.post_attn_norm, &layer.ffn_norm) {
+            (None, Some(_)) => (layer.wo.forward_add(batch, &attn, x)?, None),
+            (post_norm, _) => {
+                let mut a = layer.wo.forward(batch, &attn)?;
+                if let Some(w) = post_norm {
+                    a = norm(batch, c.norm, &a, w, None, c.norm_eps)?;
+                }
+                match layer.ffn_norm {
+                    Some(_) => (elementwise(batch, Op::Add, &x, Some(&a))?, None),
+                    None => (x, Some(a)),
+                }
             }
+        };
+        // Feed-forward: on the same normed input in a parallel block, else after the residual.
+        let h = match &layer.ffn_norm {
+            None => h,
+            Some(ffn_norm) => self.norm(batch, &x, ffn_norm)?,
         };
         let f = match &layer.w_gate {
             Some(gate) => {
                 let g = gate.forward(batch, &h)?;
-                let up = layer.w_up.forward(batch, &h)?;
-                elementwise(batch, Op::Glu(c.act), &g, Some(&up))?
+                layer.w_up.forward_gated(batch, &h, &g, c.act)?
             }
             None => layer.w_up.forward_act(batch, &h, c.act)?,
         };
-        let mut f = layer.w_down.forward(batch, &f)?;
-        if let Some(w) = &layer.post_ffn_norm {
-            f = norm(batch, c.norm, &f, w, None, c.norm_eps)?;
-        }
-        let x = match layer.ffn_norm {
-            None => elementwise(batch, Op::Add, &x, Some(&a))?,
-            Some(_) => x,
+        let x = match parallel_a {
+            Some(a) => elementwise(batch, Op::Add, &x, Some(&a))?,
+            None => x,
         };
-        Ok(elementwise(batch, Op::Add, &x, Some(&f))?)
+        match &layer.post_ffn_norm {
+            None => Ok(layer.w_down.forward_add(batch, &f, x)?),
+            Some(w) => {
+                let f = layer.w_down.forward(batch, &f)?;
+                let f = norm(batch, c.norm, &f, w, None, c.norm_eps)?;
+                Ok(elementwise(batch, Op::Add, &x, Some(&f))?)
+            }
+        }
     }
 
     /// The model's norm (RMSNorm, Gemma's `1 + w`, or LayerNorm with its bias).

@@ -3,7 +3,7 @@
 use crate::cpu::elementwise::Activation;
 use crate::gpu::{Batch, GpuContext, GpuError, GpuTensor};
 use crate::kernels::elementwise::{elementwise, Op};
-use crate::kernels::matmul::matmul_new;
+use crate::kernels::matmul::{matmul_epilogue, matmul_new, Epilogue};
 use crate::kernels::GpuWeight;
 
 use super::tensor_source::TensorSource;
@@ -52,6 +52,49 @@ impl Linear {
         match &self.b {
             Some(b) => elementwise(batch, Op::AddRowBias, &y, Some(b)),
             None => Ok(y),
+        }
+    }
+
+    /// `residual + x W^T + b`. Without a bias the projection adds itself into `residual` in
+    /// place (one dispatch instead of two: see `Epilogue`).
+    pub fn forward_add(
+        &self,
+        batch: &mut Batch<'_>,
+        x: &GpuTensor,
+        residual: GpuTensor,
+    ) -> Result<GpuTensor, GpuError> {
+        match &self.b {
+            None => {
+                matmul_epilogue(batch, x, &self.w, &residual, Epilogue::Accumulate)?;
+                Ok(residual)
+            }
+            Some(_) => {
+                let y = self.forward(batch, x)?;
+                elementwise(batch, Op::Add, &residual, Some(&y))
+            }
+        }
+    }
+
+    /// `act(gate) * (x W^T + b)`: a gated FFN's up projection, with the gating fused into the
+    /// matmul when there is no bias.
+    pub fn forward_gated(
+        &self,
+        batch: &mut Batch<'_>,
+        x: &GpuTensor,
+        gate: &GpuTensor,
+        act: Activation,
+    ) -> Result<GpuTensor, GpuError> {
+        match &self.b {
+            None => {
+                let m = x.numel() / self.w.k.max(1);
+                let y = batch.ctx().tensor(&[m, self.w.n], crate::gpu::DType::F32)?;
+                matmul_epilogue(batch, x, &self.w, &y, Epilogue::Gate(act, gate))?;
+                Ok(y)
+            }
+            Some(_) => {
+                let up = self.forward(batch, x)?;
+                elementwise(batch, Op::Glu(act), gate, Some(&up))
+            }
         }
     }
 
