@@ -1,6 +1,7 @@
 // Scaled dot-product attention in two passes (flash-decoding):
-//   attention_partial: one invocation per (batch, query, head, key chunk) runs an online softmax
-//                      over its chunk and writes the unnormalised sum with its (max, sum of exp);
+//   attention_partial: one invocation per (batch, query, group of query heads sharing a kv
+//                      head, key chunk) runs an online softmax per head over its chunk and
+//                      writes each head's unnormalised sum with its (max, sum of exp);
 //   attention_combine: one invocation per (batch, query, head, 4 output dims) rescales and adds
 //                      the chunks.
 // Splitting keys spreads a single decoded token over many invocations, and keeps each
@@ -31,6 +32,7 @@ struct Params {
     scale: f32,
     chunk: u32,     // keys per partial invocation
     n_chunks: u32,
+    heads_per_inv: u32,  // query heads of one kv head per invocation (a kv head's last group may be smaller)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -44,21 +46,30 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> out: array<vec4<f32>>;
 
 const MAX_D4: u32 = 64u;
+const MAX_HEADS: u32 = 16u;
 const NO_SCORE: f32 = -3.0e38;
 
 @compute @workgroup_size(WG)
 fn attention_partial(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = linear_id(g, nwg);
-    let row = id / p.n_chunks;   // (b, s, h) flattened, as in q
-    if (row >= p.batch * p.q_len * p.n_head) {
+    // One invocation per (b, s, kv head, head group, chunk): the head group is up to
+    // heads_per_inv query heads sharing the kv head, so each key and value row is fetched once
+    // for all of them (GQA) instead of once per query head.
+    let group = p.n_head / p.n_kv_head;
+    let head_groups = (group + p.heads_per_inv - 1u) / p.heads_per_inv;
+    let irow = id / p.n_chunks;
+    if (irow >= p.batch * p.q_len * p.n_kv_head * head_groups) {
         return;
     }
     let c = id % p.n_chunks;
-    let h = row % p.n_head;
-    let s = (row / p.n_head) % p.q_len;
-    let b = row / (p.n_head * p.q_len);
+    let hg = irow % head_groups;
+    let kvh = (irow / head_groups) % p.n_kv_head;
+    let s = (irow / (head_groups * p.n_kv_head)) % p.q_len;
+    let b = irow / (head_groups * p.n_kv_head * p.q_len);
+    let h0 = kvh * group + hg * p.heads_per_inv;
+    let nh = min(p.heads_per_inv, group - hg * p.heads_per_inv);
+    let row0 = (b * p.q_len + s) * p.n_head + h0;  // (b, s, h0) flattened, as in q
     let d4 = p.head_dim / 4u;
-    let kvh = h / (p.n_head / p.n_kv_head);
     let qpos = p.pos0 + s;
 
     var lo = c * p.chunk;
@@ -70,38 +81,63 @@ fn attention_partial(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_w
         }
     }
 
-    let qb = row * d4;
+    // acc[j * d4 + i]: head j's output, dims 4i..4i+3 (nh * d4 <= MAX_D4, see heads_per_inv).
     var acc: array<vec4<f32>, MAX_D4>;
-    for (var i = 0u; i < d4; i++) {
+    for (var i = 0u; i < nh * d4; i++) {
         acc[i] = vec4<f32>(0.0);
     }
-    var m = NO_SCORE;
-    var l = 0.0;
+    var m: array<f32, MAX_HEADS>;
+    var l: array<f32, MAX_HEADS>;
+    var sc: array<f32, MAX_HEADS>;
+    for (var j = 0u; j < nh; j++) {
+        m[j] = NO_SCORE;
+        l[j] = 0.0;
+    }
     for (var t = lo; t < hi; t++) {
         if (p.use_mask != 0u && mask[b * p.kv_len + t] == 0u) {
             continue;
         }
         let kb = ((b * p.kv_cap + t % p.kv_cap) * p.n_kv_head + kvh) * d4;
-        var sc = 0.0;
+        for (var j = 0u; j < nh; j++) {
+            sc[j] = 0.0;
+        }
         for (var i = 0u; i < d4; i++) {
-            sc += dot(q[qb + i], k[kb + i]);
+            let kv = k[kb + i];
+            for (var j = 0u; j < nh; j++) {
+                sc[j] += dot(q[(row0 + j) * d4 + i], kv);
+            }
         }
-        sc *= p.scale;
-        if (p.softcap > 0.0) {
-            sc = p.softcap * tanh(clamp(sc / p.softcap, -15.0, 15.0));
+        // Online softmax per head; sc[j] becomes the key's weight and l[j] the rescale factor
+        // for what head j has accumulated so far.
+        for (var j = 0u; j < nh; j++) {
+            var x = sc[j] * p.scale;
+            if (p.softcap > 0.0) {
+                x = p.softcap * tanh(clamp(x / p.softcap, -15.0, 15.0));
+            }
+            let m_new = max(m[j], x);
+            let corr = exp(m[j] - m_new);
+            let w = exp(x - m_new);
+            l[j] = l[j] * corr + w;
+            m[j] = m_new;
+            sc[j] = w;
+            // Rescaling acc here rather than in the value loop keeps that loop to one multiply-add.
+            for (var i = 0u; i < d4; i++) {
+                acc[j * d4 + i] *= corr;
+            }
         }
-        let m_new = max(m, sc);
-        let corr = exp(m - m_new);
-        let w = exp(sc - m_new);
-        l = l * corr + w;
         for (var i = 0u; i < d4; i++) {
-            acc[i] = acc[i] * corr + w * v[kb + i];
+            let vv = v[kb + i];
+            for (var j = 0u; j < nh; j++) {
+                acc[j * d4 + i] += sc[j] * vv;
+            }
         }
-        m = m_new;
     }
-    part_ml[id] = vec2<f32>(m, l);
-    for (var i = 0u; i < d4; i++) {
-        part_acc[id * d4 + i] = acc[i];
+    for (var j = 0u; j < nh; j++) {
+        let part = (row0 + j) * p.n_chunks + c;
+        part_ml[part] = vec2<f32>(m[j], l[j]);
+        for (var i = 0u; i < d4; i++) {
+            part_acc[part * d4 + i] = acc[j * d4 + i];
+        }
     }
 }
 

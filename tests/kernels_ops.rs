@@ -225,6 +225,17 @@ fn attention_causal_gqa() {
     check_attention(ctx, &decoder(5, 12, 14, 2, 64), false, 6);
 }
 
+/// Query heads of a KV group share one invocation (up to what fits its registers): groups that
+/// fill it exactly, that need two invocations with a smaller last one, and the 16-head cap.
+#[test]
+fn attention_grouped_heads() {
+    let Some(ctx) = gpu() else { return };
+    check_attention(ctx, &decoder(1, 300, 20, 4, 64), false, 12); // 5 heads: groups of 4 and 1
+    check_attention(ctx, &decoder(2, 45, 16, 1, 16), false, 13); // 16 heads of 16 dims: one group
+    check_attention(ctx, &decoder(1, 70, 32, 1, 16), false, 14); // 32 heads: two groups of 16
+    check_attention(ctx, &decoder(4, 33, 8, 2, 128), false, 15); // 4 heads of 128: groups of 2
+}
+
 /// MQA with Gemma 3's head_dim 256 (the register limit).
 #[test]
 fn attention_mqa_head_dim_256() {

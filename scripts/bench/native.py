@@ -37,6 +37,20 @@ def cpu_model():
     return platform.processor()
 
 
+def check(webslm):
+    """Fails on results no working bench could give (the CI smoke run relies on this)."""
+    cost = webslm["cost"]
+    problems = [what for what, bad in [
+        ("no decode speed", not all(r["decode_tok_s"] > 0 for r in webslm["runs"])),
+        ("no time to first token", not all(t > 0 for r in webslm["runs"] for t in r["ttft_secs"])),
+        ("no dispatches counted", cost["dispatches"] < 1),
+        ("no weight bytes read", cost["weight_bytes_read"] < cost["weight_bytes"] * 0.5),
+        ("no GPU memory counted", webslm["gpu_peak_bytes"] < webslm["weight_bytes"]),
+    ] if bad]
+    if problems:
+        sys.exit(f"webslm bench gave impossible results: {', '.join(problems)}")
+
+
 def run(cmd, **kw):
     print("+", " ".join(cmd), file=sys.stderr, flush=True)
     return subprocess.run(cmd, check=True, cwd=ROOT, **kw)
@@ -78,6 +92,7 @@ def main():
                             "--runs", str(a.runs), "--threads", *map(str, a.threads)],
                            env=env, stdout=subprocess.PIPE, text=True)
                 peers = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+        check(webslm)
         report["models"].append({"id": key, "name": name, "path": path, "webslm": webslm, "llama_cpp": peers})
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:

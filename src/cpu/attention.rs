@@ -43,10 +43,11 @@ impl AttentionParams {
         self.kv_cap > 0 && self.kv_len.saturating_sub(self.kv_cap) <= self.oldest_visible()
     }
 
-    /// Bytes of keys and values the kernel fetches (for `webslm bench`): each query row reads one
-    /// f32 key row and one value row per key its causal window lets it see. Query heads that
-    /// share a KV head each fetch it, as the kernel does; key-mask skips are not subtracted.
-    pub fn kv_bytes_fetched(&self) -> u64 {
+    /// Bytes of keys and values fetched (for `webslm bench`) when `fetchers` invocations per
+    /// query read each key row and value row their causal window lets them see (n_kv_head when
+    /// every KV head is read once, n_head when each query head reads its own). Key-mask skips
+    /// are not subtracted.
+    pub fn kv_bytes_fetched(&self, fetchers: usize) -> u64 {
         let keys: usize = (0..self.q_len)
             .map(|s| {
                 let qpos = self.pos0 as usize + s;
@@ -62,7 +63,7 @@ impl AttentionParams {
                 hi.saturating_sub(lo)
             })
             .sum();
-        (keys * self.batch * self.n_head * self.head_dim * 4 * 2) as u64
+        (keys * self.batch * fetchers * self.head_dim * 4 * 2) as u64
     }
 }
 

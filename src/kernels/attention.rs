@@ -26,6 +26,7 @@ struct Params {
     scale: f32,
     chunk: u32,
     n_chunks: u32,
+    heads_per_inv: u32,
 }
 
 /// Loop iterations one invocation may run: lavapipe (Mesa 22.3) silently stops an invocation
@@ -35,16 +36,28 @@ const LOOP_BUDGET: usize = 60_000;
 /// Partial invocations to aim for: enough to spread one decoded token over a GPU.
 const TARGET_INVOCATIONS: usize = 256;
 
-/// Keys per partial invocation: small when few (batch, query, head) rows exist (decode), up to
-/// the loop budget (each key runs 1 + 2 * head_dim/4 loop iterations).
-fn chunk_size(p: &AttentionParams, rows: usize) -> usize {
-    let max_chunk = (LOOP_BUDGET / (1 + p.head_dim / 2)).max(1);
+/// Keys per partial invocation: small when few invocation rows exist (decode), up to the loop
+/// budget (each key runs about 2 * heads + (2 + 3 * heads) * head_dim/4 loop iterations).
+fn chunk_size(p: &AttentionParams, rows: usize, heads: usize) -> usize {
+    let per_key = 1 + 2 * heads + (2 + 3 * heads) * (p.head_dim / 4);
+    let max_chunk = (LOOP_BUDGET / per_key).max(1);
     let want_chunks = TARGET_INVOCATIONS.div_ceil(rows.max(1));
     p.kv_len.div_ceil(want_chunks).max(16).min(max_chunk)
 }
 
-/// The kernel keeps a head's output in registers: `array<vec4<f32>, 64>`.
+/// The kernel keeps its heads' outputs in registers: `array<vec4<f32>, 64>`.
 pub const MAX_HEAD_DIM: usize = 256;
+const MAX_D4: usize = MAX_HEAD_DIM / 4;
+/// `MAX_HEADS` in attention.wgsl: the per-head softmax state arrays.
+const MAX_HEADS: usize = 16;
+
+/// Query heads one invocation serves, all reading the same kv head: as many of the group as
+/// fit the output registers (GQA models read each key once per group instead of once per head;
+/// head_dim 256 leaves room for one).
+fn heads_per_invocation(p: &AttentionParams) -> usize {
+    let group = p.n_head / p.n_kv_head.max(1);
+    group.min(MAX_D4 / (p.head_dim / 4).max(1)).clamp(1, MAX_HEADS)
+}
 
 /// out = softmax(scale * q k^T [masked]) v, with the layouts and masking rules of
 /// `shaders/attention.wgsl` (the same `AttentionParams` drive the CPU twin).
@@ -85,7 +98,10 @@ pub fn attention(
     if let Some(m) = key_mask {
         expect_len("key mask", m, product("key mask", &[p.batch, p.kv_len])?)?;
     }
-    let chunk = chunk_size(p, rows);
+    let heads = heads_per_invocation(p);
+    let head_groups = (p.n_head / p.n_kv_head).div_ceil(heads);
+    let inv_rows = product("attention rows", &[p.batch, p.q_len, p.n_kv_head, head_groups])?;
+    let chunk = chunk_size(p, inv_rows, heads);
     let n_chunks = p.kv_len.div_ceil(chunk).max(1);
     let params = Params {
         batch: dim_u32("batch", p.batch)?,
@@ -103,6 +119,7 @@ pub fn attention(
         scale: p.scale,
         chunk: dim_u32("chunk", chunk)?,
         n_chunks: dim_u32("chunks", n_chunks)?,
+        heads_per_inv: dim_u32("heads", heads)?,
     };
     let ctx = batch.ctx();
     let out = ctx.tensor(&[p.batch, p.q_len, p.n_head, p.head_dim], DType::F32)?;
@@ -113,7 +130,10 @@ pub fn attention(
     let mask = key_mask.map(|m| m.binding()).unwrap_or_else(|| q.binding());
     let params = bytemuck::bytes_of(&params);
 
-    let partial = dim_u32("attention invocations", parts)?;
+    let partial = dim_u32(
+        "attention invocations",
+        product("attention chunks", &[inv_rows, n_chunks])?,
+    )?;
     let wg = workgroup_size(partial);
     let key = PipelineKey {
         kernel: "attention_partial",
@@ -130,7 +150,7 @@ pub fn attention(
         part_ml.binding(),
     ];
     batch.dispatch(&pipeline, params, &buffers, partial.div_ceil(wg))?;
-    batch.ctx().stats.read_kv(p.kv_bytes_fetched());
+    batch.ctx().stats.read_kv(p.kv_bytes_fetched(p.n_kv_head * head_groups));
 
     let combine = dim_u32("attention invocations", rows * p.head_dim / 4)?;
     let wg = workgroup_size(combine);

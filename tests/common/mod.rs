@@ -9,7 +9,17 @@ use webslm::gpu::{Batch, GpuContext, GpuError, GpuOptions};
 /// Opens a device once per process. In CI (`CI=true`) a missing adapter fails the test: a GPU
 /// test that silently skips there would prove nothing. Elsewhere it skips with the reason.
 fn open(slot: &'static OnceLock<Option<GpuContext>>, options: GpuOptions) -> Option<&'static GpuContext> {
-    slot.get_or_init(|| match GpuContext::new_blocking(options) {
+    slot.get_or_init(|| open_new(options)).as_ref()
+}
+
+/// A device of its own, under the same CI rule: for tests that read per-device state (the work
+/// counters) while other tests run in parallel.
+pub fn gpu_fresh() -> Option<GpuContext> {
+    open_new(GpuOptions::default())
+}
+
+fn open_new(options: GpuOptions) -> Option<GpuContext> {
+    match GpuContext::new_blocking(options) {
         Ok(ctx) => Some(ctx),
         Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
             panic!("CI=true but no GPU adapter could be opened: {e}")
@@ -18,8 +28,7 @@ fn open(slot: &'static OnceLock<Option<GpuContext>>, options: GpuOptions) -> Opt
             eprintln!("SKIPPED: no GPU adapter ({e})");
             None
         }
-    })
-    .as_ref()
+    }
 }
 
 /// The device as the adapter offers it.
