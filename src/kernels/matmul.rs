@@ -160,12 +160,19 @@ pub fn matmul_full(
     };
     // Whole 32-weight chunks whenever the row allows (every block format does).
     let chunks = w.k.is_multiple_of(32);
+    // Rows of x start on vec4s when k % 4 == 0 (every real model); then x is read as vec4s.
+    let x_vec4 = w.k.is_multiple_of(4);
+    let stand_in = match x_vec4 {
+        true => None,
+        false => Some(batch.ctx().tensor(&[4], DType::F32)?),
+    };
     let overrides = [
         ("UNIFORM_X", f64::from(u8::from(kernel == MatmulKernel::GemvUniformX))),
         ("CHUNKS", f64::from(u8::from(chunks))),
         ("EPILOGUE", f64::from(epilogue_code)),
+        ("X_VEC4", f64::from(u8::from(x_vec4))),
     ];
-    let mut variant = format!("{}_e{epilogue_code}", w.variant.name());
+    let mut variant = format!("{}_e{epilogue_code}_v{}", w.variant.name(), u8::from(x_vec4));
     if kernel == MatmulKernel::GemvUniformX {
         variant.push_str("_ux");
     }
@@ -192,7 +199,7 @@ pub fn matmul_full(
             workgroup: wg,
         };
         let source = || shaders::with_weights(shaders::MATMUL, w.variant);
-        // gemm reads neither x's uniform copy nor whole chunks: only the epilogue applies.
+        // gemm reads neither x's uniform copy nor whole chunks: only the epilogue and X_VEC4 apply.
         let pipeline = match kernel {
             MatmulKernel::Gemm => batch
                 .ctx()
@@ -204,6 +211,7 @@ pub fn matmul_full(
             (2, x.binding()),
             (3, y.binding()),
             (5, gate.binding()),
+            (6, stand_in.as_ref().unwrap_or(x).binding()),
         ];
         if let Some(u) = &uniform_x {
             buffers.push((4, u.as_entire_binding()));
