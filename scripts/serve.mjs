@@ -3,6 +3,8 @@
 // (pkg/, models/, tests/) with HTTP Range support and records every request. Under /corrupt/ it
 // serves a file with one byte flipped (the integrity test); under /flaky/ it drops the
 // connection the first time the fourth 8 MiB piece of a file is asked for (the resume test).
+// With `isolated` (`--isolated` on the command line) every response carries the headers that make
+// a page cross-origin isolated: SharedArrayBuffer, which wllama's threads need (the browser bench).
 import { createServer } from 'node:http';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -14,11 +16,20 @@ const TYPES = {
   '.wasm': 'application/wasm', '.css': 'text/css',
 };
 
-export async function startServer(root, port = 0) {
+// COOP + COEP make the page crossOriginIsolated; CORP lets a COEP page (or worker) embed each file.
+const ISOLATION_HEADERS = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+export async function startServer(root, port = 0, { isolated = false } = {}) {
   const requests = [];
   const ranges = [];
   const dropped = new Set();
   const server = createServer(async (req, res) => {
+    // setHeader before writeHead: writeHead merges these into every response, errors included.
+    if (isolated) for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);
     const url = new URL(req.url, 'http://127.0.0.1');
     requests.push(url.pathname);
     if (url.pathname === '/' || url.pathname === '/www') {
@@ -87,13 +98,16 @@ export async function startServer(root, port = 0) {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);
   });
-  return { origin: `http://127.0.0.1:${server.address().port}`, requests, ranges, close: () => server.close() };
+  return { origin: `http://127.0.0.1:${server.address().port}`, isolated, requests, ranges, close: () => server.close() };
 }
 
-// `node scripts/serve.mjs [port]`: serve the repository for the demos until stopped.
+// `node scripts/serve.mjs [port] [--isolated]`: serve the repository for the demos until stopped.
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const root = new URL('..', import.meta.url).pathname;
-  const port = Number(process.argv[2] ?? 8080);
-  const { origin } = await startServer(root, port);
-  console.log(`webslm demos: ${origin}/www/ (chat: ${origin}/www/chat.html, text analysis: ${origin}/www/analysis.html)`);
+  const args = process.argv.slice(2);
+  const isolated = args.includes('--isolated');
+  const port = Number(args.find((a) => !a.startsWith('--')) ?? 8080);
+  const { origin } = await startServer(root, port, { isolated });
+  console.log(`webslm demos: ${origin}/www/ (chat: ${origin}/www/chat.html, text analysis: ${origin}/www/analysis.html, browser bench: ${origin}/www/bench.html)`);
+  if (isolated) console.log('cross-origin isolated: pages may use SharedArrayBuffer (wllama threads)');
 }
