@@ -108,9 +108,9 @@ fn gemv(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
         }
     } else {
         for (var k = 0u; k < p.k; k += 4u) {
-            let xv = gemv_x4(m, k);
-            acc += vec4<f32>(dot(LOAD_W4(r0, k, p.k), xv), dot(LOAD_W4(r1, k, p.k), xv),
-                             dot(LOAD_W4(r2, k, p.k), xv), dot(LOAD_W4(r3, k, p.k), xv));
+            let x4 = gemv_x4(m, k);
+            acc += vec4<f32>(dot(LOAD_W4(r0, k, p.k), x4), dot(LOAD_W4(r1, k, p.k), x4),
+                             dot(LOAD_W4(r2, k, p.k), x4), dot(LOAD_W4(r3, k, p.k), x4));
         }
     }
     let out = m * p.n_out + p.row0 + r0;

@@ -5,7 +5,7 @@
 //   normal layout (llama.cpp ROPE_TYPE_NORM): pairs (2i, 2i+1)
 //   NEOX layout (HF rotate_half):             pairs (i, i + rot_dims/2)
 // inv_freq[i] = base^(-2i/rot_dims), computed on the host so that scaled variants (Llama 3,
-// linear, YaRN) only change that table. With heads2 = 0, x2 is x bound again and never touched.
+// linear, YaRN) only change that table. With heads2 = 0, x2 is a scratch buffer never touched.
 
 struct Params {
     seq: u32,

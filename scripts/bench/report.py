@@ -78,8 +78,9 @@ def decode_cost(w):
     weights, kv_need = c["weight_bytes"], c["kv_bytes_needed"]
     read = c["weight_bytes_read"] + c["kv_bytes_read"]
     fetched_ratio = read / (weights + kv_need)
-    # A KV row that several query heads share (GQA) is fetched once per head; read once, the
-    # bytes would be the weights plus the KV needed, plus what weights were read twice.
+    # A KV row is fetched once per invocation that needs it: once per KV head when its query
+    # heads fit one invocation, more often when they do not (head_dim 256). Counted once, the
+    # bytes would be the weights read plus the KV needed.
     unique_ratio = (c["weight_bytes_read"] + kv_need) / (weights + kv_need)
     out = [f"Per decoded token at position {c['position']} (the end of the decode window; "
            f"{c['tokens']} tokens stepped alone):", "",
@@ -98,7 +99,7 @@ def decode_cost(w):
            f"{w['weight_bytes'] / MIB:.1f} / {w['kv_cache_bytes'] / MIB:.1f} MiB |", ""]
     p = w.get("profile")
     if p:
-        total = sum(k["ms_per_token"] for k in p["kernels"])
+        total = sum(k["ms_per_token"] for k in p["kernels"]) or 1.0
         out += [f"Kernel time per token, each dispatch submitted and timed alone ({p['tokens']} tokens; this "
                 f"serialises the work and adds one submit, {p['empty_submit_ms']:.3f} ms, per dispatch, so it "
                 f"ranks costs rather than adding up to the real step). A tiny dispatch batched with hundreds of "

@@ -55,7 +55,8 @@ pub struct TokenCost {
     pub submits: f64,
     pub weight_bytes_read: f64,
     pub kv_bytes_read: f64,
-    /// The least a token must read: every weight once, every visible key and value once.
+    /// The least a token must read: every weight once (one row of an untied embedding table),
+    /// every visible key and value once.
     pub weight_bytes: u64,
     pub kv_bytes_needed: f64,
     /// Medians: CPU time recording the token's work, then time from submit to the candidates.
@@ -150,6 +151,11 @@ pub fn bench_model(
     options: &EngineOptions,
     mut progress: impl FnMut(&str),
 ) -> Result<ModelBench, ModelError> {
+    if cfg.prompt_lens.is_empty() || cfg.prompt_lens.contains(&0) {
+        return Err(ModelError::Config(
+            "the benchmark needs prompt lengths of 1 or more".into(),
+        ));
+    }
     let longest = cfg.prompt_lens.iter().copied().max().unwrap_or(0);
     let needed = longest.max(cfg.prompt_lens.first().copied().unwrap_or(0) + cfg.decode_tokens + cfg.cost_tokens);
     let options = EngineOptions {
@@ -158,12 +164,26 @@ pub fn bench_model(
     };
     let mut runs = Vec::new();
     let mut prompts = Vec::new();
+    let mut fits_checked = false;
     let mut last = None;
     for run in 0..cfg.runs.max(1) {
         let sw = Stopwatch::start();
         let mut engine = Engine::load(path, &options)?;
         engine.ctx.wait_idle()?;
         let load_secs = sw.secs();
+        if !fits_checked {
+            // Engine::new caps the cache at the model's training context; say so before running.
+            if engine.cache.context < needed + 1 {
+                return Err(ModelError::Config(format!(
+                    "the benchmark needs {} positions (the longest prompt, or the first prompt plus the \
+                     decoded and measured tokens) but this model's context holds {}; use shorter --prompts \
+                     or --decode",
+                    needed + 1,
+                    engine.cache.context
+                )));
+            }
+            fits_checked = true;
+        }
         if prompts.is_empty() {
             let tokenizer = engine.tokenizer()?;
             for &len in &cfg.prompt_lens {
@@ -270,7 +290,7 @@ fn token_cost(engine: &mut Engine, mut token: u32, tokens: usize) -> Result<(Tok
         submits: per(d.submits),
         weight_bytes_read: per(d.weight_bytes_read),
         kv_bytes_read: per(d.kv_bytes_read),
-        weight_bytes: engine.model.weight_bytes(),
+        weight_bytes: engine.model.decode_weight_bytes(),
         kv_bytes_needed: per(kv_needed),
         record_secs: median(record),
         wait_secs: median(wait),
@@ -291,7 +311,7 @@ fn profile_kernels(path: &Path, options: &EngineOptions, prompt: &[u32], tokens:
     let first = engine.generate(prompt, 1, &mut greedy(), &[], |_| true)?;
     let mut token = first.ids.first().copied().unwrap_or(0);
     let empty_submit_ms = empty_submit_secs(&engine)? * 1000.0;
-    let batched_tiny_dispatch_ms = tiny_dispatch_secs(&engine)? * 1000.0;
+    let batched_tiny_dispatch_ms = tiny_dispatch_secs(&engine, &options.gpu)? * 1000.0;
     let profiler = engine
         .ctx
         .profiler
@@ -324,10 +344,14 @@ fn profile_kernels(path: &Path, options: &EngineOptions, prompt: &[u32], tokens:
     })
 }
 
-/// Seconds per dispatch of 400 one-token residual adds in one submit (profiling off for it).
-fn tiny_dispatch_secs(engine: &Engine) -> Result<f64, ModelError> {
+/// Seconds per dispatch of 400 one-token residual adds in one submit, on a second device opened
+/// with the same options but profiling off (the profiled one submits every dispatch alone).
+fn tiny_dispatch_secs(engine: &Engine, gpu: &GpuOptions) -> Result<f64, ModelError> {
     use crate::kernels::elementwise::{elementwise, Op};
-    let ctx = crate::gpu::GpuContext::new_blocking(GpuOptions::default())?;
+    let ctx = crate::gpu::GpuContext::new_blocking(GpuOptions {
+        profile_kernels: false,
+        ..gpu.clone()
+    })?;
     let x = ctx.upload_f32(&vec![1.0; engine.model.cfg.n_embd], &[1, engine.model.cfg.n_embd])?;
     let count = 400;
     let mut times = Vec::new();

@@ -30,7 +30,8 @@ commands:
                              outermost dimension first
   bench-kernels [--quick] [--json]
                              time every kernel x weight format on the GPU next to its CPU twin
-  bench --model P [--runs 5] [--prompts 128,512] [--decode 128] [--profile N] [--json FILE]
+  bench --model P [--runs 5] [--prompts 128,512] [--decode 128] [--cost-tokens 8] [--profile N]
+        [--context N] [--json FILE]
                              a decoder end to end, medians over runs: load time, prefill tok/s
                              and time to first token per prompt length, decode tok/s, GPU
                              memory; per decoded token: dispatches, submits, bytes of weights

@@ -3,8 +3,9 @@
 //!
 //! Bytes read are counted by the kernel launchers, which know what a dispatch fetches: a GEMV
 //! streams its whole weight once, attention reads the keys and values it can see. They count what
-//! each invocation asks for, so a key that several query heads share (grouped-query attention)
-//! is counted once per head, as the kernel fetches it.
+//! the invocations ask for, so a key that query heads share (grouped-query attention) is counted
+//! once per invocation that fetches it: once per KV head when its query heads fit one invocation,
+//! more often when they do not (head_dim 256).
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -33,10 +34,10 @@ impl StatsSnapshot {
     /// Work done between `earlier` and this snapshot (the peak is this snapshot's).
     pub fn since(&self, earlier: &StatsSnapshot) -> StatsSnapshot {
         StatsSnapshot {
-            dispatches: self.dispatches - earlier.dispatches,
-            submits: self.submits - earlier.submits,
-            weight_bytes_read: self.weight_bytes_read - earlier.weight_bytes_read,
-            kv_bytes_read: self.kv_bytes_read - earlier.kv_bytes_read,
+            dispatches: self.dispatches.saturating_sub(earlier.dispatches),
+            submits: self.submits.saturating_sub(earlier.submits),
+            weight_bytes_read: self.weight_bytes_read.saturating_sub(earlier.weight_bytes_read),
+            kv_bytes_read: self.kv_bytes_read.saturating_sub(earlier.kv_bytes_read),
             peak_bytes: self.peak_bytes,
         }
     }

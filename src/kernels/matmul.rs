@@ -134,6 +134,10 @@ pub fn matmul_full(
     }
     let m = x.numel() / w.k;
     expect_len("matmul output", y, super::product("matmul output", &[m, w.n])?)?;
+    // y is written while x (and the gate) are read: one buffer in both roles is a usage conflict.
+    if std::ptr::eq(x, y) || matches!(epilogue, Epilogue::Gate(_, g) if std::ptr::eq(g, y)) {
+        return Err(GpuError::InvalidArgument("matmul: y must not be x or the gate".into()));
+    }
     let gate = match epilogue {
         Epilogue::Gate(_, g) => {
             expect_len("matmul gate", g, y.numel())?;

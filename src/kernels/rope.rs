@@ -2,7 +2,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::gpu::{Batch, GpuError, GpuTensor};
+use crate::gpu::{Batch, DType, GpuError, GpuTensor};
 
 use super::{dim_u32, expect_len, run_plain, shaders};
 
@@ -62,16 +62,20 @@ pub fn rope_pair(
     }
     let seq = x.numel() / (heads * head_dim);
     expect_len("rope inv_freq", inv_freq, rot_dims / 2)?;
-    let (x2, heads2) = keys.unwrap_or((x, 0));
-    expect_len(
-        "rope keys",
-        x2,
-        if heads2 == 0 {
-            x.numel()
-        } else {
-            seq * heads2 * head_dim
-        },
-    )?;
+    // Without keys a small scratch buffer fills binding 3 (never touched with heads2 = 0), so x is
+    // not bound twice as writable storage.
+    let scratch;
+    let (x2, heads2) = match keys {
+        Some((_, 0)) => return Err(GpuError::InvalidArgument("rope: keys given with 0 heads".into())),
+        Some((k, heads2)) => {
+            expect_len("rope keys", k, seq * heads2 * head_dim)?;
+            (k, heads2)
+        }
+        None => {
+            scratch = batch.ctx().tensor(&[4], DType::F32)?;
+            (&scratch, 0)
+        }
+    };
     let params = Params {
         seq: dim_u32("seq", seq)?,
         heads: dim_u32("heads", heads)?,
@@ -79,7 +83,7 @@ pub fn rope_pair(
         rot_dims: dim_u32("rot_dims", rot_dims)?,
         pos0,
         neox: u32::from(layout == RopeLayout::Neox),
-        heads2: dim_u32("heads", heads2)?,
+        heads2: dim_u32("key heads", heads2)?,
         _pad: 0,
     };
     let invocations = dim_u32("rope invocations", seq * (heads + heads2) * rot_dims / 2)?;

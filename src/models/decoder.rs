@@ -179,6 +179,18 @@ impl Decoder {
         layers + self.tok_embd.size_bytes() + self.output.as_ref().map_or(0, m) + norm(&self.out_norm)
     }
 
+    /// Weight bytes one decoded token must read at least: every weight once, except the embedding
+    /// table, of which it needs one row, unless the table is also the (tied) output head.
+    pub fn decode_weight_bytes(&self) -> u64 {
+        match &self.output {
+            None => self.weight_bytes(),
+            Some(_) => {
+                let table = self.tok_embd.size_bytes();
+                self.weight_bytes() - table + table / self.tok_embd.n.max(1) as u64
+            }
+        }
+    }
+
     /// Bytes of keys and values that decoding the token at position `pos` must read at least:
     /// every cached key and value it can see (a sliding-window layer sees only its window), once.
     pub fn kv_bytes_needed(&self, pos: usize) -> u64 {

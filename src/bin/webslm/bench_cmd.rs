@@ -27,12 +27,16 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     let cfg = ModelBenchConfig {
         runs: opts.get("runs", 5)?.max(1),
         prompt_lens: opts.counts("prompts", "128,512")?,
-        decode_tokens: opts.get("decode", 128)?,
+        decode_tokens: match opts.get("decode", 128)? {
+            n if n >= 2 => n,
+            n => return Err(format!("--decode {n}: decode speed needs at least 2 tokens")),
+        },
         cost_tokens: opts.get("cost-tokens", 8)?,
         profile_tokens: opts.get("profile", 0)?,
     };
     // The KV cache is sized for the default context (or --context), as a user would run it, so
-    // the memory reported is real; it grows to fit the benchmark if that needs more.
+    // the memory reported is real; it grows to what the benchmark needs, within the model's
+    // training context (bench_model says so up front when the benchmark cannot fit).
     let defaults = EngineOptions::default();
     let options = EngineOptions {
         context: opts.get("context", defaults.context)?,
