@@ -140,6 +140,32 @@ async function loadWebslm() {
   }
 }
 
+/**
+ * webslm's cold load (its cache emptied first) then warm load (weights from the Cache API), timed
+ * into `row`; `onCold(engine)` runs on the cold engine before it is unloaded. Returns the warm
+ * engine; on an error no engine is left loaded.
+ */
+async function loadWebslmColdWarm(spec, options, row, label, log, onCold = async () => {}) {
+  const { createEngine, deleteModelFromCache } = await loadWebslm();
+  log(`${label}: cold load`);
+  await deleteModelFromCache(spec);
+  let t = now();
+  const cold = await createEngine(spec, options);
+  row.cold_load_s = round(now() - t, 3);
+  row.cold_from_cache = cold.loadInfo?.fromCache;
+  try {
+    await onCold(cold);
+  } finally {
+    await cold.unload();
+  }
+  log(`${label}: warm load`);
+  t = now();
+  const warm = await createEngine(spec, options);
+  row.warm_load_s = round(now() - t, 3);
+  row.warm_from_cache = warm.loadInfo?.fromCache;
+  return warm;
+}
+
 /** webslm's row; also returns the prompt text (exactly promptTokens for webslm) for the other engines. */
 async function benchWebslm(model, cfg, log) {
   const spec = { url: model.url, task: 'text-generation' };
@@ -148,28 +174,15 @@ async function benchWebslm(model, cfg, log) {
   let engine = null;
   let prompt = null;
   try {
-    const { createEngine, deleteModelFromCache } = await loadWebslm();
-    log(`webslm ${model.id}: cold load`);
-    await deleteModelFromCache(spec);
-    let t = now();
-    engine = await createEngine(spec, options);
-    row.cold_load_s = round(now() - t, 3);
-    row.cold_from_cache = engine.loadInfo?.fromCache;
-    prompt = await promptText(engine, cfg.promptTokens);
-
-    log(`webslm ${model.id}: warm load`);
-    await engine.unload();
-    engine = null;
-    t = now();
-    engine = await createEngine(spec, options);
-    row.warm_load_s = round(now() - t, 3);
-    row.warm_from_cache = engine.loadInfo?.fromCache;
+    engine = await loadWebslmColdWarm(spec, options, row, `webslm ${model.id}`, log, async (cold) => {
+      prompt = await promptText(cold, cfg.promptTokens);
+    });
 
     const maxTokens = model.decodeTokens ?? cfg.decodeTokens;
     for (let i = 0; i < cfg.runs; i++) {
       log(`webslm ${model.id}: run ${i + 1}/${cfg.runs}`);
       await engine.resetCache(); // no prefix reuse: every run prefills the whole prompt
-      t = now();
+      const t = now();
       const out = await engine.completions.create({ prompt, max_tokens: maxTokens, temperature: 0, ignore_eos: true });
       const wall = now() - t;
       const { ids: generated, prefill_secs: prefill, decode_secs: decode } = out.webslm;
@@ -353,22 +366,7 @@ async function benchWebslmEmbeddings(model, sentences, cfg, log) {
   let engine = null;
   let vectors = null;
   try {
-    const { createEngine, deleteModelFromCache } = await loadWebslm();
-    log(`webslm ${model.id}: cold load`);
-    await deleteModelFromCache(spec);
-    let t = now();
-    engine = await createEngine(spec, options);
-    row.cold_load_s = round(now() - t, 3);
-    row.cold_from_cache = engine.loadInfo?.fromCache;
-
-    log(`webslm ${model.id}: warm load`);
-    await engine.unload();
-    engine = null;
-    t = now();
-    engine = await createEngine(spec, options);
-    row.warm_load_s = round(now() - t, 3);
-    row.warm_from_cache = engine.loadInfo?.fromCache;
-
+    engine = await loadWebslmColdWarm(spec, options, row, `webslm ${model.id}`, log);
     const embed = async (texts) => (await engine.embeddings.create({ input: texts })).data.map((d) => d.embedding);
     vectors = await timeEmbeddings(embed, sentences, cfg, row, log, `webslm ${model.id}`);
   } catch (e) {

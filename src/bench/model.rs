@@ -162,16 +162,18 @@ pub fn bench_model(
         context: options.context.max(needed + 1),
         ..options.clone()
     };
+    let n_runs = cfg.runs.max(1);
     let mut runs = Vec::new();
     let mut prompts = Vec::new();
-    let mut fits_checked = false;
+    // What only the last run measures: the per-token cost, and the device's figures.
     let mut last = None;
-    for run in 0..cfg.runs.max(1) {
+    for run in 0..n_runs {
+        let is_last = run + 1 == n_runs;
         let sw = Stopwatch::start();
         let mut engine = Engine::load(path, &options)?;
         engine.ctx.wait_idle()?;
         let load_secs = sw.secs();
-        if !fits_checked {
+        if run == 0 {
             // Engine::new caps the cache at the model's training context; say so before running.
             if engine.cache.context < needed + 1 {
                 return Err(ModelError::Config(format!(
@@ -182,9 +184,6 @@ pub fn bench_model(
                     engine.cache.context
                 )));
             }
-            fits_checked = true;
-        }
-        if prompts.is_empty() {
             let tokenizer = engine.tokenizer()?;
             for &len in &cfg.prompt_lens {
                 prompts.push(prompt_ids(&tokenizer, len).map_err(ModelError::Config)?);
@@ -192,6 +191,7 @@ pub fn bench_model(
         }
         let mut ttft_secs = Vec::new();
         let mut decode_tok_s = f64::NAN;
+        let mut cost = None;
         for (i, prompt) in prompts.iter().enumerate() {
             engine.cache.truncate(0);
             let max_tokens = if i == 0 { cfg.decode_tokens.max(1) } else { 1 };
@@ -199,9 +199,9 @@ pub fn bench_model(
             ttft_secs.push(stats.prefill_secs);
             if i == 0 {
                 decode_tok_s = stats.decode_tok_s();
-                if run + 1 == cfg.runs.max(1) {
+                if is_last {
                     let last_token = stats.ids.last().copied().unwrap_or(0);
-                    last = Some(token_cost(&mut engine, last_token, cfg.cost_tokens.max(1))?);
+                    cost = Some(token_cost(&mut engine, last_token, cfg.cost_tokens.max(1))?);
                 }
             }
         }
@@ -222,33 +222,32 @@ pub fn bench_model(
             times.decode_tok_s
         ));
         runs.push(times);
-        if run + 1 == cfg.runs.max(1) {
-            let cost = last
-                .take()
-                .ok_or_else(|| ModelError::Config("no prompt to benchmark".into()))?;
-            let adapter = engine.ctx.caps.summary();
-            let (weight_bytes, kv_cache_bytes) = (engine.model.weight_bytes(), engine.cache.size_bytes());
-            drop(engine);
-            let profile = match cfg.profile_tokens {
-                0 => None,
-                n => Some(profile_kernels(path, &options, &prompts[0], n)?),
-            };
-            return Ok(ModelBench {
-                model: path.display().to_string(),
-                adapter,
-                prompt_lens: cfg.prompt_lens.clone(),
-                decode_tokens: cfg.decode_tokens,
-                runs,
-                weight_bytes,
-                kv_cache_bytes,
-                gpu_peak_bytes: cost.1,
-                cost: cost.0,
-                profile,
-                prompts,
-            });
+        if let Some(cost) = cost {
+            let sizes = (engine.model.weight_bytes(), engine.cache.size_bytes());
+            last = Some((cost, engine.ctx.caps.summary(), sizes));
         }
     }
-    Err(ModelError::Config("no benchmark runs".into()))
+    // The prompts are not empty (checked above), so the last run measured the cost.
+    let ((cost, gpu_peak_bytes), adapter, (weight_bytes, kv_cache_bytes)) =
+        last.ok_or_else(|| ModelError::Config("no prompt to benchmark".into()))?;
+    // Every engine of the runs is gone: the profiled one has the device to itself.
+    let profile = match cfg.profile_tokens {
+        0 => None,
+        n => Some(profile_kernels(path, &options, &prompts[0], n)?),
+    };
+    Ok(ModelBench {
+        model: path.display().to_string(),
+        adapter,
+        prompt_lens: cfg.prompt_lens.clone(),
+        decode_tokens: cfg.decode_tokens,
+        runs,
+        weight_bytes,
+        kv_cache_bytes,
+        gpu_peak_bytes,
+        cost,
+        profile,
+        prompts,
+    })
 }
 
 /// One decode step, timed: (next token, CPU seconds recording, seconds from submit to readback).
@@ -312,22 +311,18 @@ fn profile_kernels(path: &Path, options: &EngineOptions, prompt: &[u32], tokens:
     let mut token = first.ids.first().copied().unwrap_or(0);
     let empty_submit_ms = empty_submit_secs(&engine)? * 1000.0;
     let batched_tiny_dispatch_ms = tiny_dispatch_secs(&engine, &options.gpu)? * 1000.0;
-    let profiler = engine
-        .ctx
-        .profiler
-        .as_ref()
-        .ok_or_else(|| ModelError::Config("profiling was asked for but is off".into()))?;
-    profiler.take();
+    // The times so far, restarting from zero (a fresh borrow each time: stepping needs the engine).
+    let take = |engine: &Engine| {
+        let profiler = engine.ctx.profiler.as_ref();
+        profiler
+            .map(|p| p.take())
+            .ok_or_else(|| ModelError::Config("profiling was asked for but is off".into()))
+    };
+    take(&engine)?; // the prefill's kernels are not the decode's
     for _ in 0..tokens {
         token = timed_step(&mut engine, token)?.0;
     }
-    let profiler = engine
-        .ctx
-        .profiler
-        .as_ref()
-        .ok_or_else(|| ModelError::Config("profiling was asked for but is off".into()))?;
-    let mut kernels: Vec<KernelShare> = profiler
-        .take()
+    let mut kernels: Vec<KernelShare> = take(&engine)?
         .into_iter()
         .map(|(name, t)| KernelShare {
             kernel: name.to_string(),

@@ -235,8 +235,19 @@ pub fn matmul_full(
 
 /// Allocates y and records the matmul.
 pub fn matmul_new(batch: &mut Batch<'_>, x: &GpuTensor, w: &GpuWeight) -> Result<GpuTensor, GpuError> {
+    matmul_new_epilogue(batch, x, w, Epilogue::Store)
+}
+
+/// Allocates y and records the matmul with `epilogue` (one that reads y, `Accumulate`, needs a
+/// y that already holds values: use [`matmul_epilogue`]).
+pub fn matmul_new_epilogue(
+    batch: &mut Batch<'_>,
+    x: &GpuTensor,
+    w: &GpuWeight,
+    epilogue: Epilogue<'_>,
+) -> Result<GpuTensor, GpuError> {
     let m = x.numel() / w.k.max(1);
     let y = batch.ctx().tensor(&[m, w.n], DType::F32)?;
-    matmul(batch, x, w, &y)?;
+    matmul_epilogue(batch, x, w, &y, epilogue)?;
     Ok(y)
 }

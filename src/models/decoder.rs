@@ -193,6 +193,8 @@ impl Decoder {
 
     /// Bytes of keys and values that decoding the token at position `pos` must read at least:
     /// every cached key and value it can see (a sliding-window layer sees only its window), once.
+    /// Worked out from the config on purpose, apart from the attention launcher's own count
+    /// (`AttentionParams::kv_bytes_fetched`), so that `webslm bench` can catch it over-fetching.
     pub fn kv_bytes_needed(&self, pos: usize) -> u64 {
         let c = &self.cfg;
         let row = (c.n_kv_head * c.head_dim * 4 * 2) as u64;

@@ -3,7 +3,7 @@
 use crate::cpu::elementwise::Activation;
 use crate::gpu::{Batch, GpuContext, GpuError, GpuTensor};
 use crate::kernels::elementwise::{elementwise, Op};
-use crate::kernels::matmul::{matmul_epilogue, matmul_new, Epilogue};
+use crate::kernels::matmul::{matmul_epilogue, matmul_new, matmul_new_epilogue, Epilogue};
 use crate::kernels::GpuWeight;
 
 use super::tensor_source::TensorSource;
@@ -85,12 +85,7 @@ impl Linear {
         act: Activation,
     ) -> Result<GpuTensor, GpuError> {
         match &self.b {
-            None => {
-                let m = x.numel() / self.w.k.max(1);
-                let y = batch.ctx().tensor(&[m, self.w.n], crate::gpu::DType::F32)?;
-                matmul_epilogue(batch, x, &self.w, &y, Epilogue::Gate(act, gate))?;
-                Ok(y)
-            }
+            None => matmul_new_epilogue(batch, x, &self.w, Epilogue::Gate(act, gate)),
             Some(_) => {
                 let up = self.forward(batch, x)?;
                 elementwise(batch, Op::Glu(act), gate, Some(&up))
