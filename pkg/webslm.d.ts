@@ -23,11 +23,37 @@ export interface Progress {
   fromCache: boolean;
 }
 
-export interface EngineOptions {
+/** The options every async call takes last: `signal` aborts it. */
+export interface CallOptions {
+  /**
+   * Aborts the call: a download stops (the pieces already finished stay cached) and rejects with
+   * AbortError; a generation stops and resolves with finish_reason 'abort'; any other call
+   * rejects with AbortError.
+   */
+  signal?: AbortSignal;
+}
+
+export interface EngineOptions extends CallOptions {
   /** Run the model in a Web Worker (default true). */
   worker?: boolean;
   onProgress?: (p: Progress) => void;
   contextLength?: number;
+}
+
+export interface ModelFile {
+  url: string;
+  size?: number;
+  sha256?: string;
+}
+
+export interface ResolvedModel {
+  id: string;
+  task: string;
+  format: 'gguf' | 'safetensors' | string;
+  weights: ModelFile;
+  config?: ModelFile;
+  tokenizer?: ModelFile;
+  tokenizerConfig?: ModelFile;
 }
 
 export interface LoadInfo {
@@ -45,11 +71,21 @@ export interface ChatMessage {
   content: string;
 }
 
+/** Sampling options; an option left out takes the Rust default (SAMPLING_DEFAULTS). */
 export interface GenerationRequest {
+  /** Default 256. */
   max_tokens?: number;
+  /** Default 0.8; 0 is greedy. */
   temperature?: number;
+  /** Default 0.95. */
   top_p?: number;
+  /** Default 40. */
   top_k?: number;
+  /** Drops tokens less likely than min_p times the likeliest (default 0.05; 0 turns it off). */
+  min_p?: number;
+  /** Divides the logits of recently generated tokens (default 1: off). */
+  repeat_penalty?: number;
+  /** Default: a fresh random seed per call (as OpenAI's API). */
   seed?: number;
   stop?: string | string[];
   stream?: boolean;
@@ -85,20 +121,23 @@ export interface Engine {
   model: string;
   chat: {
     completions: {
-      create(req: GenerationRequest & { messages: ChatMessage[]; stream?: false }): Promise<ChatCompletion>;
-      create(req: GenerationRequest & { messages: ChatMessage[]; stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
+      create(req: GenerationRequest & { messages: ChatMessage[]; stream?: false }, options?: CallOptions): Promise<ChatCompletion>;
+      create(
+        req: GenerationRequest & { messages: ChatMessage[]; stream: true },
+        options?: CallOptions,
+      ): Promise<AsyncIterable<ChatCompletionChunk>>;
     };
   };
   completions: {
-    create(req: GenerationRequest & { prompt: string | number[]; stream?: false }): Promise<unknown>;
-    create(req: GenerationRequest & { prompt: string | number[]; stream: true }): Promise<AsyncIterable<unknown>>;
+    create(req: GenerationRequest & { prompt: string | number[]; stream?: false }, options?: CallOptions): Promise<unknown>;
+    create(req: GenerationRequest & { prompt: string | number[]; stream: true }, options?: CallOptions): Promise<AsyncIterable<unknown>>;
   };
   loadInfo: LoadInfo;
-  tokenize(text: string): Promise<number[]>;
+  tokenize(text: string, options?: CallOptions): Promise<number[]>;
   /** The ids chat.completions.create feeds the model for `messages`. */
-  promptIds(messages: ChatMessage[]): Promise<number[]>;
+  promptIds(messages: ChatMessage[], options?: CallOptions): Promise<number[]>;
   /** Forgets the KV cache, so the next prompt is prefilled in full (no prefix reuse). */
-  resetCache(): Promise<void>;
+  resetCache(options?: CallOptions): Promise<void>;
   wasmMemoryBytes(): Promise<number>;
   /** Stops the running generation (finish_reason 'abort'). */
   interrupt(): void;
@@ -113,16 +152,45 @@ export interface TextModel {
   model: string;
   loadInfo: LoadInfo;
   wasmMemoryBytes(): Promise<number>;
-  embeddings: { create(req: { input: string | string[] }): Promise<{ data: { index: number; embedding: number[] }[] }> };
-  classify(texts: string | string[]): Promise<LabelScore[][]>;
-  ner(texts: string | string[], aggregation?: 'none' | 'simple' | 'first' | 'average' | 'max'): Promise<Entity[][]>;
-  qa(question: string, context: string, topK?: number): Promise<Answer[]>;
+  embeddings: {
+    create(
+      req: { input: string | string[] },
+      options?: CallOptions,
+    ): Promise<{ object: 'list'; model: string; data: { object: 'embedding'; index: number; embedding: number[] }[] }>;
+  };
+  classify(texts: string | string[], options?: CallOptions): Promise<LabelScore[][]>;
+  ner(texts: string | string[], aggregation?: 'none' | 'simple' | 'first' | 'average' | 'max', options?: CallOptions): Promise<Entity[][]>;
+  qa(question: string, context: string, topK?: number, options?: CallOptions): Promise<Answer[]>;
   unload(): Promise<void>;
 }
 
+/** The kinds of WebslmError (errors.js ERROR_KINDS; README and src/web.rs list the same). */
+export type ErrorKind =
+  | 'NoWebGPU'
+  | 'DeviceLost'
+  | 'OutOfMemory'
+  | 'GpuError'
+  | 'ContextOverflow'
+  | 'InputTooLong'
+  | 'FormatError'
+  | 'UnsupportedModel'
+  | 'TokenizerError'
+  | 'ModelError'
+  | 'LoadError'
+  | 'UnknownModel'
+  | 'UnknownTask'
+  | 'NetworkError'
+  | 'IntegrityError'
+  | 'QuotaExceededError'
+  | 'WorkerError'
+  | 'AbortError'
+  | 'InternalError';
+
+export const ERROR_KINDS: readonly ErrorKind[];
+
 export class WebslmError extends Error {
-  constructor(name: string, message: string, extra?: object);
-  name: 'NoWebGPU' | 'IntegrityError' | 'QuotaExceededError' | 'NetworkError' | 'UnknownModel' | 'UnsupportedModel' | 'ContextOverflow' | 'InputTooLong' | 'DeviceLost' | 'LoadError' | 'WorkerError' | string;
+  constructor(name: string, message: string, extra?: { needed?: number; available?: number });
+  name: ErrorKind | string;
   /** QuotaExceededError: bytes the download still needs, and bytes the origin may still use. */
   needed?: number;
   available?: number;
@@ -132,7 +200,7 @@ export function createEngine(model: ModelSpec, options?: EngineOptions): Promise
 export function pipeline(task: string, model: ModelSpec, options?: EngineOptions): Promise<(...args: any[]) => Promise<any>>;
 export function checkSupport(
   model: ModelSpec,
-  options?: { contextLength?: number },
+  options?: { contextLength?: number; signal?: AbortSignal },
 ): Promise<{
   ok: boolean;
   reasons: string[];
@@ -144,7 +212,9 @@ export function wasmMemoryBytes(): Promise<number>;
 export const CHUNK_BYTES: number;
 export function hasModelInCache(model: ModelSpec): Promise<boolean>;
 export function deleteModelFromCache(model: ModelSpec): Promise<void>;
-export function resolveModel(model: ModelSpec): unknown;
+export function resolveModel(model: ModelSpec): ResolvedModel;
+/** The sampling a request gets for the options it leaves out (the Rust defaults). */
+export const SAMPLING_DEFAULTS: Readonly<{ temperature: number; top_k: number; top_p: number; min_p: number; repeat_penalty: number }>;
 export const catalogue: {
   version: number;
   models: { id: string; name: string; task: string; gpu_memory_mb: number; files: { path: string; url: string; size: number }[] }[];

@@ -1,38 +1,53 @@
-// The engine's Web Worker: webslm.js runs here, off the page's main thread, and talks to the
-// page's proxy (createEngine with worker: true) through typed messages:
-//   page -> worker: { id, type: 'load', model, options } | { id, type: 'call', path, args }
-//                   | { id, type: 'stream', path, args } | { type: 'interrupt' }
-//   worker -> page: { id, type: 'progress', progress } | { id, type: 'loaded', shape }
-//                   | { id, type: 'result', value } | { id, type: 'chunk', chunk } | { id, type: 'done' }
-//                   | { id, type: 'error', error: { name, message, ... } }
-import { createEngine } from './webslm.js';
+// The engine's Web Worker: the package runs here, off the page's main thread, and answers the
+// page's proxy (worker_proxy.js) in the protocol of messages.js.
 
+import { createEngine } from './engine.js';
+import { WebslmError } from './errors.js';
+import { errorMessage, engineKind, METHODS, methodAt, MSG } from './messages.js';
+
+/** @type {any} */
 let engine = null;
+/** The running calls' AbortControllers, by message id. */
+const controllers = new Map();
 
-function target(path) {
-  let obj = engine;
-  for (const key of path.slice(0, -1)) obj = obj[key];
-  return { obj, fn: obj[path[path.length - 1]] };
-}
-
+/** @param {{ data: any }} event */
 self.onmessage = async ({ data: msg }) => {
-  const reply = (m) => self.postMessage({ id: msg.id, ...m });
+  if (msg.type === MSG.abort) {
+    controllers.get(msg.id)?.abort();
+    return;
+  }
+  if (msg.type === MSG.interrupt) {
+    engine?.interrupt?.();
+    return;
+  }
+  const reply = (/** @type {object} */ m) => self.postMessage({ id: msg.id, ...m });
+  const controller = new AbortController();
+  controllers.set(msg.id, controller);
+  const signal = controller.signal;
   try {
-    if (msg.type === 'interrupt') {
-      engine?.interrupt?.();
-    } else if (msg.type === 'load') {
-      const onProgress = (progress) => reply({ type: 'progress', progress });
-      engine = await createEngine(msg.model, { ...msg.options, worker: false, onProgress });
-      reply({ type: 'loaded', shape: { model: engine.model, loadInfo: engine.loadInfo, decoder: Boolean(engine.chat) } });
-    } else if (msg.type === 'call') {
-      const { obj, fn } = target(msg.path);
-      reply({ type: 'result', value: await fn.apply(obj, msg.args) });
-    } else if (msg.type === 'stream') {
-      const { obj, fn } = target(msg.path);
-      for await (const chunk of await fn.apply(obj, msg.args)) reply({ type: 'chunk', chunk });
-      reply({ type: 'done' });
+    if (msg.type === MSG.load) {
+      const onProgress = (/** @type {unknown} */ progress) => reply({ type: MSG.progress, progress });
+      engine = await createEngine(msg.model, { ...msg.options, worker: false, onProgress, signal });
+      reply({ type: MSG.loaded, shape: { model: engine.model, loadInfo: engine.loadInfo, kind: engineKind(engine) } });
+    } else if (msg.type === MSG.call) {
+      /** @type {Readonly<Record<string, number>>} */
+      const methods = METHODS[engineKind(engine ?? {})];
+      const at = methods[msg.path];
+      if (at === undefined) throw new WebslmError('InternalError', `the engine has no method ${msg.path}`);
+      const fn = methodAt(engine, msg.path);
+      const args = [...msg.args];
+      if (at !== undefined && at >= 0) args[at] = { ...args[at], signal };
+      const value = await fn(...args);
+      if (msg.stream) {
+        for await (const chunk of value) reply({ type: MSG.chunk, chunk });
+        reply({ type: MSG.done });
+      } else {
+        reply({ type: MSG.result, value });
+      }
     }
   } catch (e) {
-    reply({ type: 'error', error: { name: e?.name ?? 'Error', message: e?.message ?? String(e), needed: e?.needed, available: e?.available } });
+    reply({ type: MSG.error, error: errorMessage(e) });
+  } finally {
+    controllers.delete(msg.id);
   }
 };

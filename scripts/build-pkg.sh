@@ -2,8 +2,8 @@
 # Builds the browser package in pkg/: the wasm (wasm32-unknown-unknown, release) and its
 # wasm-bindgen glue (--target web, wasm-bindgen-cli at exactly the crate's version) go to
 # pkg/generated/ (git-ignored, never edited by hand), then wasm-opt shrinks the wasm when
-# binaryen is installed. The hand-written wrapper (pkg/webslm.js, pkg/worker.js, pkg/*.d.ts)
-# imports from pkg/generated/.
+# binaryen is installed. The hand-written modules (pkg/*.js, one per job; pkg/webslm.js re-exports
+# the API; pkg/webslm.d.ts) import from pkg/generated/ through pkg/wasm.js and pkg/models.js.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -11,6 +11,10 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
 cargo test --release "$@"
 
+# The JS package's own logic in Node, with the wasm glue stubbed (tests/js/register.mjs): aborts,
+# storage faults, the error kinds and sampling defaults against the Rust side.
+node --import ./tests/js/register.mjs --test tests/js/
+
 # The browser package end to end in headless Chromium (tests/e2e/). It needs Chromium, the npm
 # packages and wasm-bindgen-cli (.ci/run installs them); under CI=true they are required.
 if [[ -x /usr/bin/chromium && -d node_modules/playwright-core ]] && command -v wasm-bindgen >/dev/null; then

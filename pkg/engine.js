@@ -1,0 +1,40 @@
+// createEngine: a model loaded in a Web Worker (the default) or on the page's own thread.
+
+import { WebslmError } from './errors.js';
+import { resolveModel } from './models.js';
+import { openDecoder, openTextModel } from './load.js';
+import { decoderEngine } from './decoder.js';
+import { textModelEngine } from './text_model.js';
+import { createWorkerEngine } from './worker_proxy.js';
+import { wasm } from './wasm.js';
+
+/** Throws NoWebGPU when the browser has no `navigator.gpu` (an adapter is checked later). */
+export function requireNavigatorGpu() {
+  if (typeof navigator === 'undefined' || !navigator.gpu) {
+    throw new WebslmError('NoWebGPU', 'WebGPU is not available in this browser: use a recent Chrome, Edge or Safari, or enable WebGPU');
+  }
+}
+
+/**
+ * Loads a model. A text-generation model gives `{ chat.completions.create, completions.create,
+ * interrupt, unload, ... }` in OpenAI's shapes; an encoder gives `{ embeddings.create, classify,
+ * ner, qa, unload }`. Options: `worker` (default true: the model runs in a Web Worker),
+ * `onProgress({ loaded, total, bytesPerSecond })`, `contextLength` (default 2048), `signal`.
+ * @type {typeof import('./webslm.js').createEngine}
+ */
+export async function createEngine(model, options = {}) {
+  const { worker = true, onProgress, contextLength = 2048, signal } = options;
+  const inWorker = typeof (/** @type {any} */ (globalThis).WorkerGlobalScope) !== 'undefined';
+  requireNavigatorGpu();
+  if (worker && typeof Worker !== 'undefined' && !inWorker) {
+    return createWorkerEngine(model, { onProgress, contextLength, signal });
+  }
+  await wasm();
+  const resolved = resolveModel(model);
+  if (resolved.task !== 'text-generation') {
+    const { web, info } = await openTextModel(resolved, { onProgress, signal });
+    return textModelEngine(web, resolved.id, info);
+  }
+  const { web, info } = await openDecoder(resolved, { onProgress, signal, contextLength });
+  return decoderEngine(web, resolved.id, info);
+}

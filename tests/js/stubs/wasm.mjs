@@ -1,0 +1,121 @@
+// A stand-in for pkg/generated/webslm_wasm.js with src/web.rs's contract: a WeightLoader that
+// hashes what it is pushed, a decoder whose generate() stops when on_text returns false
+// (finish_reason 'abort', as StopReason::Cancelled maps in web.rs), and a text model whose calls
+// take `state.analysisMs`. Tests steer it through `state`.
+import { createHash } from 'node:crypto';
+
+export const state = {
+  /** Milliseconds each generated token and each analysis call takes. */
+  tokenMs: 2,
+  analysisMs: 0,
+  /** The options the last generate() received. */
+  lastParams: null,
+  generateCalls: 0,
+  analysisCalls: 0,
+  /** When set, the next tokenize() throws it (an error from the Rust side). */
+  tokenizeThrows: null,
+};
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export default async function init() {
+  return { memory: { buffer: { byteLength: 1 << 20 } } };
+}
+
+export async function adapterInfo() {
+  return { adapter: 'stub', backend: 'none', software: true, shader_f16: false, max_storage_binding: 1 << 27, max_buffer_size: 1 << 28 };
+}
+
+/** The stub's "header" is the first 16 bytes. */
+export function headerBytesNeeded(_format, _head, total) {
+  return Math.min(16, total);
+}
+
+export function headerSummary(_format, _head, total) {
+  return { architecture: 'stub', weight_bytes: total, largest_tensor: total, kv_bytes_per_token: 1 };
+}
+
+export class WeightLoader {
+  static async create(_format, _head, total) {
+    return new WeightLoader(total);
+  }
+  constructor(total) {
+    this.total = total;
+    this.got = 0;
+    this.hash = createHash('sha256');
+  }
+  push(bytes) {
+    this.got += bytes.length;
+    this.hash.update(bytes);
+  }
+  largestTensor() {
+    return this.total;
+  }
+  sha256() {
+    return this.hash.copy().digest('hex');
+  }
+  intoDecoder() {
+    if (this.got !== this.total) throw Object.assign(new Error('the weight file has not been fully received'), { name: 'ModelError' });
+    return new StubDecoder();
+  }
+  intoTextModel() {
+    if (this.got !== this.total) throw Object.assign(new Error('the weight file has not been fully received'), { name: 'ModelError' });
+    return new StubTextModel();
+  }
+  free() {}
+}
+
+class StubDecoder {
+  tokenize(text) {
+    if (state.tokenizeThrows) {
+      const e = state.tokenizeThrows;
+      state.tokenizeThrows = null;
+      throw e;
+    }
+    return Uint32Array.from([...text].map((c) => c.charCodeAt(0)));
+  }
+  chatPrompt(messages) {
+    return messages.map((m) => m.content).join('\n');
+  }
+  async generate(ids, params, onText) {
+    state.generateCalls += 1;
+    state.lastParams = params;
+    const pieces = [];
+    let finish = 'length';
+    for (let i = 0; i < params.max_tokens; i++) {
+      await sleep(state.tokenMs);
+      pieces.push(`t${i} `);
+      if (onText.call(null, `t${i} `) === false) {
+        finish = 'abort';
+        break;
+      }
+    }
+    return { text: pieces.join(''), ids: pieces.map((_, i) => i), prompt_tokens: ids.length, finish_reason: finish, prefill_secs: 0, decode_secs: 0 };
+  }
+  reset() {}
+  free() {}
+}
+
+class StubTextModel {
+  async embed(texts) {
+    state.analysisCalls += 1;
+    await sleep(state.analysisMs);
+    return texts.map(() => [1, 0, 0]);
+  }
+  async classify(texts) {
+    state.analysisCalls += 1;
+    await sleep(state.analysisMs);
+    return texts.map(() => [{ label: 'POSITIVE', score: 1 }]);
+  }
+  async ner(texts) {
+    state.analysisCalls += 1;
+    await sleep(state.analysisMs);
+    return texts.map(() => []);
+  }
+  async qa() {
+    state.analysisCalls += 1;
+    await sleep(state.analysisMs);
+    return [{ answer: 'x', score: 1, start: 0, end: 1 }];
+  }
+  free() {}
+}
