@@ -43,7 +43,14 @@ export function generationParams(req) {
  */
 
 /** What a generation aborted before it started returns. */
-const NOT_STARTED = /** @type {Generation} */ ({ text: '', ids: [], prompt_tokens: 0, finish_reason: 'abort', prefill_secs: 0, decode_secs: 0 });
+const NOT_STARTED = /** @type {Generation} */ ({
+  text: '',
+  ids: [],
+  prompt_tokens: 0,
+  finish_reason: 'abort',
+  prefill_secs: 0,
+  decode_secs: 0,
+});
 
 const usage = (/** @type {Generation} */ out) => ({
   prompt_tokens: out.prompt_tokens,
@@ -71,7 +78,12 @@ const usage = (/** @type {Generation} */ out) => ({
  * @returns {Shape}
  */
 function shape(model, object, chunkObject, fullChoice, chunkChoice, lastChoice) {
-  const head = (/** @type {string} */ id, /** @type {number} */ created, /** @type {string} */ obj) => ({ id, object: obj, created, model });
+  const head = (/** @type {string} */ id, /** @type {number} */ created, /** @type {string} */ obj) => ({
+    id,
+    object: obj,
+    created,
+    model,
+  });
   return {
     full: (id, created, out) => ({
       ...head(id, created, object),

@@ -2,8 +2,8 @@
 // interrupted download resumes), and a weight file's header alone for checkSupport. Every fetch
 // takes the caller's AbortSignal; an abort stops the pieces in flight and keeps the finished ones.
 
-import { abortError, throwIfAborted, WebslmError } from './errors.js';
 import { CHUNK_BYTES, chunkKey, persist, quotaErrorAfterPut } from './cache.js';
+import { abortError, throwIfAborted, WebslmError } from './errors.js';
 
 /** Range requests in flight at once. */
 const CONCURRENCY = 3;
@@ -114,10 +114,17 @@ async function fetchPiece(cache, url, a, b, signal) {
   const key = chunkKey(url, a, b);
   const hit = cache && (await cache.match(key));
   if (hit) return { bytes: new Uint8Array(await hit.arrayBuffer()), cached: true };
-  const res = await get(url, { headers: { Range: `bytes=${a}-${b - 1}` }, signal }, `the download of ${url} was interrupted at byte ${a}`);
+  const res = await get(
+    url,
+    { headers: { Range: `bytes=${a}-${b - 1}` }, signal },
+    `the download of ${url} was interrupted at byte ${a}`,
+  );
   if (res.status === 200 && a > 0) {
     res.body?.cancel();
-    throw new WebslmError('NetworkError', `${url}: the server ignores HTTP Range requests, which files over ${CHUNK_BYTES} bytes need`);
+    throw new WebslmError(
+      'NetworkError',
+      `${url}: the server ignores HTTP Range requests, which files over ${CHUNK_BYTES} bytes need`,
+    );
   }
   if (res.status !== 206 && res.status !== 200) {
     throw new WebslmError('NetworkError', `${url}: HTTP ${res.status} for bytes ${a}-${b - 1}`);
@@ -128,7 +135,8 @@ async function fetchPiece(cache, url, a, b, signal) {
   }
   let bytes = await body(res, signal, `the download of ${url} was interrupted in bytes ${a}-${b - 1}`);
   if (res.status === 200) bytes = bytes.subarray(0, b - a); // a server without ranges sent it all
-  if (bytes.length !== b - a) throw new WebslmError('NetworkError', `${url}: bytes ${a}-${b - 1} arrived short (${bytes.length})`);
+  if (bytes.length !== b - a)
+    throw new WebslmError('NetworkError', `${url}: bytes ${a}-${b - 1} arrived short (${bytes.length})`);
   if (cache) {
     try {
       await cache.put(key, new Response(/** @type {Uint8Array<ArrayBuffer>} */ (bytes)));
@@ -208,7 +216,8 @@ export async function readPrefix(url, want, signal) {
     if (signal?.aborted) throw abortError(signal);
     throw new WebslmError('NetworkError', `the header of ${url} was interrupted: ${/** @type {Error} */ (e).message}`);
   }
-  if (prefix.length < want) throw new WebslmError('NetworkError', `${url}: the server sent ${prefix.length} of ${want} header bytes`);
+  if (prefix.length < want)
+    throw new WebslmError('NetworkError', `${url}: the server sent ${prefix.length} of ${want} header bytes`);
   return prefix;
 }
 

@@ -1,17 +1,20 @@
 // createEngine: a model loaded in a Web Worker (the default) or on the page's own thread.
 
-import { WebslmError } from './errors.js';
-import { resolveModel } from './models.js';
-import { openDecoder, openTextModel } from './load.js';
 import { decoderEngine } from './decoder.js';
+import { WebslmError } from './errors.js';
+import { openDecoder, openTextModel } from './load.js';
+import { resolveModel } from './models.js';
 import { textModelEngine } from './text_model.js';
-import { createWorkerEngine } from './worker_proxy.js';
 import { wasm } from './wasm.js';
+import { createWorkerEngine } from './worker_proxy.js';
 
 /** Throws NoWebGPU when the browser has no `navigator.gpu` (an adapter is checked later). */
 export function requireNavigatorGpu() {
   if (typeof navigator === 'undefined' || !navigator.gpu) {
-    throw new WebslmError('NoWebGPU', 'WebGPU is not available in this browser: use a recent Chrome, Edge or Safari, or enable WebGPU');
+    throw new WebslmError(
+      'NoWebGPU',
+      'WebGPU is not available in this browser: use a recent Chrome, Edge or Safari, or enable WebGPU',
+    );
   }
 }
 

@@ -57,9 +57,7 @@ export class WebslmError extends Error {
  */
 export function toWebslmError(e) {
   if (e instanceof WebslmError) return e;
-  const err = /** @type {{ name?: string, message?: string, needed?: number, available?: number }} */ (
-    e ?? {}
-  );
+  const err = /** @type {{ name?: string, message?: string, needed?: number, available?: number }} */ (e ?? {});
   const message = err.message ?? String(e);
   if (typeof err.name === 'string' && KNOWN.has(err.name)) {
     return new WebslmError(err.name, message, { needed: err.needed, available: err.available });

@@ -3,9 +3,9 @@
 // and build the wasm model. openDecoder and openTextModel may be called again on the same model
 // (a second load reads everything back from the cache), e.g. to rebuild after a lost device.
 
+import { CHUNK_BYTES, checkQuota, chunkKey, completeKey, openCache, persist } from './cache.js';
+import { concat, filePieces, fileSize, missingBytes, readSmall } from './download.js';
 import { throwIfAborted, WebslmError } from './errors.js';
-import { checkQuota, CHUNK_BYTES, chunkKey, completeKey, openCache, persist } from './cache.js';
-import { concat, fileSize, filePieces, missingBytes, readSmall } from './download.js';
 import { createWeightLoader, headerBytesNeeded } from './wasm.js';
 
 /**
@@ -87,7 +87,10 @@ async function loadWeights(resolved, cache, { total, known }, { onProgress, sign
   if (file.sha256 && got !== file.sha256) {
     loader.free();
     await deletePieces(cache, file.url, total);
-    throw new WebslmError('IntegrityError', `${file.url}: sha256 ${got} is not the expected ${file.sha256}; the cached copy was removed`);
+    throw new WebslmError(
+      'IntegrityError',
+      `${file.url}: sha256 ${got} is not the expected ${file.sha256}; the cached copy was removed`,
+    );
   }
   if (cache && !known) await cache.put(completeKey(file.url), new Response(JSON.stringify({ size: total, sha256: got })));
   return { loader, info };
@@ -136,7 +139,10 @@ export async function openTextModel(resolved, options = {}) {
   const cache = await openCache();
   persist();
   const prepared = await prepare(resolved, cache, signal);
-  const [config, tokenizer] = await Promise.all([readSmall(resolved.config, cache, signal), readSmall(resolved.tokenizer, cache, signal)]);
+  const [config, tokenizer] = await Promise.all([
+    readSmall(resolved.config, cache, signal),
+    readSmall(resolved.tokenizer, cache, signal),
+  ]);
   const { loader, info } = await loadWeights(resolved, cache, prepared, options);
   if (signal?.aborted) loader.free();
   throwIfAborted(signal);

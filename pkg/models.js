@@ -1,8 +1,8 @@
 // Which files a model is: a catalogue id (src/catalogue/models.json, shared with the CLI) or
 // the page's own URLs.
 
-import catalogue from './generated/catalogue.js';
 import { WebslmError } from './errors.js';
+import catalogue from './generated/catalogue.js';
 
 /**
  * A model: a catalogue id, or `{ url | urls, sha256?, size?, format?, task?, configUrl?,

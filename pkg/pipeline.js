@@ -2,10 +2,15 @@
 // pipeline('sentiment-analysis', model); await classify('I love it')`. Each pipeline function
 // takes a `signal` in its options.
 
-import { WebslmError } from './errors.js';
 import { createEngine } from './engine.js';
+import { WebslmError } from './errors.js';
 
-/** @type {typeof import('./webslm.js').pipeline} */
+/**
+ * @param {string} task
+ * @param {import('./webslm.js').ModelSpec} model
+ * @param {import('./webslm.js').EngineOptions} [options]
+ * @returns {Promise<(...args: any[]) => Promise<unknown>>}
+ */
 export async function pipeline(task, model, options = {}) {
   const engine = /** @type {any} */ (await createEngine(model, options));
   switch (task) {

@@ -28,7 +28,7 @@ export function channel() {
     /** @returns {AsyncGenerator<T>} */
     async *drain() {
       for (;;) {
-        if (queue.length) yield /** @type {T} */ (queue.shift());
+        if (queue.length) yield/** @type {T} */ (queue.shift());
         else if (end?.error) throw end.error;
         else if (end) return;
         // Set before awaiting: a push between the checks and here still wakes us.

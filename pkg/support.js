@@ -1,8 +1,8 @@
 // checkSupport: whether this browser can run a model, from its header alone (the weights stay
 // on the server).
 
-import { resolveModel } from './models.js';
 import { fileSize, readPrefix } from './download.js';
+import { resolveModel } from './models.js';
 import { adapterInfo, headerBytesNeeded, headerSummary, wasm } from './wasm.js';
 
 const mib = (/** @type {number} */ bytes) => Math.round(bytes / 2 ** 20);

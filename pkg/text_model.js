@@ -24,7 +24,11 @@ export function textModelEngine(web, modelId, loadInfo) {
         return {
           object: 'list',
           model: modelId,
-          data: vectors.map((/** @type {number[]} */ embedding, /** @type {number} */ index) => ({ object: 'embedding', index, embedding })),
+          data: vectors.map((/** @type {number[]} */ embedding, /** @type {number} */ index) => ({
+            object: 'embedding',
+            index,
+            embedding,
+          })),
         };
       },
     },

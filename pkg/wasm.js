@@ -1,8 +1,8 @@
 // The wasm module: started once, and every call into it goes through `guard`, so whatever the
 // Rust side throws (a kind from src/web.rs, or a panic's RuntimeError) leaves as a WebslmError.
 
-import init, * as glue from './generated/webslm_wasm.js';
 import { toWebslmError, WebslmError } from './errors.js';
+import init, * as glue from './generated/webslm_wasm.js';
 
 /** @type {Promise<any> | null} */
 let ready = null;
@@ -66,20 +66,11 @@ function wrapObject(target) {
 /** The adapter's capabilities (src/web.rs `adapterInfo`). */
 export const adapterInfo = () => guard(() => glue.adapterInfo());
 /** How many leading bytes of the weight file its header needs. */
-export const headerBytesNeeded = (
-  /** @type {string} */ format,
-  /** @type {Uint8Array} */ head,
-  /** @type {number} */ total,
-) => guard(() => glue.headerBytesNeeded(format, head, total));
+export const headerBytesNeeded = (/** @type {string} */ format, /** @type {Uint8Array} */ head, /** @type {number} */ total) =>
+  guard(() => glue.headerBytesNeeded(format, head, total));
 /** The header's summary: architecture, weight bytes, largest tensor, KV bytes per token. */
-export const headerSummary = (
-  /** @type {string} */ format,
-  /** @type {Uint8Array} */ head,
-  /** @type {number} */ total,
-) => guard(() => glue.headerSummary(format, head, total));
+export const headerSummary = (/** @type {string} */ format, /** @type {Uint8Array} */ head, /** @type {number} */ total) =>
+  guard(() => glue.headerSummary(format, head, total));
 /** A WeightLoader for a file of `total` bytes whose header is `head`. */
-export const createWeightLoader = (
-  /** @type {string} */ format,
-  /** @type {Uint8Array} */ head,
-  /** @type {number} */ total,
-) => guard(() => glue.WeightLoader.create(format, head, total));
+export const createWeightLoader = (/** @type {string} */ format, /** @type {Uint8Array} */ head, /** @type {number} */ total) =>
+  guard(() => glue.WeightLoader.create(format, head, total));

@@ -121,7 +121,10 @@ export interface Engine {
   model: string;
   chat: {
     completions: {
-      create(req: GenerationRequest & { messages: ChatMessage[]; stream?: false }, options?: CallOptions): Promise<ChatCompletion>;
+      create(
+        req: GenerationRequest & { messages: ChatMessage[]; stream?: false },
+        options?: CallOptions,
+      ): Promise<ChatCompletion>;
       create(
         req: GenerationRequest & { messages: ChatMessage[]; stream: true },
         options?: CallOptions,
@@ -130,7 +133,10 @@ export interface Engine {
   };
   completions: {
     create(req: GenerationRequest & { prompt: string | number[]; stream?: false }, options?: CallOptions): Promise<unknown>;
-    create(req: GenerationRequest & { prompt: string | number[]; stream: true }, options?: CallOptions): Promise<AsyncIterable<unknown>>;
+    create(
+      req: GenerationRequest & { prompt: string | number[]; stream: true },
+      options?: CallOptions,
+    ): Promise<AsyncIterable<unknown>>;
   };
   loadInfo: LoadInfo;
   tokenize(text: string, options?: CallOptions): Promise<number[]>;
@@ -144,9 +150,23 @@ export interface Engine {
   unload(): Promise<void>;
 }
 
-export interface LabelScore { label: string; score: number }
-export interface Entity { label: string; score: number; word: string; start: number; end: number }
-export interface Answer { answer: string; score: number; start: number; end: number }
+export interface LabelScore {
+  label: string;
+  score: number;
+}
+export interface Entity {
+  label: string;
+  score: number;
+  word: string;
+  start: number;
+  end: number;
+}
+export interface Answer {
+  answer: string;
+  score: number;
+  start: number;
+  end: number;
+}
 
 export interface TextModel {
   model: string;
@@ -159,7 +179,11 @@ export interface TextModel {
     ): Promise<{ object: 'list'; model: string; data: { object: 'embedding'; index: number; embedding: number[] }[] }>;
   };
   classify(texts: string | string[], options?: CallOptions): Promise<LabelScore[][]>;
-  ner(texts: string | string[], aggregation?: 'none' | 'simple' | 'first' | 'average' | 'max', options?: CallOptions): Promise<Entity[][]>;
+  ner(
+    texts: string | string[],
+    aggregation?: 'none' | 'simple' | 'first' | 'average' | 'max',
+    options?: CallOptions,
+  ): Promise<Entity[][]>;
   qa(question: string, context: string, topK?: number, options?: CallOptions): Promise<Answer[]>;
   unload(): Promise<void>;
 }
@@ -197,14 +221,53 @@ export class WebslmError extends Error {
 }
 
 export function createEngine(model: ModelSpec, options?: EngineOptions): Promise<Engine | TextModel>;
-export function pipeline(task: string, model: ModelSpec, options?: EngineOptions): Promise<(...args: any[]) => Promise<any>>;
+/** transformers.js-style pipelines; each function takes a `signal` in its options. */
+export function pipeline(
+  task: 'sentiment-analysis' | 'text-classification',
+  model: ModelSpec,
+  options?: EngineOptions,
+): Promise<(text: string | string[], options?: CallOptions) => Promise<LabelScore[]>>;
+export function pipeline(
+  task: 'feature-extraction',
+  model: ModelSpec,
+  options?: EngineOptions,
+): Promise<(text: string | string[], options?: CallOptions) => Promise<number[][]>>;
+export function pipeline(
+  task: 'token-classification' | 'ner',
+  model: ModelSpec,
+  options?: EngineOptions,
+): Promise<
+  (
+    text: string | string[],
+    options?: CallOptions & { aggregation_strategy?: 'none' | 'simple' | 'first' | 'average' | 'max' },
+  ) => Promise<Entity[] | Entity[][]>
+>;
+export function pipeline(
+  task: 'question-answering',
+  model: ModelSpec,
+  options?: EngineOptions,
+): Promise<
+  (input: { question: string; context: string }, options?: CallOptions & { top_k?: number }) => Promise<Answer | Answer[] | null>
+>;
+export function pipeline(
+  task: 'text-generation',
+  model: ModelSpec,
+  options?: EngineOptions,
+): Promise<(prompt: string, req?: GenerationRequest & CallOptions) => Promise<{ generated_text: string }[]>>;
 export function checkSupport(
   model: ModelSpec,
   options?: { contextLength?: number; signal?: AbortSignal },
 ): Promise<{
   ok: boolean;
   reasons: string[];
-  adapter?: { adapter: string; backend: string; software: boolean; shader_f16: boolean; max_storage_binding: number; max_buffer_size: number };
+  adapter?: {
+    adapter: string;
+    backend: string;
+    software: boolean;
+    shader_f16: boolean;
+    max_storage_binding: number;
+    max_buffer_size: number;
+  };
   estimate?: { weightBytes: number; kvCacheBytes: number; totalBytes: number; note?: string };
   architecture?: string;
 }>;
@@ -214,8 +277,20 @@ export function hasModelInCache(model: ModelSpec): Promise<boolean>;
 export function deleteModelFromCache(model: ModelSpec): Promise<void>;
 export function resolveModel(model: ModelSpec): ResolvedModel;
 /** The sampling a request gets for the options it leaves out (the Rust defaults). */
-export const SAMPLING_DEFAULTS: Readonly<{ temperature: number; top_k: number; top_p: number; min_p: number; repeat_penalty: number }>;
+export const SAMPLING_DEFAULTS: Readonly<{
+  temperature: number;
+  top_k: number;
+  top_p: number;
+  min_p: number;
+  repeat_penalty: number;
+}>;
 export const catalogue: {
   version: number;
-  models: { id: string; name: string; task: string; gpu_memory_mb: number; files: { path: string; url: string; size: number }[] }[];
+  models: {
+    id: string;
+    name: string;
+    task: string;
+    gpu_memory_mb: number;
+    files: { path: string; url: string; size: number }[];
+  }[];
 };

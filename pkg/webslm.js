@@ -20,11 +20,11 @@
 //   messages.js, worker.js, worker_proxy.js   the worker protocol, its two ends
 //   support.js     checkSupport; pipeline.js: transformers.js-style pipelines
 
-export { WebslmError, ERROR_KINDS } from './errors.js';
-export { wasmMemoryBytes } from './wasm.js';
-export { resolveModel, catalogue } from './models.js';
-export { CHUNK_BYTES, hasModelInCache, deleteModelFromCache } from './cache.js';
+export { CHUNK_BYTES, deleteModelFromCache, hasModelInCache } from './cache.js';
 export { SAMPLING_DEFAULTS } from './decoder.js';
 export { createEngine } from './engine.js';
-export { checkSupport } from './support.js';
+export { ERROR_KINDS, WebslmError } from './errors.js';
+export { catalogue, resolveModel } from './models.js';
 export { pipeline } from './pipeline.js';
+export { checkSupport } from './support.js';
+export { wasmMemoryBytes } from './wasm.js';

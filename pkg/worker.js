@@ -3,7 +3,7 @@
 
 import { createEngine } from './engine.js';
 import { WebslmError } from './errors.js';
-import { errorMessage, engineKind, METHODS, methodAt, MSG } from './messages.js';
+import { engineKind, errorMessage, METHODS, MSG, methodAt } from './messages.js';
 
 /** @type {any} */
 let engine = null;

@@ -1,9 +1,9 @@
 // The page side of a worker engine: the same API as createEngine's in-page engines, each method
 // (listed once in messages.js) forwarded to pkg/worker.js.
 
-import { abortable, abortError, WebslmError } from './errors.js';
 import { persist } from './cache.js';
-import { METHODS, MSG, setAt, STREAMING } from './messages.js';
+import { abortable, abortError, WebslmError } from './errors.js';
+import { METHODS, MSG, STREAMING, setAt } from './messages.js';
 import { channel } from './stream.js';
 
 /**
@@ -100,10 +100,14 @@ export async function createWorkerEngine(model, { onProgress, contextLength, sig
       const sig = at >= 0 ? args[at]?.signal : undefined;
       const sent = args.slice(0, at >= 0 ? at : args.length);
       if (streams && args[0]?.stream) return Promise.resolve(stream(path, sent, sig));
-      const result = request({ type: MSG.call, path, args: sent }, (data, resolve) => {
-        resolve(data.value);
-        return true;
-      }, sig);
+      const result = request(
+        { type: MSG.call, path, args: sent },
+        (data, resolve) => {
+          resolve(data.value);
+          return true;
+        },
+        sig,
+      );
       // A generation stopped by its signal resolves (finish_reason 'abort'); other calls reject
       // at once, without waiting for the worker to finish what it is computing.
       return streams ? result : abortable(result, sig);
@@ -130,12 +134,14 @@ export async function createWorkerEngine(model, { onProgress, contextLength, sig
       sig,
       id,
     );
-    done.then(
-      () => ch.close(undefined),
-      (error) => ch.close(error),
-    ).finally(() => {
-      finished = true;
-    });
+    done
+      .then(
+        () => ch.close(undefined),
+        (error) => ch.close(error),
+      )
+      .finally(() => {
+        finished = true;
+      });
     return {
       async *[Symbol.asyncIterator]() {
         try {

@@ -7,8 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -87,7 +86,11 @@ test('(c) MiniLM embeddings match the native CLI within 1e-4', async () => {
   const want = native(['embed', '--model', join(ROOT, MINILM), ...texts.flatMap((t) => ['--text', t])]).embeddings;
   assert.equal(got.length, want.length);
   let worst = 0;
-  got.forEach((v, i) => v.forEach((x, j) => { worst = Math.max(worst, Math.abs(x - want[i][j])); }));
+  got.forEach((v, i) => {
+    v.forEach((x, j) => {
+      worst = Math.max(worst, Math.abs(x - want[i][j]));
+    });
+  });
   console.log(`MiniLM browser vs native: max |difference| ${worst.toExponential(2)}`);
   assert.ok(worst <= 1e-4, `max difference ${worst}`);
 });

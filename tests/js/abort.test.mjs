@@ -1,11 +1,12 @@
 // Abort in the engines (issue 14, fault 3), on the page's thread with the stub model: a
 // generation stops and reports finish_reason 'abort'; an analysis call rejects with AbortError
 // at once, and a call queued behind it never runs.
-import { test, before } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
 import { createEngine, WebslmError } from '../../pkg/webslm.js';
-import { state } from './stubs/wasm.mjs';
 import { fakeModel, installFetch, loadStubEngines, MiB } from './fakes.mjs';
+import { state } from './stubs/wasm.mjs';
 
 let decoder;
 let encoder;
@@ -30,7 +31,10 @@ test('an aborted generation resolves with finish_reason abort and the text so fa
 
 test('an aborted stream ends with a last chunk whose finish_reason is abort', async () => {
   const controller = new AbortController();
-  const stream = await decoder.completions.create({ prompt: 'x', max_tokens: 10_000, stream: true }, { signal: controller.signal });
+  const stream = await decoder.completions.create(
+    { prompt: 'x', max_tokens: 10_000, stream: true },
+    { signal: controller.signal },
+  );
   const chunks = [];
   for await (const chunk of stream) {
     chunks.push(chunk);

@@ -1,7 +1,8 @@
 // Downloads that stop halfway (issue 14, fault 3): an abort, or one failed piece, leaves every
 // piece that finished in the cache, so the next load fetches only the rest.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { createEngine } from '../../pkg/webslm.js';
 import { fakeModel, installCaches, installFetch, installNavigator, MiB } from './fakes.mjs';
 

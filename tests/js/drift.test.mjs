@@ -1,11 +1,12 @@
 // Lists that live in two places must agree: the error kinds (pkg/errors.js, pkg/webslm.d.ts,
 // README.md, and the kinds src/web.rs raises) and the sampling defaults (pkg/decoder.js against
 // src/sampling.rs and src/web.rs).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ERROR_KINDS, WASM_ERROR_KINDS } from '../../pkg/errors.js';
+import { test } from 'node:test';
 import { MAX_TOKENS_DEFAULT, SAMPLING_DEFAULTS } from '../../pkg/decoder.js';
+import { ERROR_KINDS, WASM_ERROR_KINDS } from '../../pkg/errors.js';
 
 const read = (path) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 const sorted = (xs) => [...new Set(xs)].sort();

@@ -90,7 +90,14 @@ export function fakeModel(task, size, { sha256 } = {}) {
     '/m/config.json': new TextEncoder().encode('{}'),
     '/m/tokenizer.json': new TextEncoder().encode('{}'),
   };
-  const spec = { url: '/m/model.safetensors', size, sha256, configUrl: '/m/config.json', tokenizerUrl: '/m/tokenizer.json', task };
+  const spec = {
+    url: '/m/model.safetensors',
+    size,
+    sha256,
+    configUrl: '/m/config.json',
+    tokenizerUrl: '/m/tokenizer.json',
+    task,
+  };
   return { files, spec };
 }
 

@@ -1,8 +1,9 @@
 // Storage faults (issue 14, fault 4): a storage shortfall is a QuotaExceededError, with the bytes
 // needed and available, before any byte is fetched; a Cache API that refuses to open means
 // loading without a cache, with one console warning.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { createEngine, WebslmError } from '../../pkg/webslm.js';
 import { fakeModel, installCaches, installFetch, installNavigator, MiB } from './fakes.mjs';
 

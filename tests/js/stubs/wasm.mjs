@@ -23,7 +23,14 @@ export default async function init() {
 }
 
 export async function adapterInfo() {
-  return { adapter: 'stub', backend: 'none', software: true, shader_f16: false, max_storage_binding: 1 << 27, max_buffer_size: 1 << 28 };
+  return {
+    adapter: 'stub',
+    backend: 'none',
+    software: true,
+    shader_f16: false,
+    max_storage_binding: 1 << 27,
+    max_buffer_size: 1 << 28,
+  };
 }
 
 /** The stub's "header" is the first 16 bytes. */
@@ -55,11 +62,13 @@ export class WeightLoader {
     return this.hash.copy().digest('hex');
   }
   intoDecoder() {
-    if (this.got !== this.total) throw Object.assign(new Error('the weight file has not been fully received'), { name: 'ModelError' });
+    if (this.got !== this.total)
+      throw Object.assign(new Error('the weight file has not been fully received'), { name: 'ModelError' });
     return new StubDecoder();
   }
   intoTextModel() {
-    if (this.got !== this.total) throw Object.assign(new Error('the weight file has not been fully received'), { name: 'ModelError' });
+    if (this.got !== this.total)
+      throw Object.assign(new Error('the weight file has not been fully received'), { name: 'ModelError' });
     return new StubTextModel();
   }
   free() {}
@@ -90,7 +99,14 @@ class StubDecoder {
         break;
       }
     }
-    return { text: pieces.join(''), ids: pieces.map((_, i) => i), prompt_tokens: ids.length, finish_reason: finish, prefill_secs: 0, decode_secs: 0 };
+    return {
+      text: pieces.join(''),
+      ids: pieces.map((_, i) => i),
+      prompt_tokens: ids.length,
+      finish_reason: finish,
+      prefill_secs: 0,
+      decode_secs: 0,
+    };
   }
   reset() {}
   free() {}
