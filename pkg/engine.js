@@ -10,7 +10,7 @@ import { createWorkerEngine } from './worker_proxy.js';
 
 /** Throws NoWebGPU when the browser has no `navigator.gpu` (an adapter is checked later). */
 export function requireNavigatorGpu() {
-  if (typeof navigator === 'undefined' || !navigator.gpu) {
+  if (typeof navigator === 'undefined' || !(/** @type {any} */ (navigator).gpu)) {
     throw new WebslmError(
       'NoWebGPU',
       'WebGPU is not available in this browser: use a recent Chrome, Edge or Safari, or enable WebGPU',

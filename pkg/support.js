@@ -35,7 +35,7 @@ async function readHeader(resolved, signal) {
 export async function checkSupport(model, { contextLength = 2048, signal } = {}) {
   /** @type {string[]} */
   const reasons = [];
-  if (typeof navigator === 'undefined' || !navigator.gpu) {
+  if (typeof navigator === 'undefined' || !(/** @type {any} */ (navigator).gpu)) {
     return { ok: false, reasons: ['WebGPU is not available in this browser (navigator.gpu is missing)'] };
   }
   await wasm();

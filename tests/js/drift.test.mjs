@@ -46,3 +46,10 @@ test('the JS sampling defaults are the Rust defaults', () => {
   assert.ok(maxTokens, 'no max_tokens default in src/web.rs');
   assert.equal(MAX_TOKENS_DEFAULT, Number(maxTokens[1]));
 });
+
+test('webslm.js exports every value webslm.d.ts declares, and nothing else', async () => {
+  const dts = read('pkg/webslm.d.ts');
+  const declared = [...dts.matchAll(/^export (?:function|const|class) (\w+)/gm)].map((m) => m[1]);
+  const api = await import('../../pkg/webslm.js');
+  assert.deepEqual(sorted(Object.keys(api)), sorted(declared));
+});
