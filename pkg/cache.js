@@ -3,7 +3,7 @@
 // with a console warning, never a failure. Before a download, the origin's storage estimate is
 // checked so that a shortfall is a QuotaExceededError before the first byte is fetched.
 
-import { WebslmError } from './errors.js';
+import { throwIfAborted, WebslmError } from './errors.js';
 import { modelFiles, resolveModel } from './models.js';
 
 const CACHE_NAME = 'webslm-v1';
@@ -88,12 +88,14 @@ export function persist() {
  * Whether every file of `model` is in the cache, the weights downloaded whole and verified.
  * @type {typeof import('./webslm.js').hasModelInCache}
  */
-export async function hasModelInCache(model) {
+export async function hasModelInCache(model, { signal } = {}) {
+  throwIfAborted(signal);
   const cache = await openCache();
   if (!cache) return false;
   const resolved = resolveModel(model);
   if (!(await cache.match(completeKey(resolved.weights.url)))) return false;
   for (const f of modelFiles(resolved).slice(1)) {
+    throwIfAborted(signal);
     if (!(await cache.match(f.url))) return false;
   }
   return true;
@@ -103,7 +105,8 @@ export async function hasModelInCache(model) {
  * Removes `model`'s files (and any partial download) from the cache.
  * @type {typeof import('./webslm.js').deleteModelFromCache}
  */
-export async function deleteModelFromCache(model) {
+export async function deleteModelFromCache(model, { signal } = {}) {
+  throwIfAborted(signal);
   const cache = await openCache();
   if (!cache) return;
   const resolved = resolveModel(model);
@@ -111,6 +114,7 @@ export async function deleteModelFromCache(model) {
   const base = globalThis.location?.href ?? 'http://localhost/';
   const weights = new URL(resolved.weights.url, base).href;
   for (const k of await cache.keys()) {
+    throwIfAborted(signal); // what is deleted stays deleted; the rest stays
     const u = new URL(k.url);
     if (u.searchParams.has('webslm_bytes') || u.searchParams.has('webslm_complete')) {
       u.searchParams.delete('webslm_bytes');

@@ -273,8 +273,8 @@ export function checkSupport(
 }>;
 export function wasmMemoryBytes(): Promise<number>;
 export const CHUNK_BYTES: number;
-export function hasModelInCache(model: ModelSpec): Promise<boolean>;
-export function deleteModelFromCache(model: ModelSpec): Promise<void>;
+export function hasModelInCache(model: ModelSpec, options?: CallOptions): Promise<boolean>;
+export function deleteModelFromCache(model: ModelSpec, options?: CallOptions): Promise<void>;
 export function resolveModel(model: ModelSpec): ResolvedModel;
 /** The sampling a request gets for the options it leaves out (the Rust defaults). */
 export const SAMPLING_DEFAULTS: Readonly<{

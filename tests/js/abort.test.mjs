@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { createEngine, WebslmError } from '../../pkg/webslm.js';
+import { checkSupport, createEngine, deleteModelFromCache, hasModelInCache, WebslmError } from '../../pkg/webslm.js';
 import { fakeModel, installFetch, loadStubEngines, MiB } from './fakes.mjs';
 import { state } from './stubs/wasm.mjs';
 
@@ -83,4 +83,15 @@ test('every analysis call takes a signal', async () => {
   await assert.rejects(model.classify('x', aborted), { name: 'AbortError' });
   await assert.rejects(model.embeddings.create({ input: 'x' }, aborted), { name: 'AbortError' });
   assert.deepEqual(await model.classify('x'), [[{ label: 'POSITIVE', score: 1 }]]);
+});
+
+test('checkSupport and the cache calls take a signal too', async () => {
+  const e = fakeModel('feature-extraction', 1 * MiB);
+  const calls = installFetch(e.files);
+  const aborted = { signal: AbortSignal.abort() };
+  await assert.rejects(checkSupport(e.spec, aborted), (err) => err instanceof WebslmError && err.name === 'AbortError');
+  assert.deepEqual(calls, [], 'an aborted checkSupport reads no header');
+  assert.equal((await checkSupport(e.spec)).ok, true);
+  await assert.rejects(hasModelInCache(e.spec, aborted), { name: 'AbortError' });
+  await assert.rejects(deleteModelFromCache(e.spec, aborted), { name: 'AbortError' });
 });
