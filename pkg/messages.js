@@ -1,11 +1,11 @@
 // The worker protocol, defined once for pkg/worker.js and its page-side proxy (worker_proxy.js):
-//   page -> worker: { id, type: 'load', model, options } | { id, type: 'call', path, args, stream }
+//   page -> worker: { id, type: 'load', model, options, aborted } | { id, type: 'call', path, args, stream, aborted }
 //                   | { id, type: 'abort' } | { type: 'interrupt' }
 //   worker -> page: { id, type: 'progress', progress } | { id, type: 'loaded', shape }
 //                   | { id, type: 'result', value } | { id, type: 'chunk', chunk } | { id, type: 'done' }
 //                   | { id, type: 'error', error: { name, message, needed?, available? } }
 // An AbortSignal cannot cross postMessage: the proxy strips it and sends 'abort' when it fires,
-// and the worker gives the call a signal of its own.
+// and the worker gives the call a signal of its own (`aborted`: the signal had fired already).
 
 import { toWebslmError, WebslmError } from './errors.js';
 

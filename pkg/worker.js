@@ -23,6 +23,7 @@ self.onmessage = async ({ data: msg }) => {
   const reply = (/** @type {object} */ m) => self.postMessage({ id: msg.id, ...m });
   const controller = new AbortController();
   controllers.set(msg.id, controller);
+  if (msg.aborted) controller.abort();
   const signal = controller.signal;
   try {
     if (msg.type === MSG.load) {

@@ -53,7 +53,9 @@ export async function createWorkerEngine(model, { onProgress, contextLength, sig
           end();
         }
       });
-      w.postMessage({ id, ...msg });
+      // Already aborted: the 'abort' event will not come, and a separate message could arrive
+      // after the call started, so the call itself says so.
+      w.postMessage({ id, ...msg, aborted: Boolean(sig?.aborted) });
     });
 
   // URLs are made absolute here: inside the worker they would resolve against pkg/worker.js.

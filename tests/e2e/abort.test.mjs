@@ -112,6 +112,7 @@ for (const worker of [false, true]) {
         }
         const full = await engine.completions.create(req);
         const waited = await queued;
+        const pre = await engine.completions.create(req, { signal: AbortSignal.abort() });
         await engine.unload();
         return {
           streamed: chunks.length,
@@ -120,6 +121,8 @@ for (const worker of [false, true]) {
           queuedTokens: waited.usage.completion_tokens,
           fullFinish: full.choices[0].finish_reason,
           fullTokens: full.usage.completion_tokens,
+          preFinish: pre.choices[0].finish_reason,
+          preTokens: pre.usage.completion_tokens,
         };
       },
       { url: TINY, worker },
@@ -130,6 +133,7 @@ for (const worker of [false, true]) {
     assert.equal(got.queuedTokens, 0);
     assert.equal(got.fullFinish, 'length', 'a request without a signal runs to max_tokens');
     assert.equal(got.fullTokens, 100);
+    assert.deepEqual([got.preFinish, got.preTokens], ['abort', 0], 'a signal aborted before the call stops it before it runs');
   });
 
   test(`${mode}: an aborted embeddings call rejects with AbortError; the engine still works`, async () => {
