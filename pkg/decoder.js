@@ -192,7 +192,7 @@ export function decoderEngine(web, modelId, loadInfo) {
   }
 
   const chat = chatShape(modelId);
-  const text = textShape(modelId);
+  const completion = textShape(modelId);
   return {
     model: modelId,
     /** How the weights arrived: bytes, largest tensor, sha256, fromCache, seconds. */
@@ -205,7 +205,7 @@ export function decoderEngine(web, modelId, loadInfo) {
     completions: {
       // As in OpenAI's API, the prompt may be text or token ids.
       create: (req, options) =>
-        create(req, options, () => (Array.isArray(req.prompt) ? req.prompt : web.tokenize(req.prompt)), text),
+        create(req, options, () => (Array.isArray(req.prompt) ? req.prompt : web.tokenize(req.prompt)), completion),
     },
     tokenize: (text, options) => queue.run(() => Array.from(web.tokenize(text)), options?.signal),
     /** The ids `chat.completions.create` feeds the model for `messages`. */

@@ -34,8 +34,8 @@ export function textModelEngine(web, modelId, loadInfo) {
     },
     wasmMemoryBytes,
     classify: (texts, options) => queue.run(() => web.classify(list(texts), true), options?.signal),
-    ner: (texts, aggregation = 'first', options = {}) => queue.run(() => web.ner(list(texts), aggregation, true), options.signal),
-    qa: (question, context, topK = 1, options = {}) => queue.run(() => web.qa(question, context, topK), options.signal),
+    ner: (texts, aggregation = 'first', options) => queue.run(() => web.ner(list(texts), aggregation, true), options?.signal),
+    qa: (question, context, topK = 1, options) => queue.run(() => web.qa(question, context, topK), options?.signal),
     async unload() {
       await queue.idle();
       web.free();
