@@ -2,7 +2,7 @@
 // W is a Linear weight [n, k] in any format of weights.wgsl (LOAD_W4 names the decoder).
 //
 // Neither entry point uses workgroup memory or barriers: register blocking alone gave the best
-// speed on the software adapters we test on (see PLATFORM.md), and stays reasonable on real GPUs.
+// speed on the software adapters we test on (ARCHITECTURE.md, "No shared memory in matmul"), and stays reasonable on real GPUs.
 
 struct Params {
     m: u32,      // activation rows (tokens)

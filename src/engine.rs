@@ -3,15 +3,13 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 use std::path::Path;
-use std::path::PathBuf;
 
 use crate::chat_template::{ChatTemplate, ChatTemplateError};
 use crate::clock::Stopwatch;
-use crate::formats::gguf::GgufFile;
-use crate::generate::end_of_generation_ids;
 use crate::gpu::{Batch, DType, GpuContext, GpuOptions, GpuTensor};
 use crate::kernels::penalty::penalize;
 use crate::kernels::topk::{top_k, TopK};
+use crate::models::files::ModelFiles;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::models::safetensors_source::{SafetensorsSource, ShardedSource};
 #[cfg(not(target_arch = "wasm32"))]
@@ -91,24 +89,17 @@ fn log_softmax_at(row: &[f32], target: usize) -> f64 {
     row[target] as f64 - max - sum.ln()
 }
 
-/// What, besides the weights, a model's files say: where its tokenizer and chat template are.
-pub enum ModelFiles {
-    /// The GGUF header (metadata and vocabulary), kept so the file is parsed once.
-    Gguf(GgufFile),
-    /// An HF folder: `tokenizer.json`, `tokenizer_config.json` (chat template), and the
-    /// `eos_token_id`s of `config.json`.
-    Folder {
-        dir: PathBuf,
-        model_type: String,
-        eos_ids: Vec<u32>,
-    },
-    /// The same files already in memory (the browser fetched them).
-    Memory {
-        tokenizer_json: Vec<u8>,
-        tokenizer_config: Option<Vec<u8>>,
-        model_type: String,
-        eos_ids: Vec<u32>,
-    },
+/// The index of the first maximum of `row`, ignoring NaN (0 when there is none). "First", as
+/// the GPU top-k breaks ties, so that scoring's guesses match greedy decoding's.
+#[cfg(not(target_arch = "wasm32"))]
+fn argmax(row: &[f32]) -> u32 {
+    let mut best: Option<(u32, f32)> = None;
+    for (i, &v) in row.iter().enumerate() {
+        if !v.is_nan() && best.is_none_or(|(_, b)| v > b) {
+            best = Some((i as u32, v));
+        }
+    }
+    best.map_or(0, |(i, _)| i)
 }
 
 pub struct Engine {
@@ -184,27 +175,16 @@ impl Engine {
         }
     }
 
-    /// Ids that end generation (see [`end_of_generation_ids`]), plus `config.json`'s EOS ids.
+    /// Ids that end generation (see [`ModelFiles::stop_ids`]).
     pub fn stop_ids(&self, tokenizer: &Tokenizer) -> Vec<u32> {
-        match &self.files {
-            ModelFiles::Gguf(g) => end_of_generation_ids(tokenizer, Some(g)),
-            ModelFiles::Folder { eos_ids, .. } | ModelFiles::Memory { eos_ids, .. } => {
-                let mut ids = end_of_generation_ids(tokenizer, None);
-                ids.extend(eos_ids);
-                ids.sort_unstable();
-                ids.dedup();
-                ids
-            }
-        }
+        self.files.stop_ids(tokenizer)
     }
 
     /// Feeds `tokens` after the longest prefix already in the cache and returns the logits of the
     /// last token (`[1, vocab]`, on the GPU). At least the last token is always recomputed.
     pub fn prefill(&mut self, tokens: &[u32]) -> Result<GpuTensor, ModelError> {
         if tokens.is_empty() {
-            return Err(ModelError::Config(
-                "nothing to prefill: the prompt has no tokens".into(),
-            ));
+            return Err(ModelError::EmptyPrompt);
         }
         if tokens.len() > self.cache.context {
             return Err(ModelError::ContextOverflow {
@@ -219,7 +199,7 @@ impl Engine {
         for chunk in tokens[keep..].chunks(self.cache.max_chunk) {
             logits = Some(self.forward(chunk, false)?);
         }
-        logits.ok_or_else(|| ModelError::Config("empty prefill".into()))
+        logits.ok_or(ModelError::EmptyPrompt)
     }
 
     /// Runs `tokens` (at most one chunk) through the model in one submit.
@@ -368,7 +348,7 @@ impl Engine {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn score(&mut self, tokens: &[u32]) -> Result<Score, ModelError> {
         if tokens.len() < 2 {
-            return Err(ModelError::Config("scoring needs at least two tokens".into()));
+            return Err(ModelError::TooFewTokens(tokens.len()));
         }
         if tokens.len() > self.cache.context {
             return Err(ModelError::ContextOverflow {
@@ -389,7 +369,7 @@ impl Engine {
                 if pos + 1 >= tokens.len() {
                     break;
                 }
-                argmax_next.push(crate::cpu::reduce::argmax(row).0);
+                argmax_next.push(argmax(row));
                 nll -= log_softmax_at(row, tokens[pos + 1] as usize);
             }
         }
@@ -435,45 +415,40 @@ fn load_folder(ctx: &GpuContext, dir: &Path) -> Result<(Decoder, ModelFiles), Mo
             source,
         })
     };
-    let json = read("config.json")?;
-    let cfg = crate::models::hf::config(&json)?;
+    let generation_config = match dir.join("generation_config.json").is_file() {
+        true => Some(read("generation_config.json")?),
+        false => None,
+    };
+    let hf = crate::models::hf::parse(&read("config.json")?, generation_config.as_deref())?;
     let weights = dir.join("model.safetensors");
     let mut src: Box<dyn TensorSource> = if weights.is_file() {
         Box::new(SafetensorsSource::open(&weights)?)
     } else if dir.join("model.safetensors.index.json").is_file() {
         Box::new(ShardedSource::open_dir(dir)?)
     } else {
-        return Err(ModelError::Config(format!(
-            "{} has neither model.safetensors nor model.safetensors.index.json",
-            dir.display()
-        )));
+        return Err(ModelError::NoWeights {
+            dir: dir.display().to_string(),
+        });
     };
-    // Text checkpoints keep the decoder under `model.`; multimodal ones nest it deeper.
-    let prefix = ["model.", "model.language_model.", "language_model.model."]
-        .into_iter()
-        .find(|p| src.has(&format!("{p}embed_tokens.weight")))
-        .ok_or_else(|| ModelError::Config("no model.embed_tokens.weight in model.safetensors".into()))?;
-    let arch = cfg.arch.clone();
-    let model = Decoder::load_with(ctx, cfg, src.as_mut(), &|n| {
-        crate::models::hf::tensor_name(&arch, prefix, n)
-    })?;
-    let value: serde_json::Value = serde_json::from_slice(&json).unwrap_or_default();
-    let eos_ids = match value.get("eos_token_id") {
-        Some(serde_json::Value::Array(ids)) => ids.iter().filter_map(|v| v.as_u64()).map(|v| v as u32).collect(),
-        Some(v) => v.as_u64().map(|v| v as u32).into_iter().collect(),
-        None => Vec::new(),
+    let model = crate::models::hf::load(ctx, hf.cfg, src.as_mut())?;
+    let files = ModelFiles::Folder {
+        dir: dir.to_path_buf(),
+        model_type: hf.model_type,
+        eos_ids: hf.eos_ids,
     };
-    let model_type = value
-        .get("model_type")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_string();
-    Ok((
-        model,
-        ModelFiles::Folder {
-            dir: dir.to_path_buf(),
-            model_type,
-            eos_ids,
-        },
-    ))
+    Ok((model, files))
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::argmax;
+
+    #[test]
+    fn argmax_first_and_nan() {
+        assert_eq!(argmax(&[1.0, 3.0, 3.0, 2.0]), 1);
+        assert_eq!(argmax(&[f32::NAN, -1.0, f32::NAN, -0.5]), 3);
+        assert_eq!(argmax(&[f32::NEG_INFINITY]), 0);
+        assert_eq!(argmax(&[f32::NAN]), 0);
+        assert_eq!(argmax(&[]), 0);
+    }
 }

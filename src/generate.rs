@@ -1,8 +1,7 @@
-//! Text generation: a prompt's ids in, streamed text out, with llama.cpp's end-of-generation
-//! tokens and user stop strings. The token loop itself is `Engine::generate`.
+//! Text generation: a prompt's ids in, streamed text out, stopping at the end-of-generation ids
+//! (`models::files`) and user stop strings. The token loop itself is `Engine::generate`.
 
 use crate::engine::{Engine, GenerationStats, StopReason};
-use crate::formats::gguf::GgufFile;
 use crate::models::ModelError;
 use crate::sampling::Sampler;
 use crate::tokenizer::{Tokenizer, TokenizerError};
@@ -15,34 +14,6 @@ pub enum GenerateError {
     Tokenizer(#[from] TokenizerError),
 }
 
-/// Token texts that end a turn in the chat formats we know (llama.cpp's end-of-generation list).
-const END_OF_TURN_TOKENS: &[&str] = &[
-    "<|eot_id|>",
-    "<|im_end|>",
-    "<|end|>",
-    "<end_of_turn>",
-    "<|endoftext|>",
-    "<EOT>",
-    "<|end_of_text|>",
-];
-
-/// Ids that end generation: the EOS token, `tokenizer.ggml.eot/eom_token_id`, and the
-/// end-of-turn tokens above when the vocabulary has them.
-pub fn end_of_generation_ids(tokenizer: &Tokenizer, gguf: Option<&GgufFile>) -> Vec<u32> {
-    let mut ids: Vec<u32> = tokenizer.eos_id().into_iter().collect();
-    if let Some(g) = gguf {
-        for key in ["tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"] {
-            if let Ok(Some(id)) = g.md_opt::<u32>(key) {
-                ids.push(id);
-            }
-        }
-    }
-    ids.extend(END_OF_TURN_TOKENS.iter().filter_map(|t| tokenizer.token_to_id(t)));
-    ids.sort_unstable();
-    ids.dedup();
-    ids
-}
-
 /// The generated text and ids, with timings.
 pub struct TextGeneration {
     pub text: String,
@@ -53,7 +24,7 @@ pub struct TextGeneration {
 #[derive(Clone, Copy, Debug)]
 pub struct Limits<'a> {
     pub max_tokens: usize,
-    /// End-of-generation ids (see [`end_of_generation_ids`]); not part of the output.
+    /// End-of-generation ids (see `models::files::end_of_generation_ids`); not part of the output.
     pub stop_ids: &'a [u32],
     /// Text that ends generation; not part of the output.
     pub stop_strings: &'a [String],

@@ -16,6 +16,8 @@ pub mod generate;
 pub mod gpu;
 pub mod kernels;
 pub mod models;
+pub mod ops;
+pub mod rng;
 pub mod sampling;
 pub mod tokenizer;
 #[cfg(target_arch = "wasm32")]

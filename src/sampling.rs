@@ -3,7 +3,7 @@
 //!
 //! The GPU returns the top `k <= 64` (id, logit) pairs; everything below runs on those few.
 
-use crate::cpu::Rng;
+use crate::rng::Rng;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SamplingParams {

@@ -8,17 +8,18 @@ use wasm_bindgen::prelude::*;
 
 use crate::analysis::ner::Aggregation;
 use crate::analysis::qa::QaOptions;
-use crate::analysis::{EmbedOptions, TextModel};
+use crate::analysis::{AnalysisError, EmbedOptions, TextModel};
 use crate::chat_template::RenderOptions;
-use crate::cpu::pool::Pooling;
-use crate::engine::{Engine, EngineOptions, ModelFiles};
+use crate::engine::{Engine, EngineOptions};
 use crate::formats::gguf::{GgufError, GgufFile};
 use crate::formats::safetensors::{SafetensorsError, SafetensorsFile};
-use crate::generate::{end_of_generation_ids, generate_text_async, Limits};
+use crate::generate::{generate_text_async, Limits};
 use crate::gpu::{GpuContext, GpuError, GpuOptions};
 use crate::models::encoder::{Encoder, EncoderConfig};
+use crate::models::files::ModelFiles;
 use crate::models::streaming::StreamingSource;
 use crate::models::{Decoder, ModelError};
+use crate::ops::Pooling;
 use crate::sampling::{Sampler, SamplingParams};
 use crate::tokenizer::Tokenizer;
 
@@ -43,14 +44,27 @@ fn gpu_error(e: &GpuError) -> &'static str {
     }
 }
 
-fn model_error(e: ModelError) -> JsValue {
-    let kind = match &e {
+fn model_error_kind(e: &ModelError) -> &'static str {
+    match e {
         ModelError::Gpu(g) => gpu_error(g),
         ModelError::ContextOverflow { .. } => "ContextOverflow",
-        ModelError::InputTooLong { .. } | ModelError::QuestionTooLong { .. } => "InputTooLong",
+        ModelError::SequenceTooLong { .. } => "InputTooLong",
         ModelError::Gguf(_) | ModelError::Safetensors(_) | ModelError::BadShape { .. } => "FormatError",
-        ModelError::UnknownArchitecture(_) | ModelError::HfConfig(_) => "UnsupportedModel",
+        ModelError::UnknownArchitecture(_) | ModelError::NotADecoder(_) | ModelError::HfConfig(_) => "UnsupportedModel",
         ModelError::Tokenizer(_) => "TokenizerError",
+        _ => "ModelError",
+    }
+}
+
+fn model_error(e: ModelError) -> JsValue {
+    js_error(model_error_kind(&e), e)
+}
+
+fn analysis_error(e: AnalysisError) -> JsValue {
+    let kind = match &e {
+        AnalysisError::Model(m) => model_error_kind(m),
+        AnalysisError::InputTooLong { .. } | AnalysisError::QuestionTooLong { .. } => "InputTooLong",
+        AnalysisError::Tokenizer(_) => "TokenizerError",
         _ => "ModelError",
     };
     js_error(kind, e)
@@ -131,7 +145,7 @@ pub fn header_summary(format: &str, prefix: &[u8], file_len: f64) -> Result<JsVa
             let cfg = crate::models::config_from_gguf(&g).map_err(model_error)?;
             let kv = cfg.n_layer * 2 * cfg.n_kv_head * cfg.head_dim * 4;
             Summary {
-                architecture: cfg.arch,
+                architecture: cfg.family.to_string(),
                 tensors: g.tensors().len(),
                 weight_bytes: g.tensors().iter().map(|t| t.n_bytes as f64).sum(),
                 largest_tensor: g.tensors().iter().map(|t| t.n_bytes as f64).fold(0.0, f64::max),
@@ -194,10 +208,6 @@ impl WeightLoader {
         self.source.push(&self.ctx, chunk).map_err(model_error)
     }
 
-    pub fn received(&self) -> f64 {
-        self.source.received() as f64
-    }
-
     /// Bytes the loader may hold at once (the largest tensor).
     #[wasm_bindgen(js_name = largestTensor)]
     pub fn largest_tensor(&self) -> f64 {
@@ -234,16 +244,13 @@ impl WeightLoader {
                         "a safetensors decoder needs config.json and tokenizer.json",
                     ));
                 };
-                let cfg = crate::models::hf::config(&config).map_err(model_error)?;
-                let arch = cfg.arch.clone();
-                let name = |n: &str| crate::models::hf::tensor_name(&arch, "model.", n);
-                let model = Decoder::load_with(&self.ctx, cfg, &mut self.source, &name).map_err(model_error)?;
-                let value: serde_json::Value = serde_json::from_slice(&config).unwrap_or_default();
+                let hf = crate::models::hf::parse(&config, None).map_err(model_error)?;
+                let model = crate::models::hf::load(&self.ctx, hf.cfg, &mut self.source).map_err(model_error)?;
                 let files = ModelFiles::Memory {
                     tokenizer_json,
                     tokenizer_config,
-                    model_type: value["model_type"].as_str().unwrap_or_default().to_string(),
-                    eos_ids: value["eos_token_id"].as_u64().map(|v| v as u32).into_iter().collect(),
+                    model_type: hf.model_type,
+                    eos_ids: hf.eos_ids,
                 };
                 (model, files)
             }
@@ -416,11 +423,6 @@ impl WebEngine {
     pub fn context_length(&self) -> usize {
         self.engine.cache.context
     }
-
-    #[wasm_bindgen(js_name = endOfTextIds)]
-    pub fn end_of_text_ids(&self) -> Vec<u32> {
-        end_of_generation_ids(&self.tokenizer, None)
-    }
 }
 
 #[wasm_bindgen]
@@ -439,14 +441,20 @@ impl WebTextModel {
             batch_size: refs.len().clamp(1, 64),
             ..EmbedOptions::default()
         };
-        let out = self.model.embed_async(&refs, &opts).await.map_err(model_error)?;
+        let out = self.model.embed_async(&refs, &opts).await.map_err(analysis_error)?;
         to_js(&out)
     }
 
     pub async fn classify(&self, texts: JsValue, truncate: bool) -> Result<JsValue, JsValue> {
         let texts: Vec<String> = from_js(texts)?;
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        to_js(&self.model.classify_async(&refs, truncate).await.map_err(model_error)?)
+        to_js(
+            &self
+                .model
+                .classify_async(&refs, truncate)
+                .await
+                .map_err(analysis_error)?,
+        )
     }
 
     pub async fn ner(&self, texts: JsValue, aggregation: String, truncate: bool) -> Result<JsValue, JsValue> {
@@ -459,7 +467,7 @@ impl WebTextModel {
                 .model
                 .entities_async(&refs, strategy, truncate)
                 .await
-                .map_err(model_error)?,
+                .map_err(analysis_error)?,
         )
     }
 
@@ -473,7 +481,7 @@ impl WebTextModel {
                 .model
                 .answer_async(&question, &context, &opts)
                 .await
-                .map_err(model_error)?,
+                .map_err(analysis_error)?,
         )
     }
 }

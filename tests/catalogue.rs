@@ -40,7 +40,7 @@ fn catalogue_is_complete_and_supported() {
             assert_ne!(m.task, "text-generation", "{}", m.id);
         } else {
             assert_eq!(m.task, "text-generation", "{}", m.id);
-            webslm::models::hf::arch_of(family).unwrap_or_else(|e| panic!("{}: {e}", m.id));
+            webslm::models::Family::from_hf(family).unwrap_or_else(|e| panic!("{}: {e}", m.id));
             assert!(m.default_context <= m.context_length, "{}", m.id);
         }
         let names: HashSet<&str> = m.files.iter().map(|f| f.path.as_str()).collect();

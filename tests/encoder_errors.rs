@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use webslm::analysis::ner::Aggregation;
-use webslm::analysis::TextModel;
+use webslm::analysis::{AnalysisError, TextModel};
 use webslm::formats::safetensors::SafetensorsError;
 use webslm::gpu::GpuOptions;
 use webslm::models::encoder::{Encoder, EncoderConfig};
@@ -100,18 +100,21 @@ fn ids_and_lengths_outside_the_model() {
     assert!(ok.is_ok());
     assert!(matches!(
         enc.upload_batch(ctx, (1, 2), &[2, vocab], &[0, 0], &[1, 1]),
-        Err(ModelError::Config(_))
+        Err(ModelError::TokenOutOfVocab { id, .. }) if id == vocab
     ));
     assert!(matches!(
         enc.upload_batch(ctx, (1, 2), &[2, 3], &[0, 7], &[1, 1]),
-        Err(ModelError::Config(_))
+        Err(ModelError::TokenTypeOutOfRange { id: 7, .. })
     ));
     let long = vec![2; max + 1];
     assert!(matches!(
         enc.upload_batch(ctx, (1, max + 1), &long, &vec![0; max + 1], &vec![1; max + 1]),
-        Err(ModelError::InputTooLong { .. })
+        Err(ModelError::SequenceTooLong { .. })
     ));
-    assert!(enc.upload_batch(ctx, (2, 2), &[2, 3], &[0, 0], &[1, 1]).is_err());
+    assert!(matches!(
+        enc.upload_batch(ctx, (2, 2), &[2, 3], &[0, 0], &[1, 1]),
+        Err(ModelError::BatchShape { batch: 2, seq: 2 })
+    ));
 }
 
 #[test]
@@ -122,12 +125,12 @@ fn tasks_need_their_head_and_inputs_their_length() {
     let dir = fixture("tiny-bert-ner", "");
     let model = TextModel::open(&dir, GpuOptions::default()).expect("opens");
     let err = model.classify(&["hi"], false).expect_err("no classifier head");
-    assert!(matches!(err, ModelError::NoHead { .. }), "{err}");
+    assert!(matches!(err, AnalysisError::NoHead { .. }), "{err}");
     let long = "word ".repeat(model.max_len + 10);
     let err = model
         .entities(&["ok", &long], Aggregation::First, false)
         .expect_err("too long");
-    assert!(matches!(err, ModelError::InputTooLong { index: 1, .. }), "{err}");
+    assert!(matches!(err, AnalysisError::InputTooLong { index: 1, .. }), "{err}");
     let entities = model.entities(&[&long], Aggregation::First, true).expect("truncated");
     assert!(entities[0].iter().all(|e| e.end <= long.len()));
 }
@@ -194,13 +197,13 @@ fn question_answering_inputs() {
     let err = model
         .answer(" ", "Paris is in France.", &opts)
         .expect_err("empty question");
-    assert!(matches!(err, ModelError::EmptyInput(_)), "{err}");
+    assert!(matches!(err, AnalysisError::EmptyInput(_)), "{err}");
     // A question that fills the window leaves no room for the context.
     let huge = "where ".repeat(400);
     let err = model
         .answer(&huge, "Paris is in France.", &opts)
         .expect_err("question too long");
-    assert!(matches!(err, ModelError::QuestionTooLong { .. }), "{err}");
+    assert!(matches!(err, AnalysisError::QuestionTooLong { .. }), "{err}");
     // A long question with a short context still fits one window (as in transformers).
     let long = "where ".repeat(300);
     let answers = model.answer(&long, "Paris is in France.", &opts).expect("fits");

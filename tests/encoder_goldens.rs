@@ -12,6 +12,7 @@ use serde_json::Value;
 use webslm::analysis::inputs::{tokenize_pair_windows, Tokenized};
 use webslm::analysis::ner::Aggregation;
 use webslm::analysis::qa::QaOptions;
+use webslm::analysis::AnalysisError;
 use webslm::analysis::TextModel;
 use webslm::gpu::GpuOptions;
 use webslm::models::ModelError;
@@ -35,7 +36,7 @@ fn golden(model: &str) -> Value {
 fn open(model: &str) -> Option<TextModel> {
     match TextModel::open(&dir(model), GpuOptions::default()) {
         Ok(m) => Some(m),
-        Err(ModelError::Gpu(e)) if std::env::var("CI").map_or(true, |v| v != "true") => {
+        Err(AnalysisError::Model(ModelError::Gpu(e))) if std::env::var("CI").map_or(true, |v| v != "true") => {
             eprintln!("SKIPPED: no GPU adapter ({e})");
             None
         }

@@ -6,9 +6,9 @@
 #[path = "common_formats/mod.rs"]
 mod common_formats;
 
+use webslm::analysis::AnalysisError;
 use webslm::analysis::{cosine, EmbedOptions, TextModel};
 use webslm::gpu::GpuOptions;
-use webslm::models::ModelError;
 
 #[derive(serde::Deserialize)]
 struct Golden {
@@ -52,7 +52,7 @@ fn minilm_matches_sentence_transformers() {
 
     // Without truncation the long input is a typed error naming it.
     match model.embed(&refs, &EmbedOptions::default()) {
-        Err(ModelError::InputTooLong { index, tokens, max }) => {
+        Err(AnalysisError::InputTooLong { index, tokens, max }) => {
             assert_eq!((Some(index), max), (too_long, g.max_seq_length));
             assert!(tokens > max);
         }

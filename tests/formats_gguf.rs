@@ -1,4 +1,4 @@
-//! GGUF reader: the three shipped models (facts from MODELS.md and gguf-py), and malformed files
+//! GGUF reader: the three shipped models (facts read with gguf-py), and malformed files
 //! built byte by byte, each of which must give one specific typed error and never panic.
 
 mod common_formats;
@@ -557,9 +557,9 @@ fn count_format(f: &GgufFile, fmt: WeightFormat) -> usize {
     f.tensors().iter().filter(|t| t.format == fmt).count()
 }
 
-// The byte offsets below are facts about the sha256-pinned files in MODELS.md, read once with
-// llama.cpp's gguf-py (`GGUFReader(path).tensors[i].data_offset` / `.n_bytes`, and
-// `.data_offset` for the data section), gguf 0.x in /work/venv-gguf.
+// The byte offsets below are facts about the sha256-pinned files of scripts/fetch-models.sh,
+// read once with llama.cpp's gguf-py 0.x (`GGUFReader(path).tensors[i].data_offset` /
+// `.n_bytes`, and `.data_offset` for the data section).
 
 #[test]
 fn smollm2_header() {

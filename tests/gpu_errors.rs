@@ -3,10 +3,10 @@
 mod common;
 
 use common::gpu;
-use webslm::cpu::attention::AttentionParams;
 use webslm::formats::quant::{random_weights, WeightFormat};
 use webslm::gpu::{Batch, DType, GpuContext, GpuError, GpuOptions};
 use webslm::kernels::{attention::attention, matmul::matmul, topk::top_k, GpuWeight};
+use webslm::ops::AttentionParams;
 
 #[test]
 fn weight_with_wrong_size_or_block_alignment_is_rejected() {

@@ -4,13 +4,13 @@
 mod common;
 
 use common::gpu_fresh;
-use webslm::cpu::attention::AttentionParams;
-use webslm::cpu::Rng;
 use webslm::formats::quant::{random_weights, WeightFormat};
 use webslm::gpu::{Batch, DType};
 use webslm::kernels::attention::attention;
 use webslm::kernels::matmul::matmul_new;
 use webslm::kernels::GpuWeight;
+use webslm::ops::AttentionParams;
+use webslm::rng::Rng;
 
 #[test]
 fn a_gemv_counts_one_dispatch_one_submit_and_its_weight_once() {

@@ -5,16 +5,17 @@
 mod common;
 
 use common::{assert_close, gpu, gpu_no_f16, gpu_tiny_binding, nmse, run_f32, TINY_BINDING};
-use webslm::cpu::elementwise::Activation;
-use webslm::cpu::{self, Rng};
+use webslm::cpu;
 use webslm::formats::quant::{dequantize, random_weights, WeightFormat};
 use webslm::gpu::{Batch, DType, GpuContext};
 use webslm::kernels::elementwise::{elementwise, Op};
 use webslm::kernels::matmul::{matmul_full, matmul_with, Epilogue, MatmulKernel};
 use webslm::kernels::{embedding::embedding, GpuWeight};
+use webslm::ops::Activation;
+use webslm::rng::Rng;
 
 /// Matmul tolerances.
-/// - STYLE.md: NMSE <= 5e-4 against the CPU twin, and quantised dot products within 2e-2
+/// - ggml's bounds (`test-backend-ops`): NMSE <= 5e-4 against the CPU twin, and quantised dot products within 2e-2
 ///   relative to dequantise-then-f32.
 /// - Stricter, because both sides decode blocks identically and differ only in summation order
 ///   (f32 on the GPU, f64 on the CPU): each output is within the classic recursive-summation bound

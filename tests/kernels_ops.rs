@@ -1,22 +1,24 @@
 //! Norms, RoPE, softmax, attention, elementwise ops and top-k against their CPU twins, on
 //! random shapes that are not multiples of any workgroup or vector width.
-//! Tolerance for all f32 kernels here: 1e-4 relative (STYLE.md), unless a test says otherwise.
+//! Tolerance for all f32 kernels here: 1e-4 relative (the project's f32 bound), unless a test says otherwise.
 
 mod common;
 
 use common::{assert_close, gpu, gpu_folded, run_f32};
-use webslm::cpu::attention::AttentionParams;
-use webslm::cpu::elementwise::Activation;
-use webslm::cpu::pool::Pooling;
-use webslm::cpu::{self, Rng};
+use webslm::cpu;
 use webslm::gpu::{Batch, GpuContext};
 use webslm::kernels::attention::attention;
 use webslm::kernels::elementwise::{elementwise, Op};
-use webslm::kernels::norm::{norm, NormKind};
+use webslm::kernels::norm::norm;
 use webslm::kernels::pool::{pool, trigram};
-use webslm::kernels::rope::{rope, rope_pair, RopeLayout};
+use webslm::kernels::rope::{rope, rope_pair};
 use webslm::kernels::softmax::softmax;
 use webslm::kernels::topk::top_k;
+use webslm::ops::Activation;
+use webslm::ops::AttentionParams;
+use webslm::ops::Pooling;
+use webslm::ops::{NormKind, RopeLayout};
+use webslm::rng::Rng;
 
 const F32_TOL: f32 = 1e-4;
 
@@ -77,7 +79,7 @@ fn check_rope_on(ctx: &GpuContext, layout: RopeLayout, head_dim: usize, rot_dims
     let mut rng = Rng::new(2);
     for (seq, heads) in [(1, 1), (5, 3), (13, 9)] {
         let mut x = rng.vec_f32(seq * heads * head_dim, -1.0, 1.0);
-        let inv_freq = cpu::rope::rope_inv_freq(rot_dims, 10000.0);
+        let inv_freq = webslm::ops::rope_inv_freq(rot_dims, 10000.0);
         let xt = ctx.upload_f32(&x, &[seq, heads, head_dim]).unwrap();
         let ft = ctx.upload_f32(&inv_freq, &[rot_dims / 2]).unwrap();
         let mut batch = Batch::new(ctx).unwrap();
@@ -133,7 +135,7 @@ fn rope_queries_and_keys_together() {
     ] {
         let mut q = rng.vec_f32(seq * heads * head_dim, -1.0, 1.0);
         let mut k = rng.vec_f32(seq * kv_heads * head_dim, -1.0, 1.0);
-        let inv_freq = cpu::rope::rope_inv_freq(rot_dims, 10000.0);
+        let inv_freq = webslm::ops::rope_inv_freq(rot_dims, 10000.0);
         let qt = ctx.upload_f32(&q, &[seq, heads, head_dim]).unwrap();
         let kt = ctx.upload_f32(&k, &[seq, kv_heads, head_dim]).unwrap();
         let ft = ctx.upload_f32(&inv_freq, &[rot_dims / 2]).unwrap();
@@ -371,7 +373,7 @@ fn check_top_k_on(ctx: &GpuContext, x: &[f32], k: usize) {
     batch.submit().unwrap();
     let ids = ctx.read_u32_blocking(&r.ids).unwrap();
     let vals = ctx.read_f32_blocking(&r.values).unwrap();
-    let want = cpu::reduce::top_k(x, k);
+    let want = cpu::topk::top_k(x, k);
     let got: Vec<(u32, f32)> = ids.into_iter().zip(vals).take(want.len()).collect();
     assert_eq!(got, want, "top-{k} of {} values", x.len());
 }

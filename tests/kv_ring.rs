@@ -9,8 +9,8 @@ mod common_formats;
 
 use common::assert_close;
 use common_formats::{GgufBuilder, GGML_F32};
-use webslm::cpu::Rng;
 use webslm::engine::{Engine, EngineOptions};
+use webslm::rng::Rng;
 
 const EMBD: u64 = 16;
 const HEAD_DIM: u64 = 8;

@@ -8,13 +8,14 @@ mod common;
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
-use webslm::cpu::Rng;
-use webslm::engine::{Engine, EngineOptions, ModelFiles};
+use webslm::engine::{Engine, EngineOptions};
 use webslm::formats::gguf::GgufFile;
 use webslm::formats::safetensors::SafetensorsFile;
 use webslm::models::decoder::Decoder;
 use webslm::models::encoder::{Encoder, EncoderConfig};
+use webslm::models::files::ModelFiles;
 use webslm::models::streaming::StreamingSource;
+use webslm::rng::Rng;
 
 fn fixture(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -4,7 +4,7 @@
 use tokenizers::utils::truncation::{TruncationDirection, TruncationParams};
 use tokenizers::{Encoding, PostProcessor};
 
-use crate::models::ModelError;
+use super::AnalysisError;
 use crate::tokenizer::{Tokenizer, TokenizerError};
 
 /// One tokenized input.
@@ -43,19 +43,19 @@ impl Tokenized {
     }
 }
 
-fn library(what: &'static str) -> impl Fn(tokenizers::Error) -> ModelError {
-    move |e| ModelError::Tokenizer(TokenizerError::library(what, e))
+fn library(what: &'static str) -> impl Fn(tokenizers::Error) -> AnalysisError {
+    move |e| AnalysisError::Tokenizer(TokenizerError::library(what, e))
 }
 
 /// Tokenizes single texts with the model's special tokens. Longer than `max_len` is an
-/// [`ModelError::InputTooLong`] unless `truncate`, which keeps the first `max_len` tokens
+/// [`AnalysisError::InputTooLong`] unless `truncate`, which keeps the first `max_len` tokens
 /// (special tokens included, as HF tokenizers' `truncation=True` does).
 pub fn tokenize_texts(
     tok: &Tokenizer,
     texts: &[&str],
     max_len: usize,
     truncate: bool,
-) -> Result<Vec<Tokenized>, ModelError> {
+) -> Result<Vec<Tokenized>, AnalysisError> {
     let mut inner = tok.inner().clone();
     if truncate {
         inner
@@ -71,7 +71,7 @@ pub fn tokenize_texts(
         .map(|(index, text)| {
             let enc = inner.encode_char_offsets(*text, true).map_err(library("encode"))?;
             if enc.len() > max_len {
-                return Err(ModelError::InputTooLong {
+                return Err(AnalysisError::InputTooLong {
                     index,
                     tokens: enc.len(),
                     max: max_len,
@@ -95,7 +95,7 @@ pub fn tokenize_pair_windows(
     context: &str,
     max_len: usize,
     stride: usize,
-) -> Result<Vec<Tokenized>, ModelError> {
+) -> Result<Vec<Tokenized>, AnalysisError> {
     let inner = tok.inner();
     let question = inner.encode_char_offsets(question, false).map_err(library("encode"))?;
     let mut context = inner.encode_char_offsets(context, false).map_err(library("encode"))?;
@@ -104,7 +104,7 @@ pub fn tokenize_pair_windows(
     // The question must leave room for some context, and for windows that advance when the
     // context needs more than one.
     if budget == 0 || (context.len() > budget && stride >= budget) {
-        return Err(ModelError::QuestionTooLong {
+        return Err(AnalysisError::QuestionTooLong {
             question: question.len(),
             window: max_len,
             stride,

@@ -3,15 +3,19 @@
 //! transformers' pipelines offer under the same names.
 //!
 //! [`TextModel`] ties an [`Encoder`] to its tokenizer. The post-processing is pure Rust over
-//! logits (`classify.rs`, `ner.rs`, `qa.rs`) so the browser build shares it unchanged.
+//! logits (`classify.rs`, `ner.rs`, `qa.rs`) so the browser build shares it unchanged. Task errors
+//! (inputs too long, no head for the task) are [`AnalysisError`]s; the encoder's own are
+//! `ModelError`s inside it.
 
 pub mod classify;
+mod error;
 pub mod inputs;
 pub mod ner;
 pub mod qa;
 
 mod text_model;
 
+pub use error::AnalysisError;
 pub use text_model::{EmbedOptions, Output, TextModel, DEFAULT_BATCH};
 
 /// Scales `v` to unit L2 norm (sentence-transformers' `Normalize`: divides by max(norm, 1e-12)).

@@ -3,13 +3,14 @@
 #[cfg(not(target_arch = "wasm32"))]
 use std::path::Path;
 
-use crate::cpu::pool::Pooling;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::gpu::GpuOptions;
 use crate::gpu::{Batch, GpuContext};
 use crate::kernels::pool::pool;
 use crate::models::encoder::{Encoder, HeadKind};
-use crate::models::ModelError;
+use crate::ops::Pooling;
+
+use super::AnalysisError;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::models::{encoder::EncoderConfig, safetensors_source::SafetensorsSource};
 use crate::tokenizer::Tokenizer;
@@ -68,10 +69,12 @@ pub struct TextModel {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn read(path: &Path) -> Result<Vec<u8>, ModelError> {
-    std::fs::read(path).map_err(|source| ModelError::Io {
-        name: path.display().to_string(),
-        source,
+fn read(path: &Path) -> Result<Vec<u8>, AnalysisError> {
+    std::fs::read(path).map_err(|source| {
+        AnalysisError::Model(crate::models::ModelError::Io {
+            name: path.display().to_string(),
+            source,
+        })
     })
 }
 
@@ -86,11 +89,11 @@ impl TextModel {
     /// Opens a model folder: `config.json`, `model.safetensors`, `tokenizer.json`, and
     /// optionally sentence-transformers' `sentence_bert_config.json` and `1_Pooling/`.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn open(dir: &Path, gpu: GpuOptions) -> Result<TextModel, ModelError> {
+    pub fn open(dir: &Path, gpu: GpuOptions) -> Result<TextModel, AnalysisError> {
         let cfg = EncoderConfig::parse(&read(&dir.join("config.json"))?)?;
         let weights = dir.join("model.safetensors");
         if !weights.is_file() {
-            return Err(ModelError::Config(format!(
+            return Err(AnalysisError::Unsupported(format!(
                 "{} has no model.safetensors (sharded encoders are not supported)",
                 dir.display()
             )));
@@ -120,24 +123,24 @@ impl TextModel {
         }
     }
 
-    fn require(&self, kind: HeadKind) -> Result<(), ModelError> {
+    fn require(&self, kind: HeadKind) -> Result<(), AnalysisError> {
         if self.encoder.head.kind == kind {
             return Ok(());
         }
-        Err(ModelError::NoHead {
+        Err(AnalysisError::NoHead {
             architecture: self.encoder.cfg.architecture.clone(),
             task: kind.task_name(),
         })
     }
 
     /// Tokenizes single texts for this model.
-    pub fn tokenize(&self, texts: &[&str], truncate: bool) -> Result<Vec<Tokenized>, ModelError> {
+    pub fn tokenize(&self, texts: &[&str], truncate: bool) -> Result<Vec<Tokenized>, AnalysisError> {
         tokenize_texts(&self.tokenizer, texts, self.max_len, truncate)
     }
 
     /// Runs `inputs` as one padded batch. Returns per input: the pooled vector, the sequence
     /// logits, or its tokens' logits (`[len, outputs]`, padding dropped).
-    async fn run(&self, inputs: &[&Tokenized], output: Output) -> Result<Vec<Vec<f32>>, ModelError> {
+    async fn run(&self, inputs: &[&Tokenized], output: Output) -> Result<Vec<Vec<f32>>, AnalysisError> {
         let p = pad(inputs, self.pad_id);
         let enc = &self.encoder;
         let input = enc.upload_batch(&self.ctx, (p.batch, p.seq), &p.ids, &p.type_ids, &p.mask)?;
@@ -172,12 +175,7 @@ impl TextModel {
                 values
                     .get(begin..begin + keep * width)
                     .map(<[f32]>::to_vec)
-                    .ok_or_else(|| {
-                        ModelError::Config(format!(
-                            "the GPU returned {} values, fewer than the batch needs",
-                            values.len()
-                        ))
-                    })
+                    .ok_or(AnalysisError::ShortReadback { got: values.len() })
             })
             .collect()
     }
@@ -188,7 +186,7 @@ impl TextModel {
         inputs: &[Tokenized],
         output: Output,
         batch_size: usize,
-    ) -> Result<Vec<Vec<f32>>, ModelError> {
+    ) -> Result<Vec<Vec<f32>>, AnalysisError> {
         let lengths: Vec<usize> = inputs.iter().map(Tokenized::len).collect();
         let mut out = vec![Vec::new(); inputs.len()];
         for group in length_batches(&lengths, batch_size) {
@@ -201,7 +199,7 @@ impl TextModel {
     }
 
     /// One embedding per text (sentence-transformers' `encode`).
-    pub async fn embed_async(&self, texts: &[&str], opts: &EmbedOptions) -> Result<Vec<Vec<f32>>, ModelError> {
+    pub async fn embed_async(&self, texts: &[&str], opts: &EmbedOptions) -> Result<Vec<Vec<f32>>, AnalysisError> {
         let inputs = self.tokenize(texts, opts.truncate)?;
         let pooling = opts.pooling.unwrap_or(self.pooling);
         let mut out = self
@@ -215,12 +213,12 @@ impl TextModel {
 
     /// Raw logits per input: `[labels]` for sequence classification, `[len, outputs]` for
     /// token classification and QA (tests compare these with transformers).
-    pub async fn logits_async(&self, inputs: &[Tokenized], batch_size: usize) -> Result<Vec<Vec<f32>>, ModelError> {
+    pub async fn logits_async(&self, inputs: &[Tokenized], batch_size: usize) -> Result<Vec<Vec<f32>>, AnalysisError> {
         let kind = match self.encoder.head.kind {
             HeadKind::SequenceClassification => Output::Sequence,
             HeadKind::TokenClassification | HeadKind::QuestionAnswering => Output::Tokens,
             HeadKind::None => {
-                return Err(ModelError::NoHead {
+                return Err(AnalysisError::NoHead {
                     architecture: self.encoder.cfg.architecture.clone(),
                     task: "logits",
                 })
@@ -230,7 +228,7 @@ impl TextModel {
     }
 
     /// Every label with its score, highest first, per text.
-    pub async fn classify_async(&self, texts: &[&str], truncate: bool) -> Result<Vec<Vec<LabelScore>>, ModelError> {
+    pub async fn classify_async(&self, texts: &[&str], truncate: bool) -> Result<Vec<Vec<LabelScore>>, AnalysisError> {
         self.require(HeadKind::SequenceClassification)?;
         let inputs = self.tokenize(texts, truncate)?;
         let head = &self.encoder.head;
@@ -248,7 +246,7 @@ impl TextModel {
         texts: &[&str],
         strategy: Aggregation,
         truncate: bool,
-    ) -> Result<Vec<Vec<Entity>>, ModelError> {
+    ) -> Result<Vec<Vec<Entity>>, AnalysisError> {
         self.require(HeadKind::TokenClassification)?;
         let inputs = self.tokenize(texts, truncate)?;
         let logits = self.logits_async(&inputs, DEFAULT_BATCH).await?;
@@ -267,10 +265,10 @@ impl TextModel {
         question: &str,
         context: &str,
         opts: &QaOptions,
-    ) -> Result<Vec<Answer>, ModelError> {
+    ) -> Result<Vec<Answer>, AnalysisError> {
         self.require(HeadKind::QuestionAnswering)?;
         if question.trim().is_empty() || context.trim().is_empty() {
-            return Err(ModelError::EmptyInput(
+            return Err(AnalysisError::EmptyInput(
                 "question answering needs a question and a context",
             ));
         }
@@ -299,7 +297,7 @@ impl TextModel {
 /// has none). Modules and pooling modes webslm does not run are errors, not silently skipped:
 /// a `Dense` layer or max pooling would change every embedding.
 #[cfg(not(target_arch = "wasm32"))]
-fn sentence_transformers_pooling(dir: &Path) -> Result<Pooling, ModelError> {
+fn sentence_transformers_pooling(dir: &Path) -> Result<Pooling, AnalysisError> {
     #[derive(serde::Deserialize)]
     struct Module {
         #[serde(rename = "type")]
@@ -311,7 +309,7 @@ fn sentence_transformers_pooling(dir: &Path) -> Result<Pooling, ModelError> {
         return Ok(Pooling::Mean);
     };
     let modules: Vec<Module> =
-        serde_json::from_value(modules).map_err(|e| ModelError::Config(format!("modules.json: {e}")))?;
+        serde_json::from_value(modules).map_err(|e| AnalysisError::Unsupported(format!("modules.json: {e}")))?;
     let mut pooling = Pooling::Mean;
     for m in modules {
         match m.kind.rsplit('.').next().unwrap_or_default() {
@@ -326,13 +324,13 @@ fn sentence_transformers_pooling(dir: &Path) -> Result<Pooling, ModelError> {
                     "pooling_mode_lasttoken",
                 ];
                 if let Some(mode) = others.iter().find(|k| on(k)) {
-                    return Err(ModelError::Config(format!(
+                    return Err(AnalysisError::Unsupported(format!(
                         "sentence-transformers pooling {mode} is not supported (mean and cls are)"
                     )));
                 }
                 pooling = match (on("pooling_mode_cls_token"), on("pooling_mode_mean_tokens")) {
                     (true, true) => {
-                        return Err(ModelError::Config(
+                        return Err(AnalysisError::Unsupported(
                             "concatenated cls + mean pooling is not supported".into(),
                         ))
                     }
@@ -341,7 +339,7 @@ fn sentence_transformers_pooling(dir: &Path) -> Result<Pooling, ModelError> {
                 };
             }
             _ => {
-                return Err(ModelError::Config(format!(
+                return Err(AnalysisError::Unsupported(format!(
                     "sentence-transformers module {} is not supported",
                     m.kind
                 )))
@@ -354,15 +352,15 @@ fn sentence_transformers_pooling(dir: &Path) -> Result<Pooling, ModelError> {
 /// The tasks, waiting for the GPU (native only; the browser awaits the `_async` versions).
 #[cfg(not(target_arch = "wasm32"))]
 impl TextModel {
-    pub fn embed(&self, texts: &[&str], opts: &EmbedOptions) -> Result<Vec<Vec<f32>>, ModelError> {
+    pub fn embed(&self, texts: &[&str], opts: &EmbedOptions) -> Result<Vec<Vec<f32>>, AnalysisError> {
         pollster::block_on(self.embed_async(texts, opts))
     }
 
-    pub fn logits(&self, inputs: &[Tokenized], batch_size: usize) -> Result<Vec<Vec<f32>>, ModelError> {
+    pub fn logits(&self, inputs: &[Tokenized], batch_size: usize) -> Result<Vec<Vec<f32>>, AnalysisError> {
         pollster::block_on(self.logits_async(inputs, batch_size))
     }
 
-    pub fn classify(&self, texts: &[&str], truncate: bool) -> Result<Vec<Vec<LabelScore>>, ModelError> {
+    pub fn classify(&self, texts: &[&str], truncate: bool) -> Result<Vec<Vec<LabelScore>>, AnalysisError> {
         pollster::block_on(self.classify_async(texts, truncate))
     }
 
@@ -371,11 +369,11 @@ impl TextModel {
         texts: &[&str],
         strategy: Aggregation,
         truncate: bool,
-    ) -> Result<Vec<Vec<Entity>>, ModelError> {
+    ) -> Result<Vec<Vec<Entity>>, AnalysisError> {
         pollster::block_on(self.entities_async(texts, strategy, truncate))
     }
 
-    pub fn answer(&self, question: &str, context: &str, opts: &QaOptions) -> Result<Vec<Answer>, ModelError> {
+    pub fn answer(&self, question: &str, context: &str, opts: &QaOptions) -> Result<Vec<Answer>, AnalysisError> {
         pollster::block_on(self.answer_async(question, context, opts))
     }
 }

@@ -6,11 +6,12 @@
 
 use std::time::Instant;
 
-use crate::cpu::{self, Rng};
+use crate::cpu;
 use crate::formats::quant::{random_weights, WeightFormat, ALL_FORMATS};
 use crate::gpu::{Batch, DType, GpuContext, GpuError};
 use crate::kernels::matmul::{matmul_with, MatmulKernel};
 use crate::kernels::GpuWeight;
+use crate::rng::Rng;
 
 /// One line of the report.
 #[derive(Clone, Debug)]
@@ -176,9 +177,9 @@ pub fn bench_ops(
     cfg: &BenchConfig,
     mut report: impl FnMut(&BenchRow),
 ) -> Result<Vec<BenchRow>, GpuError> {
-    use crate::cpu::attention::AttentionParams;
-    use crate::cpu::elementwise::Activation;
     use crate::kernels::{attention, elementwise, embedding, norm, rope, softmax, topk};
+    use crate::ops::Activation;
+    use crate::ops::AttentionParams;
 
     // Scaled down with the matmul shapes for --quick.
     let scale = cfg.gemv_n.max(1) as f64 / 2048.0;
@@ -203,7 +204,7 @@ pub fn bench_ops(
     let (x, w) = (rng.vec_f32(r * d, -1.0, 1.0), rng.vec_f32(d, -1.0, 1.0));
     let (xt, wt) = (ctx.upload_f32(&x, &[r, d])?, ctx.upload_f32(&w, &[d])?);
     let g = gpu_secs(ctx, cfg.reps, |b| {
-        norm::norm(b, norm::NormKind::Rms, &xt, &wt, None, 1e-6).map(drop)
+        norm::norm(b, crate::ops::NormKind::Rms, &xt, &wt, None, 1e-6).map(drop)
     })?;
     let c = cpu_secs(|| drop(std::hint::black_box(cpu::norm::rms_norm(&x, d, &w, 1e-6, false))))?;
     push("rms_norm", "f32", format!("{r}x{d}"), (2 * r * d * 4) as f64, g, c);
@@ -222,13 +223,13 @@ pub fn bench_ops(
     // RoPE on a prefill chunk's queries.
     let (seq, heads, hd) = (64, 32, 64);
     let mut q = rng.vec_f32(seq * heads * hd, -1.0, 1.0);
-    let freq = cpu::rope::rope_inv_freq(hd, 10000.0);
+    let freq = crate::ops::rope_inv_freq(hd, 10000.0);
     let (qt, ft) = (
         ctx.upload_f32(&q, &[seq, heads, hd])?,
         ctx.upload_f32(&freq, &[hd / 2])?,
     );
     let g = gpu_secs(ctx, cfg.reps, |b| {
-        rope::rope(b, &qt, heads, hd, &ft, 5, rope::RopeLayout::Neox)
+        rope::rope(b, &qt, heads, hd, &ft, 5, crate::ops::RopeLayout::Neox)
     })?;
     let c = cpu_secs(|| cpu::rope::rope(&mut q, seq, heads, hd, hd, 5, &freq, true))?;
     push(
@@ -287,7 +288,7 @@ pub fn bench_ops(
     let c = cpu_secs(|| drop(std::hint::black_box(cpu::softmax::softmax(&logits, vocab))))?;
     push("softmax", "f32", format!("{vocab}"), (2 * vocab * 4) as f64, g, c);
     let g = gpu_secs(ctx, cfg.reps, |b| topk::top_k(b, &lt, 40).map(drop))?;
-    let c = cpu_secs(|| drop(std::hint::black_box(cpu::reduce::top_k(&logits, 40))))?;
+    let c = cpu_secs(|| drop(std::hint::black_box(cpu::topk::top_k(&logits, 40))))?;
     push("top_k40", "f32", format!("{vocab}"), (vocab * 4) as f64, g, c);
 
     // Embedding gather of a prefill chunk from SmolLM2's Q8_0 table.

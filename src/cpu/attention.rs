@@ -1,71 +1,7 @@
 //! Reference scaled-dot-product attention with GQA, causal/sliding-window
 //! masking, key padding masks, logit soft-capping and ring-buffer KV caches.
 
-/// Shapes and options for [`attention`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct AttentionParams {
-    pub batch: usize,
-    /// Queries per sequence in this call (1 for decode, >1 for prefill).
-    pub q_len: usize,
-    /// Number of valid key positions (`0..kv_len`) per sequence.
-    pub kv_len: usize,
-    /// Physical KV slots per sequence; position `t` lives in slot
-    /// `t % kv_cap` (a ring buffer for sliding-window caches).
-    pub kv_cap: usize,
-    pub n_head: usize,
-    pub n_kv_head: usize,
-    pub head_dim: usize,
-    /// Absolute position of query 0.
-    pub pos0: u32,
-    pub causal: bool,
-    /// Sliding window size; 0 = unlimited. Only applies when `causal`.
-    pub window: u32,
-    /// Logit soft-cap (Gemma 2); 0 = none.
-    pub softcap: f32,
-    /// Multiplier on `q . k` (usually `1/sqrt(head_dim)`).
-    pub scale: f32,
-}
-
-impl AttentionParams {
-    /// The oldest key position any query of this call may see.
-    pub fn oldest_visible(&self) -> usize {
-        if self.causal && self.window > 0 {
-            (self.pos0 as usize + 1).saturating_sub(self.window as usize)
-        } else {
-            0
-        }
-    }
-
-    /// Whether a ring buffer of `kv_cap` slots still holds every key some query needs: it keeps
-    /// positions `kv_len - kv_cap .. kv_len`, so a sliding-window layer needs
-    /// `kv_cap >= window + q_len - 1` once it wraps.
-    pub fn cache_holds_visible_keys(&self) -> bool {
-        self.kv_cap > 0 && self.kv_len.saturating_sub(self.kv_cap) <= self.oldest_visible()
-    }
-
-    /// Bytes of keys and values fetched (for `webslm bench`) when `fetchers` invocations per
-    /// query read each key row and value row their causal window lets them see (n_kv_head when
-    /// every KV head is read once, n_head when each query head reads its own). Key-mask skips
-    /// are not subtracted.
-    pub fn kv_bytes_fetched(&self, fetchers: usize) -> u64 {
-        let keys: usize = (0..self.q_len)
-            .map(|s| {
-                let qpos = self.pos0 as usize + s;
-                if !self.causal {
-                    return self.kv_len;
-                }
-                let hi = self.kv_len.min(qpos + 1);
-                let lo = if self.window > 0 {
-                    (qpos + 1).saturating_sub(self.window as usize)
-                } else {
-                    0
-                };
-                hi.saturating_sub(lo)
-            })
-            .sum();
-        (keys * self.batch * fetchers * self.head_dim * 4 * 2) as u64
-    }
-}
+use crate::ops::AttentionParams;
 
 /// Attention output `[batch, q_len, n_head, head_dim]`.
 ///
@@ -164,7 +100,7 @@ fn kv_offset(b: usize, t: usize, kvh: usize, p: &AttentionParams) -> usize {
 mod tests {
     use super::*;
     use crate::cpu::softmax::softmax;
-    use crate::cpu::Rng;
+    use crate::rng::Rng;
 
     fn params() -> AttentionParams {
         AttentionParams {

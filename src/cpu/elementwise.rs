@@ -4,6 +4,8 @@
 //! (nearly) correctly rounded; GPU versions computed in f32 should match to
 //! a few ulp / ~1e-6 absolute.
 
+use crate::ops::Activation;
+
 /// Error function in f64, accurate to ~1e-15 (far tighter than the 1e-7 the
 /// f32 kernels need). Implemented here because `std` has no `erf`.
 ///
@@ -60,42 +62,28 @@ pub fn silu(x: f32) -> f32 {
     (x / (1.0 + (-x).exp())) as f32
 }
 
-/// Activation selector shared by MLP kernels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Activation {
-    GeluErf,
-    GeluTanh,
-    Silu,
-    Identity,
-    /// max(x, 0) (MobileBERT's FFN, DistilBERT's classifier head)
-    Relu,
-    /// tanh(x) (BERT's pooler)
-    Tanh,
-}
-
-impl Activation {
-    pub fn apply(self, x: f32) -> f32 {
-        match self {
-            Activation::GeluErf => gelu_erf(x),
-            Activation::GeluTanh => gelu_tanh(x),
-            Activation::Silu => silu(x),
-            Activation::Identity => x,
-            Activation::Relu => x.max(0.0),
-            Activation::Tanh => x.tanh(),
-        }
+/// `act(x)` for one value.
+pub fn activate(act: Activation, x: f32) -> f32 {
+    match act {
+        Activation::GeluErf => gelu_erf(x),
+        Activation::GeluTanh => gelu_tanh(x),
+        Activation::Silu => silu(x),
+        Activation::Identity => x,
+        Activation::Relu => x.max(0.0),
+        Activation::Tanh => x.tanh(),
     }
 }
 
 /// `act(x)` elementwise.
 pub fn unary(x: &[f32], act: Activation) -> Vec<f32> {
-    x.iter().map(|&v| act.apply(v)).collect()
+    x.iter().map(|&v| activate(act, v)).collect()
 }
 
 /// Gated linear unit: `act(gate) * up` (SwiGLU with `Silu`, GeGLU with the
 /// GELUs). Panics (test reference) if lengths differ.
 pub fn glu(gate: &[f32], up: &[f32], act: Activation) -> Vec<f32> {
     assert_eq!(gate.len(), up.len(), "glu: length mismatch");
-    gate.iter().zip(up).map(|(&g, &u)| act.apply(g) * u).collect()
+    gate.iter().zip(up).map(|(&g, &u)| activate(act, g) * u).collect()
 }
 
 /// `a + b` elementwise. Panics (test reference) if lengths differ.

@@ -32,8 +32,8 @@ pub fn matmul(x: &[f32], m: usize, k: usize, w: &[u8], fmt: WeightFormat, n: usi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::Rng;
     use crate::formats::quant::{f32_to_f16, random_weights, ALL_FORMATS};
+    use crate::rng::Rng;
 
     #[test]
     fn small_f32_known_answer() {

@@ -1,13 +1,6 @@
 //! CPU twins of `shaders/pool.wgsl` and `shaders/trigram.wgsl`: the encoder-only data movement.
 
-/// How [`pool`] turns `[batch, seq, dim]` into `[batch, dim]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pooling {
-    /// Mean over positions whose mask is nonzero (zeros when there are none).
-    Mean,
-    /// Position 0 (`[CLS]`).
-    First,
-}
+use crate::ops::Pooling;
 
 /// Pools each sequence of `x` (`[batch, seq, dim]`) with `mask` (`[batch, seq]`).
 ///

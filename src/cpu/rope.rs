@@ -47,28 +47,11 @@ pub fn rope(
     }
 }
 
-/// Standard RoPE inverse frequencies `base^(-2i/rot_dims)` for
-/// `i in 0..rot_dims/2`.
-///
-/// Computed in f64 and rounded once to f32, so this is the correctly rounded
-/// value (HF computes it in f32 and llama.cpp by repeated multiplication;
-/// both differ from this by a few ulp at most).
-pub fn rope_inv_freq(rot_dims: usize, base: f32) -> Vec<f32> {
-    (0..rot_dims / 2)
-        .map(|i| (base as f64).powf(-2.0 * i as f64 / rot_dims as f64) as f32)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::Rng;
-
-    #[test]
-    fn inv_freq_values() {
-        let f = rope_inv_freq(4, 10000.0);
-        assert_eq!(f, vec![1.0, 0.01]);
-    }
+    use crate::ops::rope_inv_freq;
+    use crate::rng::Rng;
 
     #[test]
     fn position_zero_is_identity() {

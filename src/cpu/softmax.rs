@@ -30,7 +30,7 @@ pub fn softmax(x: &[f32], dim: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::Rng;
+    use crate::rng::Rng;
 
     #[test]
     fn sums_to_one_and_ordered() {

@@ -533,7 +533,7 @@ fn dequant_q6_k(b: &[u8], y: &mut [f32]) {
 pub fn random_weights(fmt: WeightFormat, rows: usize, k: usize, seed: u64) -> Vec<u8> {
     let row_bytes = fmt.row_bytes(k).unwrap_or_else(|e| panic!("random_weights: {e}"));
     let n_blocks = rows * k / fmt.block_elems();
-    let mut rng = crate::cpu::Rng::new(seed);
+    let mut rng = crate::rng::Rng::new(seed);
     let mut out = Vec::with_capacity(rows * row_bytes);
     for _ in 0..n_blocks {
         let start = out.len();
@@ -639,7 +639,7 @@ mod tests {
     #[test]
     fn f16_rounding_matches_f64_nearest() {
         // For random f32 inputs, the chosen f16 must be the nearest one.
-        let mut rng = crate::cpu::Rng::new(7);
+        let mut rng = crate::rng::Rng::new(7);
         for _ in 0..20_000 {
             let x = f32::from_bits(rng.next_u32() & 0x477F_FFFF); // |x| < 65536-ish
             let hb = f32_to_f16(x);
@@ -822,7 +822,7 @@ mod tests {
 
     #[test]
     fn q4_k_scale_unpacking_and_per_element_formula() {
-        let mut rng = crate::cpu::Rng::new(3);
+        let mut rng = crate::rng::Rng::new(3);
         for _ in 0..20 {
             let sc: [u8; 8] = std::array::from_fn(|_| (rng.next_u32() % 64) as u8);
             let m: [u8; 8] = std::array::from_fn(|_| (rng.next_u32() % 64) as u8);

@@ -3,8 +3,8 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::cpu::attention::AttentionParams;
 use crate::gpu::{Batch, DType, GpuError, GpuTensor, PipelineKey};
+use crate::ops::AttentionParams;
 
 use super::{dim_u32, expect_len, product, shaders, workgroup_size};
 

@@ -2,8 +2,8 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::cpu::elementwise::Activation;
 use crate::gpu::{Batch, DType, GpuError, GpuTensor};
+use crate::ops::Activation;
 
 use super::{dim_u32, expect_len, run_plain, shaders};
 

@@ -2,8 +2,8 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::cpu::elementwise::Activation;
 use crate::gpu::{Batch, DType, GpuError, GpuTensor, PipelineKey};
+use crate::ops::Activation;
 
 use super::{dim_u32, expect_len, shaders, workgroup_size, GpuWeight};
 

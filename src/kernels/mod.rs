@@ -1,6 +1,7 @@
 //! Host side of every kernel family: argument checks, uniforms, `select_kernel`, dispatch.
 //! Each function here records work into a [`Batch`]; nothing is submitted until the caller says.
-//! The CPU twin of each kernel lives in `crate::cpu` under the same name.
+//! The CPU twin of each kernel lives in `crate::cpu` under the same name; the op types both
+//! share (activation, norm kind, pooling, RoPE layout, attention shapes) are in `crate::ops`.
 
 pub mod attention;
 pub mod elementwise;

@@ -3,6 +3,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::gpu::{Batch, DType, GpuError, GpuTensor};
+use crate::ops::NormKind;
 
 use super::{dim_u32, expect_len, run_rows, shaders};
 
@@ -13,18 +14,6 @@ struct Params {
     dim: u32,
     eps: f32,
     mode: u32,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NormKind {
-    /// y = x / rms(x) * w (Llama, Qwen)
-    Rms,
-    /// y = x / rms(x) * (1 + w) (Gemma stores w - 1)
-    RmsPlusOne,
-    /// y = (x - mean) / std * w + b (BERT, Phi-2)
-    Layer,
-    /// y = x * w + b (MobileBERT's NoNorm; `eps` is unused)
-    NoNorm,
 }
 
 /// Normalises each `w.len()`-long row of x. `bias` is required for LayerNorm only.

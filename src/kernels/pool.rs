@@ -3,8 +3,8 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::cpu::pool::Pooling;
 use crate::gpu::{Batch, DType, GpuError, GpuTensor};
+use crate::ops::Pooling;
 
 use super::{dim_u32, expect_len, product, run_plain, shaders};
 

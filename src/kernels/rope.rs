@@ -3,6 +3,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::gpu::{Batch, DType, GpuError, GpuTensor};
+use crate::ops::RopeLayout;
 
 use super::{dim_u32, expect_len, run_plain, shaders};
 
@@ -19,17 +20,8 @@ struct Params {
     _pad: u32,
 }
 
-/// Which elements pair up when rotating.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RopeLayout {
-    /// (2i, 2i+1): llama.cpp's default for `llama` GGUFs (weights are permuted at conversion).
-    Normal,
-    /// (i, i + rot/2): HF `rotate_half`; Qwen2, Gemma, Phi-2, GPT-NeoX.
-    Neox,
-}
-
 /// Rotates x = [seq, heads, head_dim] in place; token s is at position pos0 + s.
-/// `inv_freq` holds rot_dims / 2 frequencies (see `crate::cpu::rope::rope_inv_freq`).
+/// `inv_freq` holds rot_dims / 2 frequencies (see `crate::ops::rope_inv_freq`).
 pub fn rope(
     batch: &mut Batch<'_>,
     x: &GpuTensor,

@@ -1,11 +1,10 @@
-//! The knobs of a pre-norm decoder-only transformer, and the GGUF keys they come from.
+//! The knobs of a pre-norm decoder-only transformer, and the GGUF keys every family shares
+//! (`common`); each family file turns its own knobs and reads its own keys.
 
-use crate::cpu::elementwise::Activation;
 use crate::formats::gguf::{FromMeta, GgufFile};
-use crate::kernels::norm::NormKind;
-use crate::kernels::rope::RopeLayout;
+use crate::ops::{Activation, NormKind, RopeLayout};
 
-use super::ModelError;
+use super::{BlockKind, Family, ModelError};
 
 /// How position frequencies are adjusted for long contexts.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,7 +21,7 @@ pub enum RopeScaling {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct DecoderConfig {
-    pub arch: String,
+    pub family: Family,
     pub n_layer: usize,
     pub n_embd: usize,
     pub n_head: usize,
@@ -34,7 +33,7 @@ pub struct DecoderConfig {
     pub train_context: usize,
     pub norm_eps: f32,
     /// Gemma GGUFs store RMSNorm weights with the `1 +` already folded in, so GGUF models all
-    /// use plain RMSNorm; safetensors Gemma checkpoints will need `RmsPlusOne`.
+    /// use plain RMSNorm; safetensors Gemma checkpoints use `RmsPlusOne`.
     pub norm: NormKind,
     pub act: Activation,
     pub rope_layout: RopeLayout,
@@ -53,8 +52,8 @@ pub struct DecoderConfig {
     pub output_bias: bool,
     /// GLU FFN (gate, up, down); false: up -> act -> down (Phi-2).
     pub ffn_gated: bool,
-    /// Attention and FFN read the same normed input and both add to the residual (Phi-2).
-    pub parallel_block: bool,
+    /// How attention and the FFN join the residual stream (Phi-2's are parallel).
+    pub block: BlockKind,
     /// RMSNorm over each head of q and k before RoPE (Gemma 3).
     pub qk_norm: bool,
     /// Extra norms on the attention and FFN outputs before the residual add (Gemma 2/3).
@@ -77,9 +76,9 @@ impl DecoderConfig {
     /// Every family knob at its plain-Llama value (no biases, gated FFN, sequential blocks, no
     /// norms beyond the two, global attention scaled by head_dim^-0.5), with empty sizes: the
     /// GGUF and HF readers fill the sizes and families turn the knobs they need.
-    pub fn knobs_off(n_layer: usize, head_dim: usize) -> DecoderConfig {
+    pub fn knobs_off(family: Family, n_layer: usize, head_dim: usize) -> DecoderConfig {
         DecoderConfig {
-            arch: String::new(),
+            family,
             n_layer,
             n_embd: 0,
             n_head: 0,
@@ -101,7 +100,7 @@ impl DecoderConfig {
             ffn_bias: false,
             output_bias: false,
             ffn_gated: true,
-            parallel_block: false,
+            block: BlockKind::Sequential,
             qk_norm: false,
             post_norms: false,
             sliding_window: 0,
@@ -120,7 +119,7 @@ impl DecoderConfig {
         } else {
             self.rope_base
         };
-        let mut f = crate::cpu::rope::rope_inv_freq(self.rope_dims, base);
+        let mut f = crate::ops::rope_inv_freq(self.rope_dims, base);
         match (&self.rope_scaling, local) {
             // Gemma 3 scales only its global layers; local ones keep the short-range base.
             (_, true) if self.rope_base_local.is_some() => {}
@@ -195,18 +194,19 @@ const MAX_LAYERS: usize = 1024;
 const MAX_HEADS: usize = 1024;
 
 /// Reads `<arch>.<key>` from the metadata.
-pub fn arch_md<T: FromMeta>(gguf: &GgufFile, arch: &str, key: &str) -> Result<T, ModelError> {
-    Ok(gguf.md::<T>(&format!("{arch}.{key}"))?)
+pub fn arch_md<T: FromMeta>(gguf: &GgufFile, family: Family, key: &str) -> Result<T, ModelError> {
+    Ok(gguf.md::<T>(&format!("{family}.{key}"))?)
 }
 
 /// Reads `<arch>.<key>` if present.
-pub fn arch_md_opt<T: FromMeta>(gguf: &GgufFile, arch: &str, key: &str) -> Result<Option<T>, ModelError> {
-    Ok(gguf.md_opt::<T>(&format!("{arch}.{key}"))?)
+pub fn arch_md_opt<T: FromMeta>(gguf: &GgufFile, family: Family, key: &str) -> Result<Option<T>, ModelError> {
+    Ok(gguf.md_opt::<T>(&format!("{family}.{key}"))?)
 }
 
 /// The hyper-parameters every GGUF decoder shares, with llama.cpp's defaults. Families then
 /// adjust the rest.
-pub fn common(gguf: &GgufFile, arch: &str) -> Result<DecoderConfig, ModelError> {
+pub fn common(gguf: &GgufFile, family: Family) -> Result<DecoderConfig, ModelError> {
+    let arch = family;
     let n_embd: usize = arch_md(gguf, arch, "embedding_length")?;
     let n_head: usize = arch_md(gguf, arch, "attention.head_count")?;
     let n_layer: usize = arch_md(gguf, arch, "block_count")?;
@@ -229,7 +229,7 @@ pub fn common(gguf: &GgufFile, arch: &str) -> Result<DecoderConfig, ModelError> 
         Some(other) => return Err(ModelError::Config(format!("unsupported rope scaling `{other}`"))),
     };
     Ok(DecoderConfig {
-        arch: arch.to_string(),
+        family,
         n_layer,
         n_embd,
         n_head,
@@ -250,6 +250,6 @@ pub fn common(gguf: &GgufFile, arch: &str) -> Result<DecoderConfig, ModelError> 
         rope_base: arch_md_opt(gguf, arch, "rope.freq_base")?.unwrap_or(10000.0),
         rope_base_local: None,
         rope_scaling,
-        ..DecoderConfig::knobs_off(n_layer, head_dim)
+        ..DecoderConfig::knobs_off(family, n_layer, head_dim)
     })
 }

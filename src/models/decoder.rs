@@ -14,18 +14,19 @@
 //! Bracketed steps are the family knobs of [`DecoderConfig`]. Weights are asked for by their
 //! llama.cpp (GGUF) names; a safetensors checkpoint maps them to HF names (`hf.rs`).
 
-use crate::cpu::attention::AttentionParams;
 use crate::gpu::{Batch, DType, GpuContext, GpuTensor};
 use crate::kernels::elementwise::{elementwise, Op};
-use crate::kernels::norm::{norm, NormKind};
+use crate::kernels::norm::norm;
 use crate::kernels::rope::rope_pair;
 use crate::kernels::{attention::attention, embedding::embedding, GpuWeight};
+use crate::ops::AttentionParams;
+use crate::ops::NormKind;
 
 use super::config::RopeScaling;
 use super::linear::Linear;
 use super::source::GgufSource;
 use super::tensor_source::TensorSource;
-use super::{config_from_gguf, DecoderConfig, KvCache, ModelError};
+use super::{config_from_gguf, BlockKind, DecoderConfig, KvCache, ModelError};
 use crate::formats::gguf::GgufFile;
 
 /// A norm's weight, and its bias for LayerNorm (Phi-2).
@@ -126,9 +127,9 @@ impl Decoder {
                 qk_norm,
                 wo,
                 post_attn_norm: post(src, "post_attention_norm.weight")?,
-                ffn_norm: match c.parallel_block {
-                    true => None,
-                    false => Some(load_norm(ctx, src, c, &format!("blk.{l}.ffn_norm"), name)?),
+                ffn_norm: match c.block {
+                    BlockKind::Parallel => None,
+                    BlockKind::Sequential => Some(load_norm(ctx, src, c, &format!("blk.{l}.ffn_norm"), name)?),
                 },
                 w_gate,
                 w_up,
@@ -219,10 +220,10 @@ impl Decoder {
         let n = new_tokens.len();
         let pos0 = cache.len();
         if n == 0 || n > cache.max_chunk {
-            return Err(ModelError::Config(format!(
-                "forward takes 1..={} tokens, got {n}",
-                cache.max_chunk
-            )));
+            return Err(ModelError::ChunkTooLong {
+                got: n,
+                max: cache.max_chunk,
+            });
         }
         if pos0 + n > cache.context {
             return Err(ModelError::ContextOverflow {
@@ -230,11 +231,8 @@ impl Decoder {
                 context: cache.context,
             });
         }
-        if let Some(&bad) = new_tokens.iter().find(|&&t| t as usize >= c.vocab) {
-            return Err(ModelError::Config(format!(
-                "token id {bad} is outside the vocabulary of {}",
-                c.vocab
-            )));
+        if let Some(&id) = new_tokens.iter().find(|&&t| t as usize >= c.vocab) {
+            return Err(ModelError::TokenOutOfVocab { id, vocab: c.vocab });
         }
         let mut x = embedding(batch, &self.tok_embd, ids)?;
         if let Some(s) = c.embed_scale {
@@ -316,25 +314,30 @@ impl Decoder {
             scale: c.attn_scale,
         };
         let attn = attention(batch, &q, &lc.k, &lc.v, None, &p)?;
-        // The attention output joins the residual stream: added in place by the projection when
-        // nothing comes between (no post-norm), and only after the FFN in a parallel block.
-        let (x, parallel_a) = match (&layer.post_attn_norm, &layer.ffn_norm) {
-            (None, Some(_)) => (layer.wo.forward_add(batch, &attn, x)?, None),
-            (post_norm, _) => {
+        // The attention output joins the residual stream before the FFN in a sequential block
+        // (added in place by the projection when no post-norm comes between), and after it in a
+        // parallel block, whose FFN reads the same normed input `h` as attention did.
+        let (x, h, parallel_a) = match (c.block, &layer.ffn_norm) {
+            (BlockKind::Sequential, Some(ffn_norm)) => {
+                let x = match &layer.post_attn_norm {
+                    None => layer.wo.forward_add(batch, &attn, x)?,
+                    Some(w) => {
+                        let a = layer.wo.forward(batch, &attn)?;
+                        let a = norm(batch, c.norm, &a, w, None, c.norm_eps)?;
+                        elementwise(batch, Op::Add, &x, Some(&a))?
+                    }
+                };
+                let h = self.norm(batch, &x, ffn_norm)?;
+                (x, h, None)
+            }
+            // `load` gives a parallel block no FFN norm (and a sequential one always has one).
+            (BlockKind::Parallel, _) | (BlockKind::Sequential, None) => {
                 let mut a = layer.wo.forward(batch, &attn)?;
-                if let Some(w) = post_norm {
+                if let Some(w) = &layer.post_attn_norm {
                     a = norm(batch, c.norm, &a, w, None, c.norm_eps)?;
                 }
-                match layer.ffn_norm {
-                    Some(_) => (elementwise(batch, Op::Add, &x, Some(&a))?, None),
-                    None => (x, Some(a)),
-                }
+                (x, h, Some(a))
             }
-        };
-        // Feed-forward: on the same normed input in a parallel block, else after the residual.
-        let h = match &layer.ffn_norm {
-            None => h,
-            Some(ffn_norm) => self.norm(batch, &x, ffn_norm)?,
         };
         let f = match &layer.w_gate {
             Some(gate) => {

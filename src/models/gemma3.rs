@@ -1,23 +1,26 @@
-//! Gemma 3 (arch `gemma3`). Gemma Team, "Gemma 3 Technical Report" (2025).
-//! Differences from Llama: embeddings scaled by sqrt(n_embd); RMSNorm on each head of q and k;
-//! extra RMSNorms after attention and after the FFN (before each residual add); GeGLU with the
-//! tanh GELU; 5 sliding-window (local) layers per global one, local layers with RoPE base 1e4;
-//! NEOX RoPE; tied output embedding.
+//! Gemma 3 (arch `gemma3`; `model_type` `gemma3` or `gemma3_text`). Gemma Team, "Gemma 3
+//! Technical Report" (2025).
+//!
+//! What Gemma 3 does differently from Llama: embeddings scaled by sqrt(n_embd); RMSNorm on each
+//! head of q and k; extra RMSNorms after attention and after the FFN (before each residual add);
+//! GeGLU with the tanh GELU; 5 sliding-window (local) layers per global one, local layers with
+//! RoPE base 1e4 and no rope scaling; NEOX RoPE; tied output embedding. The first four it shares
+//! with Gemma 1/2 (`gemma.rs`, and Gemma 2's tensor names); it has no soft-caps.
 
 use crate::formats::gguf::GgufFile;
 
 use super::config::{arch_md_opt, common, DecoderConfig};
-use super::{gemma, ModelError};
+use super::hf::HfExtra;
+use super::{gemma, gemma2, Family, ModelError};
 
 /// Every 6th layer is global (HF `sliding_window_pattern = 6`; llama.cpp `n_swa_pattern`).
 pub const GLOBAL_EVERY: usize = 6;
 /// RoPE base of the local layers (HF `rope_local_base_freq`).
 pub const LOCAL_ROPE_BASE: f32 = 10_000.0;
 
-/// The Gemma 3 knobs on top of the shared hyper-parameters (GGUF or HF): Gemma's, then q/k
-/// norms, post-norms, and one global layer in every `global_every`.
-pub fn apply(c: &mut DecoderConfig, sliding_window: usize, global_every: usize, local_rope_base: f32) {
-    gemma::apply_gemma(c);
+/// The Gemma 3 knobs on top of Gemma's: q/k norms, post-norms, and one global layer in every
+/// `global_every`.
+fn apply(c: &mut DecoderConfig, sliding_window: usize, global_every: usize, local_rope_base: f32) {
     c.qk_norm = true;
     c.post_norms = true;
     c.sliding_window = sliding_window;
@@ -28,14 +31,33 @@ pub fn apply(c: &mut DecoderConfig, sliding_window: usize, global_every: usize, 
     c.rope_base_local = Some(local_rope_base);
 }
 
-pub fn config(gguf: &GgufFile) -> Result<DecoderConfig, ModelError> {
-    let mut c = common(gguf, "gemma3")?;
-    let window = arch_md_opt(gguf, "gemma3", "attention.sliding_window")?.unwrap_or(0);
+pub fn from_gguf(gguf: &GgufFile) -> Result<DecoderConfig, ModelError> {
+    let mut c = common(gguf, Family::Gemma3)?;
+    gemma::apply(&mut c);
+    let window = arch_md_opt(gguf, Family::Gemma3, "attention.sliding_window")?.unwrap_or(0);
     apply(&mut c, window, GLOBAL_EVERY, LOCAL_ROPE_BASE);
-    // HF scales q.k by query_pre_attn_scalar^-0.5: head_dim for every size but 27B (62 layers),
-    // where it is n_embd / n_head (llama.cpp keys this on the layer count too).
-    if c.n_layer == 62 {
-        c.attn_scale = 1.0 / ((c.n_embd / c.n_head) as f32).sqrt();
-    }
+    // HF scales q.k by query_pre_attn_scalar^-0.5: head_dim for every size but 27B (62 layers).
+    gemma::gguf_attn_scale(&mut c, 62);
     Ok(c)
+}
+
+/// HF Gemma 3 names its window pattern and local rope base (transformers 5 moves the base into
+/// `rope_parameters.sliding_attention`, which `hf.rs` resolves into `x.local_rope_theta`).
+pub fn from_hf(c: &mut DecoderConfig, x: &HfExtra) {
+    gemma::from_hf(c, x);
+    apply(
+        c,
+        x.sliding_window.unwrap_or(0),
+        x.sliding_window_pattern.unwrap_or(GLOBAL_EVERY),
+        x.local_rope_theta.map_or(LOCAL_ROPE_BASE, |t| t as f32),
+    );
+}
+
+/// Gemma 2's four norms, and the per-head q/k norms.
+pub fn hf_name(stem: &str) -> Option<&'static str> {
+    Some(match stem {
+        "attn_q_norm" => "self_attn.q_norm",
+        "attn_k_norm" => "self_attn.k_norm",
+        other => return gemma2::hf_name(other),
+    })
 }

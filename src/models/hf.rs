@@ -1,59 +1,115 @@
-//! Decoders from a Hugging Face folder (`config.json` + `model.safetensors`): the
-//! [`DecoderConfig`] for its `model_type`, and the HF name of each tensor the loader asks for by
-//! its llama.cpp name.
+//! Decoders from a Hugging Face folder (`config.json` + `model.safetensors`), the one path that
+//! native loading (`Engine::load`) and the browser (`web.rs`) share: [`parse`] reads the
+//! [`DecoderConfig`] for the `model_type`, the end-of-text ids and the model type the chat template
+//! falls back on; [`load`] finds where the decoder's tensors sit in the checkpoint and loads them,
+//! asking for each by its llama.cpp name and mapping it to the HF one.
 //!
 //! Two differences from the GGUF route, both undone by llama.cpp's converter there:
 //! - HF rotates q/k with rotate-half (NEOX layout) in every family; GGUF permutes Llama's q/k so
 //!   that adjacent pairs rotate (NORMAL layout).
-//! - HF Gemma stores RMSNorm weights as `w` for `(1 + w)`; GGUF stores `1 + w`.
+//! - HF Gemma stores RMSNorm weights as `w` for `(1 + w)`; GGUF stores `1 + w` (`gemma.rs`).
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::cpu::elementwise::Activation;
-use crate::formats::hf_config::{HfConfig, ModelFamily};
-use crate::kernels::norm::NormKind;
-use crate::kernels::rope::RopeLayout;
+use crate::formats::hf_config::HfConfig;
+use crate::gpu::GpuContext;
+use crate::ops::{Activation, NormKind, RopeLayout};
 
 use super::config::{DecoderConfig, RopeScaling};
-use super::{gemma, gemma3, phi2, ModelError};
+use super::tensor_source::TensorSource;
+use super::{Decoder, Family, ModelError};
 
-/// Hyper-parameters beyond [`HfConfig`] that decoders read.
+/// Hyper-parameters beyond [`HfConfig`] that decoders read; the family files read their own.
 #[derive(Deserialize, Default)]
-struct Extra {
+pub struct HfExtra {
     /// transformers 5 keeps rope_theta, the scaling and partial_rotary_factor here, either
     /// directly or per layer type (`full_attention` / `sliding_attention`, Gemma 3).
     rope_parameters: Option<Value>,
     /// transformers 4's place for the scaling.
     rope_scaling: Option<Value>,
     partial_rotary_factor: Option<f64>,
-    sliding_window: Option<usize>,
-    attn_logit_softcapping: Option<f32>,
-    final_logit_softcapping: Option<f32>,
+    pub sliding_window: Option<usize>,
+    pub attn_logit_softcapping: Option<f32>,
+    pub final_logit_softcapping: Option<f32>,
     query_pre_attn_scalar: Option<f64>,
     rope_local_base_freq: Option<f32>,
-    sliding_window_pattern: Option<usize>,
+    pub sliding_window_pattern: Option<usize>,
     layer_types: Option<Vec<String>>,
     attention_bias: Option<bool>,
     mlp_bias: Option<bool>,
-    text_config: Option<Box<Extra>>,
+    text_config: Option<Box<HfExtra>>,
+    /// The rope base of sliding-window layers, from whichever of the two places holds it.
+    #[serde(skip)]
+    pub local_rope_theta: Option<f64>,
+}
+
+/// What an HF decoder folder's JSON files say, before any weight is read.
+pub struct HfDecoder {
+    pub cfg: DecoderConfig,
+    /// `config.json`'s `model_type` (the chat template's fallback is picked by it).
+    pub model_type: String,
+    /// The ids that end generation by `config.json` and `generation_config.json`.
+    pub eos_ids: Vec<u32>,
+}
+
+/// Reads `config.json` (and `generation_config.json` when the folder has one).
+pub fn parse(config_json: &[u8], generation_config: Option<&[u8]>) -> Result<HfDecoder, ModelError> {
+    let cfg = config(config_json)?;
+    let value: Value = serde_json::from_slice(config_json).map_err(|e| bad(format!("config.json: {e}")))?;
+    let model_type = value
+        .get("model_type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let mut eos_ids = eos_token_ids(&value);
+    // Multimodal checkpoints keep the language model's ids in `text_config`.
+    if let Some(text) = value.get("text_config") {
+        eos_ids.extend(eos_token_ids(text));
+    }
+    if let Some(json) = generation_config {
+        let value: Value = serde_json::from_slice(json).map_err(|e| bad(format!("generation_config.json: {e}")))?;
+        eos_ids.extend(eos_token_ids(&value));
+    }
+    eos_ids.sort_unstable();
+    eos_ids.dedup();
+    Ok(HfDecoder {
+        cfg,
+        model_type,
+        eos_ids,
+    })
+}
+
+/// `eos_token_id`: one id, or a list of them (Llama 3 lists `<|end_of_text|>`, `<|eom_id|>` and
+/// `<|eot_id|>`).
+fn eos_token_ids(v: &Value) -> Vec<u32> {
+    let id = |v: &Value| v.as_u64().and_then(|id| u32::try_from(id).ok());
+    match v.get("eos_token_id") {
+        Some(Value::Array(ids)) => ids.iter().filter_map(id).collect(),
+        Some(v) => id(v).into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+/// Where the decoder's tensors sit: text checkpoints keep it under `model.`, multimodal ones
+/// nest it deeper.
+pub fn tensor_prefix(src: &dyn TensorSource) -> Result<&'static str, ModelError> {
+    const PREFIXES: [&str; 3] = ["model.", "model.language_model.", "language_model.model."];
+    PREFIXES
+        .into_iter()
+        .find(|p| src.has(&format!("{p}embed_tokens.weight")))
+        .ok_or_else(|| ModelError::MissingTensor("model.embed_tokens.weight".into()))
+}
+
+/// Loads the decoder `cfg` describes from `src`, an HF checkpoint's tensors.
+pub fn load(ctx: &GpuContext, cfg: DecoderConfig, src: &mut dyn TensorSource) -> Result<Decoder, ModelError> {
+    let prefix = tensor_prefix(src)?;
+    let family = cfg.family;
+    Decoder::load_with(ctx, cfg, src, &|n| tensor_name(family, prefix, n))
 }
 
 fn bad(msg: String) -> ModelError {
     ModelError::Config(msg)
-}
-
-/// The llama.cpp architecture name of an HF `model_type`.
-pub fn arch_of(family: ModelFamily) -> Result<&'static str, ModelError> {
-    Ok(match family {
-        ModelFamily::Llama => "llama",
-        ModelFamily::Qwen2 => "qwen2",
-        ModelFamily::Gemma => "gemma",
-        ModelFamily::Gemma2 => "gemma2",
-        ModelFamily::Gemma3 => "gemma3",
-        ModelFamily::Phi => "phi2",
-        other => return Err(bad(format!("{other:?} is not a decoder webslm runs from safetensors"))),
-    })
 }
 
 fn activation(name: &str) -> Result<Activation, ModelError> {
@@ -100,12 +156,12 @@ fn llama3_divisors(inv_freq: &[f32], s: &Value) -> Result<Vec<f32>, ModelError> 
 /// The decoder configuration of an HF `config.json`.
 pub fn config(json: &[u8]) -> Result<DecoderConfig, ModelError> {
     let hf = HfConfig::parse(json)?;
-    let raw: Extra = serde_json::from_slice(json).map_err(|e| bad(format!("config.json: {e}")))?;
-    let x = match raw.text_config {
+    let raw: HfExtra = serde_json::from_slice(json).map_err(|e| bad(format!("config.json: {e}")))?;
+    let mut x = match raw.text_config {
         Some(text) => *text,
         None => raw,
     };
-    let arch = arch_of(hf.family)?;
+    let family = Family::from_hf(hf.family)?;
     let (rope_global, rope_local) = match &x.rope_parameters {
         Some(v) if v.get("full_attention").is_some() => (v.get("full_attention"), v.get("sliding_attention")),
         Some(v) => (Some(v), None),
@@ -113,7 +169,7 @@ pub fn config(json: &[u8]) -> Result<DecoderConfig, ModelError> {
     };
     let float = |v: Option<&Value>, k: &str| v.and_then(|p| p.get(k)).and_then(Value::as_f64);
     let rope_theta = float(rope_global, "rope_theta").or(hf.rope_theta).unwrap_or(10_000.0);
-    let local_theta = float(rope_local, "rope_theta").or(x.rope_local_base_freq.map(f64::from));
+    x.local_rope_theta = float(rope_local, "rope_theta").or(x.rope_local_base_freq.map(f64::from));
     let partial = x.partial_rotary_factor.or(float(rope_global, "partial_rotary_factor"));
     let scaling = x.rope_scaling.as_ref().or(rope_global);
     let n_head = hf.num_attention_heads;
@@ -123,13 +179,9 @@ pub fn config(json: &[u8]) -> Result<DecoderConfig, ModelError> {
         Some(f) => return Err(bad(format!("partial_rotary_factor {f} out of range"))),
         None => head_dim,
     };
-    let is_gemma = matches!(
-        hf.family,
-        ModelFamily::Gemma | ModelFamily::Gemma2 | ModelFamily::Gemma3
-    );
     let n_layer = hf.num_hidden_layers;
     let mut c = DecoderConfig {
-        arch: arch.to_string(),
+        family,
         n_layer,
         n_embd: hf.hidden_size,
         n_head,
@@ -139,35 +191,19 @@ pub fn config(json: &[u8]) -> Result<DecoderConfig, ModelError> {
         vocab: hf.vocab_size,
         train_context: hf.max_position_embeddings.unwrap_or(2048),
         norm_eps: hf.rms_norm_eps.or(hf.layer_norm_eps).unwrap_or(1e-6) as f32,
-        norm: if is_gemma { NormKind::RmsPlusOne } else { NormKind::Rms },
+        norm: NormKind::Rms,
         act: activation(hf.hidden_act.as_deref().unwrap_or("silu"))?,
         rope_layout: RopeLayout::Neox,
         rope_dims,
         rope_base: rope_theta as f32,
         rope_base_local: None,
         rope_scaling: RopeScaling::None,
-        qkv_bias: hf.family == ModelFamily::Qwen2 || x.attention_bias == Some(true),
+        qkv_bias: x.attention_bias == Some(true),
         o_bias: x.attention_bias == Some(true),
         ffn_bias: x.mlp_bias == Some(true),
-        ..DecoderConfig::knobs_off(n_layer, head_dim)
+        ..DecoderConfig::knobs_off(family, n_layer, head_dim)
     };
-    match hf.family {
-        ModelFamily::Phi => phi2::apply(&mut c),
-        ModelFamily::Gemma => gemma::apply_gemma(&mut c),
-        ModelFamily::Gemma2 => gemma::apply_gemma2(
-            &mut c,
-            x.sliding_window.unwrap_or(0),
-            x.attn_logit_softcapping.unwrap_or(0.0),
-            x.final_logit_softcapping.unwrap_or(0.0),
-        ),
-        ModelFamily::Gemma3 => gemma3::apply(
-            &mut c,
-            x.sliding_window.unwrap_or(0),
-            x.sliding_window_pattern.unwrap_or(gemma3::GLOBAL_EVERY),
-            local_theta.map_or(gemma3::LOCAL_ROPE_BASE, |t| t as f32),
-        ),
-        _ => {}
-    }
+    family.apply_hf(&mut c, &x);
     if let Some(types) = &x.layer_types {
         if types.len() != n_layer {
             return Err(bad(format!("{} layer_types for {n_layer} layers", types.len())));
@@ -186,7 +222,7 @@ pub fn config(json: &[u8]) -> Result<DecoderConfig, ModelError> {
             let kind = s.get("rope_type").or_else(|| s.get("type")).and_then(Value::as_str);
             match kind {
                 Some("llama3") => RopeScaling::FreqFactors(llama3_divisors(
-                    &crate::cpu::rope::rope_inv_freq(c.rope_dims, c.rope_base),
+                    &crate::ops::rope_inv_freq(c.rope_dims, c.rope_base),
                     s,
                 )?),
                 Some("linear") => RopeScaling::Linear {
@@ -201,48 +237,39 @@ pub fn config(json: &[u8]) -> Result<DecoderConfig, ModelError> {
     Ok(c)
 }
 
-/// The HF name of the tensor llama.cpp calls `gguf_name`, for a decoder of `arch`, under
-/// `prefix` (`model.` for text checkpoints).
-pub fn tensor_name(arch: &str, prefix: &str, gguf_name: &str) -> String {
-    let phi = arch == "phi2";
+/// The HF name of the tensor llama.cpp calls `gguf_name`, for a decoder of `family`, under
+/// `prefix` (`model.` for text checkpoints): Llama's names unless the family has its own.
+pub fn tensor_name(family: Family, prefix: &str, gguf_name: &str) -> String {
     let (stem, suffix) = match gguf_name.rsplit_once('.') {
         Some((stem, suffix)) => (stem, suffix),
         None => (gguf_name, ""),
     };
     let mapped = match stem {
         "token_embd" => format!("{prefix}embed_tokens"),
-        "output_norm" if phi => format!("{prefix}final_layernorm"),
-        "output_norm" => format!("{prefix}norm"),
+        "output_norm" => format!("{prefix}{}", family.hf_name(stem).unwrap_or("norm")),
         "output" => "lm_head".to_string(),
         _ => match stem.strip_prefix("blk.").and_then(|r| r.split_once('.')) {
-            Some((layer, part)) => format!("{prefix}layers.{layer}.{}", layer_part(arch, part)),
+            Some((layer, part)) => {
+                let part = family.hf_name(part).unwrap_or_else(|| layer_part(part));
+                format!("{prefix}layers.{layer}.{part}")
+            }
             None => stem.to_string(),
         },
     };
     format!("{mapped}.{suffix}")
 }
 
-fn layer_part<'a>(arch: &str, part: &'a str) -> &'a str {
-    let phi = arch == "phi2";
-    // Gemma 2/3 have four norms per layer; their post_attention_layernorm follows attention.
-    let four_norms = matches!(arch, "gemma2" | "gemma3");
+/// Llama's HF name of a layer tensor; parts no family renames keep llama.cpp's name.
+fn layer_part(part: &str) -> &str {
     match part {
         "attn_norm" => "input_layernorm",
         "attn_q" => "self_attn.q_proj",
         "attn_k" => "self_attn.k_proj",
         "attn_v" => "self_attn.v_proj",
-        "attn_output" if phi => "self_attn.dense",
         "attn_output" => "self_attn.o_proj",
-        "attn_q_norm" => "self_attn.q_norm",
-        "attn_k_norm" => "self_attn.k_norm",
-        "ffn_norm" if four_norms => "pre_feedforward_layernorm",
         "ffn_norm" => "post_attention_layernorm",
-        "post_attention_norm" => "post_attention_layernorm",
-        "post_ffw_norm" => "post_feedforward_layernorm",
         "ffn_gate" => "mlp.gate_proj",
-        "ffn_up" if phi => "mlp.fc1",
         "ffn_up" => "mlp.up_proj",
-        "ffn_down" if phi => "mlp.fc2",
         "ffn_down" => "mlp.down_proj",
         other => other,
     }
@@ -255,37 +282,64 @@ mod tests {
     #[test]
     fn names_per_family() {
         assert_eq!(
-            tensor_name("llama", "model.", "blk.3.attn_q.weight"),
+            tensor_name(Family::Llama, "model.", "blk.3.attn_q.weight"),
             "model.layers.3.self_attn.q_proj.weight"
         );
         assert_eq!(
-            tensor_name("phi2", "model.", "blk.0.ffn_up.bias"),
+            tensor_name(Family::Phi2, "model.", "blk.0.ffn_up.bias"),
             "model.layers.0.mlp.fc1.bias"
         );
         assert_eq!(
-            tensor_name("phi2", "model.", "output_norm.bias"),
+            tensor_name(Family::Phi2, "model.", "output_norm.bias"),
             "model.final_layernorm.bias"
         );
         assert_eq!(
-            tensor_name("gemma2", "model.", "blk.1.ffn_norm.weight"),
+            tensor_name(Family::Gemma2, "model.", "blk.1.ffn_norm.weight"),
             "model.layers.1.pre_feedforward_layernorm.weight"
         );
         assert_eq!(
-            tensor_name("gemma", "model.", "blk.1.ffn_norm.weight"),
+            tensor_name(Family::Gemma, "model.", "blk.1.ffn_norm.weight"),
             "model.layers.1.post_attention_layernorm.weight"
         );
-        assert_eq!(tensor_name("qwen2", "model.", "output.weight"), "lm_head.weight");
+        assert_eq!(tensor_name(Family::Qwen2, "model.", "output.weight"), "lm_head.weight");
         assert_eq!(
-            tensor_name("qwen2", "model.", "token_embd.weight"),
+            tensor_name(Family::Qwen2, "model.", "token_embd.weight"),
             "model.embed_tokens.weight"
         );
+    }
+
+    #[test]
+    fn gemma3_names_its_qk_norms_and_four_norms() {
+        let n = |s| tensor_name(Family::Gemma3, "model.language_model.", s);
+        assert_eq!(
+            n("blk.2.attn_q_norm.weight"),
+            "model.language_model.layers.2.self_attn.q_norm.weight"
+        );
+        assert_eq!(
+            n("blk.2.post_ffw_norm.weight"),
+            "model.language_model.layers.2.post_feedforward_layernorm.weight"
+        );
+        assert_eq!(n("output_norm.weight"), "model.language_model.norm.weight");
+    }
+
+    #[test]
+    fn eos_ids_are_a_number_or_a_list_in_either_file() {
+        let cfg = br#"{"model_type":"llama","hidden_size":64,"num_hidden_layers":1,
+            "num_attention_heads":4,"intermediate_size":128,"vocab_size":300,"eos_token_id":[7,5]}"#;
+        let d = parse(cfg, Some(br#"{"eos_token_id":9}"#)).expect("parses");
+        assert_eq!(d.eos_ids, [5, 7, 9]);
+        assert_eq!(d.model_type, "llama");
+        let cfg = br#"{"model_type":"qwen2","hidden_size":64,"num_hidden_layers":1,
+            "num_attention_heads":4,"intermediate_size":128,"vocab_size":300,"eos_token_id":3}"#;
+        assert_eq!(parse(cfg, None).expect("parses").eos_ids, [3]);
+        assert!(parse(cfg, Some(b"not json")).is_err());
     }
 
     #[test]
     fn llama3_scaling_matches_transformers() {
         // transformers' _compute_llama3_parameters on rope_theta 500000, head_dim 64 (Llama 3.2
         // 1B's settings): the first frequencies are untouched, the last divided by 32.
-        let inv = crate::cpu::rope::rope_inv_freq(64, 500_000.0);
+        let inv = crate::ops::rope_inv_freq(64, 500_000.0);
         let s = serde_json::json!({"rope_type":"llama3","factor":32.0,"low_freq_factor":1.0,
             "high_freq_factor":4.0,"original_max_position_embeddings":8192});
         let d = llama3_divisors(&inv, &s).expect("divisors");
@@ -304,10 +358,10 @@ mod tests {
         )
         .expect("phi");
         assert_eq!(
-            (phi.arch.as_str(), phi.rope_dims, phi.norm),
-            ("phi2", 8, NormKind::Layer)
+            (phi.family, phi.rope_dims, phi.norm),
+            (Family::Phi2, 8, NormKind::Layer)
         );
-        assert!(phi.parallel_block && !phi.ffn_gated && phi.output_bias);
+        assert!(phi.block == super::super::BlockKind::Parallel && !phi.ffn_gated && phi.output_bias);
         let g2 = config(
             br#"{"model_type":"gemma2","hidden_size":64,"num_hidden_layers":4,
             "num_attention_heads":4,"num_key_value_heads":2,"head_dim":16,"intermediate_size":128,

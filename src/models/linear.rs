@@ -1,10 +1,10 @@
 //! `y = x W^T (+ b)`, the projection every model is made of.
 
-use crate::cpu::elementwise::Activation;
 use crate::gpu::{Batch, GpuContext, GpuError, GpuTensor};
 use crate::kernels::elementwise::{elementwise, Op};
 use crate::kernels::matmul::{matmul_epilogue, matmul_new, matmul_new_epilogue, Epilogue};
 use crate::kernels::GpuWeight;
+use crate::ops::Activation;
 
 use super::tensor_source::TensorSource;
 use super::ModelError;

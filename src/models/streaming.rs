@@ -125,10 +125,7 @@ impl StreamingSource {
     /// Consumes the next bytes of the file, uploading every tensor they complete.
     pub fn push(&mut self, ctx: &GpuContext, mut chunk: &[u8]) -> Result<(), ModelError> {
         if self.pos + chunk.len() as u64 > self.file_len {
-            return Err(ModelError::Config(format!(
-                "received more than the {} bytes the file should have",
-                self.file_len
-            )));
+            return Err(ModelError::TooManyBytes(self.file_len));
         }
         self.hasher.update(chunk);
         while !chunk.is_empty() {
@@ -196,9 +193,9 @@ impl StreamingSource {
 
     fn missing(&self, name: &str) -> ModelError {
         if self.shapes.contains_key(name) {
-            ModelError::Config(format!("tensor {name} has not arrived (the download is incomplete)"))
+            ModelError::NotArrived(name.to_string())
         } else {
-            ModelError::Config(format!("no tensor named {name:?} in the model file"))
+            ModelError::MissingTensor(name.to_string())
         }
     }
 }

@@ -1,5 +1,5 @@
 // End-to-end tests of the npm package (pkg/) in headless Chromium with SwiftShader WebGPU, pages
-// and models served from 127.0.0.1 (see ../../../shared/PLATFORM.md for the flags). Each result
+// and models served from 127.0.0.1 (the flags are in `launch` below). Each result
 // is compared with the native CLI on the same inputs.
 //
 //   scripts/build-pkg.sh && cargo build --release && node --test tests/e2e/

@@ -7,8 +7,8 @@ use serde_json::json;
 use webslm::analysis::ner::Aggregation;
 use webslm::analysis::qa::QaOptions;
 use webslm::analysis::{EmbedOptions, TextModel};
-use webslm::cpu::pool::Pooling;
 use webslm::gpu::GpuOptions;
+use webslm::ops::Pooling;
 
 use super::opts::{print_line, Opts};
 

@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::cpu::elementwise::Activation;
 use crate::formats::hf_config::{HfConfig, ModelFamily};
 use crate::kernels::attention::MAX_HEAD_DIM;
-use crate::kernels::norm::NormKind;
 use crate::models::ModelError;
+use crate::ops::Activation;
+use crate::ops::NormKind;
 
 /// Sizes beyond these are refused before anything is allocated (a hostile config.json must not
 /// make us try to allocate terabytes). Real encoders are far below them.

@@ -7,11 +7,11 @@
 //! | `ForQuestionAnswering`       | every position -> `qa_outputs` (start and end logits)       |
 //! | anything else (`BertModel`)  | none: the hidden states (embeddings)                        |
 
-use crate::cpu::elementwise::Activation;
-use crate::cpu::pool::Pooling;
 use crate::formats::hf_config::ModelFamily;
 use crate::gpu::{Batch, GpuContext, GpuError, GpuTensor};
 use crate::kernels::pool::pool;
+use crate::ops::Activation;
+use crate::ops::Pooling;
 
 use super::{EncoderBatch, EncoderConfig, Linear};
 use crate::models::tensor_source::TensorSource;

@@ -19,14 +19,15 @@ mod mobilebert;
 pub use config::EncoderConfig;
 pub use heads::{Head, HeadKind};
 
-use crate::cpu::attention::AttentionParams;
 use crate::formats::hf_config::ModelFamily;
 use crate::gpu::{Batch, GpuContext, GpuError, GpuTensor};
 use crate::kernels::attention::attention;
 use crate::kernels::elementwise::{elementwise, Op};
 use crate::kernels::embedding::embedding;
-use crate::kernels::norm::{norm, NormKind};
+use crate::kernels::norm::norm;
 use crate::kernels::GpuWeight;
+use crate::ops::AttentionParams;
+use crate::ops::NormKind;
 
 pub use super::linear::Linear;
 use super::tensor_source::TensorSource;
@@ -275,33 +276,30 @@ impl Encoder {
     ) -> Result<EncoderBatch, ModelError> {
         let n = batch * seq;
         if batch == 0 || seq == 0 || ids.len() != n || type_ids.len() != n || mask.len() != n {
-            return Err(ModelError::Config(format!(
-                "a batch of {batch} x {seq} needs that many ids, type ids and mask values"
-            )));
+            return Err(ModelError::BatchShape { batch, seq });
         }
         if seq > self.cfg.max_positions {
-            return Err(ModelError::InputTooLong {
-                index: 0,
+            return Err(ModelError::SequenceTooLong {
                 tokens: seq,
                 max: self.cfg.max_positions,
             });
         }
-        if let Some(bad) = ids.iter().find(|&&i| i as usize >= self.cfg.vocab) {
-            return Err(ModelError::Config(format!(
-                "token id {bad} is outside the vocabulary of {}",
-                self.cfg.vocab
-            )));
+        if let Some(&id) = ids.iter().find(|&&i| i as usize >= self.cfg.vocab) {
+            return Err(ModelError::TokenOutOfVocab {
+                id,
+                vocab: self.cfg.vocab,
+            });
         }
         // A model without token types (DistilBERT) ignores them, as transformers does: its
         // tokenizer still marks the second text of a pair with type 1.
-        if let Some(bad) = type_ids
+        if let Some(&id) = type_ids
             .iter()
             .find(|&&t| self.cfg.type_vocab > 0 && t as usize >= self.cfg.type_vocab)
         {
-            return Err(ModelError::Config(format!(
-                "token type {bad} is outside the model's {} types",
-                self.cfg.type_vocab
-            )));
+            return Err(ModelError::TokenTypeOutOfRange {
+                id,
+                types: self.cfg.type_vocab,
+            });
         }
         let positions: Vec<u32> = (0..n).map(|i| (i % seq) as u32).collect();
         let shape = [batch, seq];

@@ -1,27 +1,6 @@
-//! Reference reductions used by samplers: argmax and top-k.
+//! CPU twin of `kernels/topk.rs`: the k largest logits, best first, as the sampler sees them.
 
 use std::cmp::Ordering;
-
-/// Returns `(index, value)` of the first maximum of `x`, ignoring NaN.
-///
-/// "First" makes greedy decoding deterministic when logits tie, and the GPU
-/// reduction must break ties toward the smaller index as well. If every
-/// element is NaN the result is `(0, NaN)`.
-///
-/// Panics (test reference) if `x` is empty.
-pub fn argmax(x: &[f32]) -> (u32, f32) {
-    assert!(!x.is_empty(), "argmax: empty input");
-    let mut best: Option<(u32, f32)> = None;
-    for (i, &v) in x.iter().enumerate() {
-        if v.is_nan() {
-            continue;
-        }
-        if best.is_none_or(|(_, b)| v > b) {
-            best = Some((i as u32, v));
-        }
-    }
-    best.unwrap_or((0, f32::NAN))
-}
 
 /// The `k` largest values as `(index, value)`, sorted by value descending,
 /// ties broken by smaller index; `k` is clipped to `x.len()`.
@@ -54,15 +33,6 @@ fn desc_nan_last(a: f32, b: f32) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn argmax_first_and_nan() {
-        assert_eq!(argmax(&[1.0, 3.0, 3.0, 2.0]), (1, 3.0));
-        assert_eq!(argmax(&[f32::NAN, -1.0, f32::NAN, -0.5]), (3, -0.5));
-        assert_eq!(argmax(&[f32::NEG_INFINITY]), (0, f32::NEG_INFINITY));
-        let (i, v) = argmax(&[f32::NAN]);
-        assert!(i == 0 && v.is_nan());
-    }
 
     #[test]
     fn top_k_order_and_ties() {
