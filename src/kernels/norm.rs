@@ -15,6 +15,11 @@ struct Params {
     mode: u32,
 }
 
+/// `Params` as laid out in memory, checked against the WGSL struct by tests/shaders_naga.rs.
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params; rows, dim, eps, mode)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NormKind {
     /// y = x / rms(x) * w (Llama, Qwen)

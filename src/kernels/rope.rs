@@ -19,6 +19,11 @@ struct Params {
     _pad: u32,
 }
 
+/// `Params` as laid out in memory, checked against the WGSL struct by tests/shaders_naga.rs.
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params; seq, heads, head_dim, rot_dims, pos0, neox, heads2, _pad)
+}
+
 /// Which elements pair up when rotating.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RopeLayout {
