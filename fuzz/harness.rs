@@ -12,8 +12,11 @@ use webslm::formats::safetensors::{SafetensorsFile, SafetensorsIndex};
 use webslm::models::encoder::config::EncoderConfig;
 use webslm::tokenizer::Tokenizer;
 
+/// What a target does with one input.
+pub type Handler = fn(&[u8]);
+
 /// Every target, by the name of its binary and of its seed folder.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Handler)] = &[
     ("gguf_header", gguf_header),
     ("gguf_vocab", gguf_vocab),
     ("safetensors_header", safetensors_header),

@@ -2,6 +2,8 @@
 //! replay test tests/fuzz_replay.rs).
 #![no_main]
 
+// Each binary calls one handler of the shared file.
+#[allow(dead_code)]
 #[path = "../harness.rs"]
 mod harness;
 

@@ -7,6 +7,9 @@
 use super::shaders::{self, WeightVariant};
 use super::{attention, elementwise, embedding, matmul, norm, penalty, pool, rope, softmax, topk};
 
+/// `override` constants by name, as `GpuContext::pipeline_with` takes them.
+pub type OverrideSet = Vec<(&'static str, f64)>;
+
 /// Size and field offsets of a `#[repr(C)]` Params struct, in declaration order.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ParamsLayout {
@@ -48,7 +51,7 @@ pub struct KernelFamily {
     /// Its entry points, as the host names them in `pipeline()`.
     pub entries: &'static [&'static str],
     /// Every set of extra `override` constants the host passes for an entry point (`WG` apart).
-    pub overrides: fn(&str) -> Vec<Vec<(&'static str, f64)>>,
+    pub overrides: fn(&str) -> Vec<OverrideSet>,
     /// The host's `Params`.
     pub params: fn() -> ParamsLayout,
 }
@@ -81,7 +84,7 @@ impl KernelFamily {
 }
 
 /// No `override` constants beyond `WG`.
-fn none(_entry: &str) -> Vec<Vec<(&'static str, f64)>> {
+fn none(_entry: &str) -> Vec<OverrideSet> {
     vec![Vec::new()]
 }
 

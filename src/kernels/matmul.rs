@@ -5,6 +5,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::cpu::elementwise::Activation;
 use crate::gpu::{Batch, DType, GpuError, GpuTensor, PipelineKey};
 
+use super::layout::OverrideSet;
 use super::{dim_u32, expect_len, shaders, workgroup_size, GpuWeight};
 
 #[repr(C)]
@@ -90,7 +91,7 @@ pub const EPILOGUE_CODES: std::ops::RangeInclusive<u32> = 0..=5;
 /// The `override` constants of one matmul pipeline besides `WG`. gemm reads neither x's uniform
 /// copy nor whole chunks: only the epilogue and X_VEC4 apply (naming an override the entry point
 /// does not use is a pipeline error).
-pub fn overrides(kernel: MatmulKernel, epilogue: u32, chunks: bool, x_vec4: bool) -> Vec<(&'static str, f64)> {
+pub fn overrides(kernel: MatmulKernel, epilogue: u32, chunks: bool, x_vec4: bool) -> OverrideSet {
     let mut o = Vec::with_capacity(4);
     if kernel != MatmulKernel::Gemm {
         o.push(("UNIFORM_X", f64::from(u8::from(kernel == MatmulKernel::GemvUniformX))));
@@ -103,7 +104,7 @@ pub fn overrides(kernel: MatmulKernel, epilogue: u32, chunks: bool, x_vec4: bool
 
 /// Every override set [`matmul_full`] can pass for the WGSL entry point `entry` (for
 /// tests/shaders_naga.rs, which validates each without a GPU).
-pub fn override_sets(entry: &str) -> Vec<Vec<(&'static str, f64)>> {
+pub fn override_sets(entry: &str) -> Vec<OverrideSet> {
     let mut sets = Vec::new();
     for kernel in MatmulKernel::ALL.into_iter().filter(|k| k.entry() == entry) {
         for epilogue in EPILOGUE_CODES {
