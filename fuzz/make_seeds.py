@@ -82,6 +82,45 @@ unigram = {"version": "1.0", "added_tokens": [], "normalizer": None,
                      "vocab": [["<unk>", 0.0], ["\u2581He", -1.0], ["llo", -2.0], ["\u2581", -3.0], ["o", -4.0]]}}
 put("tokenizer_json", "unigram.json", json.dumps(unigram))
 
+# GGUF vocabularies: a byte-level BPE (gpt2) and a SentencePiece (llama) one, with types and ids.
+def arr(ty, items):
+    return struct.pack("<IQ", ty, len(items)) + b"".join(items)
+
+def strs(items):
+    return arr(8, [gstr(x) for x in items])
+
+bpe_tokens = ["H", "e", "l", "o", "He", "ll", "Hell", "\u0120", "\u0120w", "<|endoftext|>"]
+put("gguf_vocab", "bpe_vocab.gguf", gguf(
+    [("general.architecture", 8, gstr("llama")), ("tokenizer.ggml.model", 8, gstr("gpt2")),
+     ("tokenizer.ggml.pre", 8, gstr("smollm")), ("tokenizer.ggml.tokens", 9, strs(bpe_tokens)),
+     ("tokenizer.ggml.token_type", 9, arr(5, [struct.pack("<i", 3 if t.startswith("<|") else 1) for t in bpe_tokens])),
+     ("tokenizer.ggml.merges", 9, strs(["H e", "l l", "He ll", "\u0120 w"])),
+     ("tokenizer.ggml.bos_token_id", 4, struct.pack("<I", 9)), ("tokenizer.ggml.eos_token_id", 4, struct.pack("<I", 9))],
+    [], 0))
+spm_tokens = ["<unk>", "<s>", "</s>", "<0x48>", "\u2581He", "llo", "\u2581", "o"]
+put("gguf_vocab", "spm_vocab.gguf", gguf(
+    [("general.architecture", 8, gstr("llama")), ("tokenizer.ggml.model", 8, gstr("llama")),
+     ("tokenizer.ggml.tokens", 9, strs(spm_tokens)),
+     ("tokenizer.ggml.scores", 9, arr(6, [struct.pack("<f", -float(i)) for i in range(len(spm_tokens))])),
+     ("tokenizer.ggml.token_type", 9, arr(5, [struct.pack("<i", t) for t in [2, 3, 3, 6, 1, 1, 1, 1]])),
+     ("tokenizer.ggml.add_bos_token", 7, b"\x01"), ("tokenizer.ggml.add_space_prefix", 7, b"\x01")],
+    [], 0))
+
+# HF folders' JSON (config.json, tokenizer_config.json) and small tokenizer.json files, from the
+# committed test fixtures.
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+for kind in ["decoders", "encoders"]:
+    for model in sorted(os.listdir(os.path.join(FIXTURES, kind))):
+        d = os.path.join(FIXTURES, kind, model)
+        for name in ["config.json", "tokenizer_config.json"]:
+            if os.path.exists(os.path.join(d, name)):
+                with open(os.path.join(d, name), "rb") as f:
+                    put("hf_config", model + "." + name, f.read())
+        tj = os.path.join(d, "tokenizer.json")
+        if kind == "decoders" and os.path.getsize(tj) < 20_000:
+            with open(tj, "rb") as f:
+                put("tokenizer_json", model + ".json", f.read())
+
 # Chat templates: the built-in fallbacks' style, loop controls, methods, raise_exception.
 put("chat_template", "chatml.jinja", "Hi\n{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
 put("chat_template", "gemma.jinja", "{{ bos_token }}{% for message in messages %}{% set role = 'model' if message['role'] == 'assistant' else message['role'] %}{{ '<start_of_turn>' + role + '\\n' + message['content'] | trim + '<end_of_turn>\\n' }}{% endfor %}{% if add_generation_prompt %}{{'<start_of_turn>model\\n'}}{% endif %}")

@@ -15,6 +15,7 @@ struct Params {
     pos0: u32,
     neox: u32,
     heads2: u32,
+    _pad: u32, // the host's struct is 32 bytes; sizes match so a field added on one side shows
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

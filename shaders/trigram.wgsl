@@ -8,7 +8,7 @@ struct Params {
     batch: u32,
     seq: u32,
     dim: u32, // embedding width; the output rows are 3 * dim
-    pad: u32,
+    mode: u32, // unused: the host writes pool's Params (see kernels/pool.rs)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

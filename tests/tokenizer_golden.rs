@@ -577,6 +577,13 @@ fn json_wrong_types_and_hostile_values() {
             "normalizer":null,"pre_tokenizer":null,"post_processor":null,"decoder":null,
             "model":{"type":"BPE","dropout":null,"unk_token":null,"continuing_subword_prefix":null,
             "end_of_word_suffix":null,"fuse_unk":false,"byte_fallback":false,"vocab":{"a":0},"merges":["a b"]}}"#.into()),
+        // Found by fuzzing (fuzz/regressions/tokenizer_json/): tokenizers' BPE builder panics on these.
+        ("bpe merge makes an unknown token", r#"{"version":"1.0","added_tokens":[],"normalizer":null,
+            "pre_tokenizer":null,"post_processor":null,"decoder":null,
+            "model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":["a b"]}}"#.into()),
+        ("bpe merge shorter than the prefix", r#"{"version":"1.0","added_tokens":[],"normalizer":null,
+            "pre_tokenizer":null,"post_processor":null,"decoder":null,
+            "model":{"type":"BPE","continuing_subword_prefix":"@@","vocab":{"a":0,"b":1,"ab":2},"merges":[["a","b"]]}}"#.into()),
         ("bpe dropout out of range", r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],
             "normalizer":null,"pre_tokenizer":null,"post_processor":null,"decoder":null,
             "model":{"type":"BPE","dropout":7.0,"unk_token":null,"continuing_subword_prefix":null,
@@ -597,7 +604,14 @@ fn json_wrong_types_and_hostile_values() {
         }
     }
     // These must be rejected outright.
-    for what in ["not json", "vocab is a number", "model type unknown", "bad split regex"] {
+    for what in [
+        "not json",
+        "vocab is a number",
+        "model type unknown",
+        "bad split regex",
+        "bpe merge makes an unknown token",
+        "bpe merge shorter than the prefix",
+    ] {
         let json = &cases.iter().find(|c| c.0 == what).unwrap().1;
         assert!(json_result(what, json.as_bytes()).is_err(), "{what} was accepted");
     }

@@ -29,6 +29,11 @@ struct Params {
     heads_per_inv: u32,
 }
 
+/// `Params` as laid out in memory, checked against the WGSL struct by tests/shaders_naga.rs.
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params; batch, q_len, kv_len, kv_cap, n_head, n_kv_head, head_dim, pos0, causal, window, use_mask, softcap, scale, chunk, n_chunks, heads_per_inv)
+}
+
 /// Loop iterations one invocation may run: lavapipe (Mesa 22.3) silently stops an invocation
 /// after 65535 in total; the rest is margin for the other loops.
 const LOOP_BUDGET: usize = 60_000;

@@ -16,6 +16,11 @@ struct Params {
     s: f32,
 }
 
+/// `Params` as laid out in memory, checked against the WGSL struct by tests/shaders_naga.rs.
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params; n, op, dim, s)
+}
+
 /// Op codes of `shaders/elementwise.wgsl`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Op {

@@ -16,6 +16,11 @@ struct Params {
     total_rows: u32,
 }
 
+/// `Params` as laid out in memory, checked against the WGSL struct by tests/shaders_naga.rs.
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params; n_ids, k, row0, rows, total_rows)
+}
+
 /// out[t] = table[ids[t]] for a u32 `ids` tensor; returns `[ids, k]`. Ids past the table give
 /// zero rows (ids that come from the CPU are checked against the vocabulary before upload).
 pub fn embedding(batch: &mut Batch<'_>, table: &GpuWeight, ids: &GpuTensor) -> Result<GpuTensor, GpuError> {

@@ -5,6 +5,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::gpu::{Batch, DType, GpuError, GpuTensor, PipelineKey};
 use crate::ops::Activation;
 
+use super::layout::OverrideSet;
 use super::{dim_u32, expect_len, shaders, workgroup_size, GpuWeight};
 
 #[repr(C)]
@@ -15,6 +16,11 @@ struct Params {
     k: u32,
     row0: u32,
     n_out: u32,
+}
+
+/// `Params` as laid out in memory, checked against the WGSL struct by tests/shaders_naga.rs.
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params; m, n, k, row0, n_out)
 }
 
 /// Size of the `xu` uniform array in matmul.wgsl: WebGPU guarantees 64 KiB uniform bindings.
@@ -31,6 +37,8 @@ pub enum MatmulKernel {
 }
 
 impl MatmulKernel {
+    pub const ALL: [MatmulKernel; 3] = [MatmulKernel::Gemv, MatmulKernel::GemvUniformX, MatmulKernel::Gemm];
+
     /// A name for reports and pipeline labels.
     pub fn name(self) -> &'static str {
         match self {
@@ -41,7 +49,7 @@ impl MatmulKernel {
     }
 
     /// The WGSL entry point.
-    fn entry(self) -> &'static str {
+    pub fn entry(self) -> &'static str {
         match self {
             MatmulKernel::Gemv => "gemv",
             MatmulKernel::GemvUniformX => "gemv",
@@ -75,6 +83,42 @@ impl Epilogue<'_> {
             }
         })
     }
+}
+
+/// Every code [`Epilogue::code`] returns (`EPILOGUE` in matmul.wgsl).
+pub const EPILOGUE_CODES: std::ops::RangeInclusive<u32> = 0..=5;
+
+/// The `override` constants of one matmul pipeline besides `WG`. gemm reads neither x's uniform
+/// copy nor whole chunks: only the epilogue and X_VEC4 apply (naming an override the entry point
+/// does not use is a pipeline error).
+pub fn overrides(kernel: MatmulKernel, epilogue: u32, chunks: bool, x_vec4: bool) -> OverrideSet {
+    let mut o = Vec::with_capacity(4);
+    if kernel != MatmulKernel::Gemm {
+        o.push(("UNIFORM_X", f64::from(u8::from(kernel == MatmulKernel::GemvUniformX))));
+        o.push(("CHUNKS", f64::from(u8::from(chunks))));
+    }
+    o.push(("EPILOGUE", f64::from(epilogue)));
+    o.push(("X_VEC4", f64::from(u8::from(x_vec4))));
+    o
+}
+
+/// Every override set [`matmul_full`] can pass for the WGSL entry point `entry` (for
+/// tests/shaders_naga.rs, which validates each without a GPU).
+pub fn override_sets(entry: &str) -> Vec<OverrideSet> {
+    let mut sets = Vec::new();
+    for kernel in MatmulKernel::ALL.into_iter().filter(|k| k.entry() == entry) {
+        for epilogue in EPILOGUE_CODES {
+            for chunks in [false, true] {
+                for x_vec4 in [false, true] {
+                    let set = overrides(kernel, epilogue, chunks, x_vec4);
+                    if !sets.contains(&set) {
+                        sets.push(set);
+                    }
+                }
+            }
+        }
+    }
+    sets
 }
 
 /// GEMM's 4x4 tile wastes work below 4 rows, and GEMV reloads each weight once per row above.
@@ -170,12 +214,7 @@ pub fn matmul_full(
         true => None,
         false => Some(batch.ctx().tensor(&[4], DType::F32)?),
     };
-    let overrides = [
-        ("UNIFORM_X", f64::from(u8::from(kernel == MatmulKernel::GemvUniformX))),
-        ("CHUNKS", f64::from(u8::from(chunks))),
-        ("EPILOGUE", f64::from(epilogue_code)),
-        ("X_VEC4", f64::from(u8::from(x_vec4))),
-    ];
+    let overrides = overrides(kernel, epilogue_code, chunks, x_vec4);
     let mut variant = format!("{}_e{epilogue_code}_v{}", w.variant.name(), u8::from(x_vec4));
     if kernel == MatmulKernel::GemvUniformX {
         variant.push_str("_ux");
@@ -203,13 +242,7 @@ pub fn matmul_full(
             workgroup: wg,
         };
         let source = || shaders::with_weights(shaders::MATMUL, w.variant);
-        // gemm reads neither x's uniform copy nor whole chunks: only the epilogue and X_VEC4 apply.
-        let pipeline = match kernel {
-            MatmulKernel::Gemm => batch
-                .ctx()
-                .pipeline_with(key, kernel.entry(), &overrides[2..], source)?,
-            _ => batch.ctx().pipeline_with(key, kernel.entry(), &overrides, source)?,
-        };
+        let pipeline = batch.ctx().pipeline_with(key, kernel.entry(), &overrides, source)?;
         let mut buffers = vec![
             (1, part.buffer.as_entire_binding()),
             (2, x.binding()),

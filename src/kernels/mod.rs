@@ -6,6 +6,7 @@
 pub mod attention;
 pub mod elementwise;
 pub mod embedding;
+pub mod layout;
 pub mod matmul;
 pub mod norm;
 pub mod penalty;

@@ -16,6 +16,11 @@ struct Params {
     mode: u32,
 }
 
+/// `Params` as laid out in memory, checked against the WGSL struct by tests/shaders_naga.rs.
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params; rows, dim, eps, mode)
+}
+
 /// Normalises each `w.len()`-long row of x. `bias` is required for LayerNorm only.
 pub fn norm(
     batch: &mut Batch<'_>,

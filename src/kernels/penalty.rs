@@ -15,6 +15,11 @@ struct Params {
     frequency: f32,
 }
 
+/// `Params` as laid out in memory, checked against the WGSL struct by tests/shaders_naga.rs.
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params; n_ids, repeat, presence, frequency)
+}
+
 /// Penalises, in place, each id of `recent` (distinct ids with their counts) in `logits`.
 pub fn penalize(
     batch: &mut Batch<'_>,

@@ -17,6 +17,11 @@ struct Params {
     mode: u32,
 }
 
+/// `Params` as laid out in memory, checked against the WGSL struct by tests/shaders_naga.rs.
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params; batch, seq, dim, mode)
+}
+
 /// Longest sequence `pool` accepts: one invocation loops over the whole sequence, and lavapipe
 /// stops an invocation after 65535 loop iterations.
 pub const MAX_POOL_SEQ: usize = 16_384;

@@ -20,6 +20,11 @@ struct Params {
     _pad: u32,
 }
 
+/// `Params` as laid out in memory, checked against the WGSL struct by tests/shaders_naga.rs.
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params; seq, heads, head_dim, rot_dims, pos0, neox, heads2, _pad)
+}
+
 /// Rotates x = [seq, heads, head_dim] in place; token s is at position pos0 + s.
 /// `inv_freq` holds rot_dims / 2 frequencies (see `crate::ops::rope_inv_freq`).
 pub fn rope(

@@ -35,6 +35,23 @@ pub struct WeightVariant {
 }
 
 impl WeightVariant {
+    /// Every variant [`GpuWeight::upload`](super::GpuWeight::upload) can pick: each format read
+    /// from u32 words, and F16 also read natively.
+    pub fn all() -> Vec<WeightVariant> {
+        let mut all: Vec<WeightVariant> = crate::formats::quant::ALL_FORMATS
+            .into_iter()
+            .map(|format| WeightVariant {
+                format,
+                native_f16: false,
+            })
+            .collect();
+        all.push(WeightVariant {
+            format: WeightFormat::F16,
+            native_f16: true,
+        });
+        all
+    }
+
     pub fn name(&self) -> String {
         if self.native_f16 {
             format!("{}_native", self.format.name())

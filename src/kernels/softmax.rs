@@ -13,6 +13,11 @@ struct Params {
     dim: u32,
 }
 
+/// `Params` as laid out in memory, checked against the WGSL struct by tests/shaders_naga.rs.
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params; rows, dim)
+}
+
 /// Softmax over each `dim`-long row of x.
 pub fn softmax(batch: &mut Batch<'_>, x: &GpuTensor, dim: usize) -> Result<GpuTensor, GpuError> {
     if dim == 0 || !x.numel().is_multiple_of(dim) {

@@ -16,6 +16,11 @@ struct Params {
     neg_inf: f32,
 }
 
+/// `Params` as laid out in memory, checked against the WGSL struct by tests/shaders_naga.rs.
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params; n, chunk, k, has_idx, neg_inf)
+}
+
 /// The kernel keeps each list in registers.
 pub const MAX_K: usize = 64;
 

@@ -7,7 +7,11 @@
 //! - after loading: a `TemplateProcessing` post-processor naming a special token it does not
 //!   define (`encode` indexes a map with it);
 //! - before loading: a `Precompiled` normalizer whose trie points outside itself (`encode`
-//!   indexes the trie unchecked).
+//!   indexes the trie unchecked);
+//! - before loading: a BPE merge of two vocabulary tokens whose result is not in the vocabulary,
+//!   or whose right part is shorter than the `continuing_subword_prefix` (found by fuzzing: the
+//!   BPE builder copies the merged text into a buffer sized by the longest token and slices off
+//!   the prefix unchecked, and panics before it reports the unknown token).
 //!
 //! The `Precompiled` normalizer (from the `spm_precompiled` crate) walks a double-array trie from the file with
 //! unchecked indices: a hostile `precompiled_charsmap` makes `encode` panic (index out of bounds),
@@ -37,6 +41,8 @@ struct Top {
     #[serde(default)]
     #[allow(dead_code)]
     decoder: Option<serde_json::Value>,
+    #[serde(default)]
+    model: Option<serde_json::Value>,
 }
 
 /// Runs on the raw bytes before `tokenizers` does: the whole document must be valid JSON (a
@@ -45,7 +51,52 @@ struct Top {
 pub fn check_before_load(bytes: &[u8]) -> Result<(), TokenizerError> {
     // Unknown fields are skipped but still parsed, so this checks the syntax of everything.
     let top: Top = serde_json::from_slice(bytes).map_err(|e| TokenizerError::library("tokenizer.json", e))?;
-    top.normalizer.as_ref().map_or(Ok(()), check_normalizer_value)
+    top.normalizer.as_ref().map_or(Ok(()), check_normalizer_value)?;
+    top.model.as_ref().map_or(Ok(()), check_bpe_merges)
+}
+
+/// For a BPE model (an object `vocab` and a `merges` list), every merge whose two parts are
+/// vocabulary tokens must produce one: `left` + `right` without the continuing-subword prefix.
+/// Merges that name unknown parts or do not split in two are left to tokenizers' own errors.
+fn check_bpe_merges(model: &serde_json::Value) -> Result<(), TokenizerError> {
+    let (Some(vocab), Some(merges)) = (
+        model.get("vocab").and_then(|v| v.as_object()),
+        model.get("merges").and_then(|m| m.as_array()),
+    ) else {
+        return Ok(());
+    };
+    if model.get("type").is_some_and(|t| t != "BPE") {
+        return Ok(());
+    }
+    let prefix = model
+        .get("continuing_subword_prefix")
+        .and_then(|p| p.as_str())
+        .unwrap_or("");
+    for (index, merge) in merges.iter().enumerate() {
+        // "left right" (split at every space, as tokenizers does) or ["left", "right"].
+        let parts: Vec<&str> = match merge {
+            serde_json::Value::String(m) => m.split(' ').collect(),
+            serde_json::Value::Array(pair) => pair.iter().filter_map(|p| p.as_str()).collect(),
+            _ => continue,
+        };
+        let [left, right] = parts[..] else { continue };
+        if !vocab.contains_key(left) || !vocab.contains_key(right) {
+            continue;
+        }
+        let merged = right
+            .get(prefix.len()..)
+            .map(|rest| format!("{left}{rest}"))
+            .filter(|m| vocab.contains_key(m));
+        if merged.is_none() {
+            return Err(TokenizerError::Library {
+                context: "tokenizer.json model",
+                reason: format!(
+                    "merge {index} ({left:?} + {right:?}, continuing prefix {prefix:?}) makes a token that is not in the vocabulary"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Runs on the loaded tokenizer.
