@@ -240,12 +240,18 @@ async function* filePieces(file, total, cache, onPiece) {
       inFlight.set(a, p);
     }
   };
-  for (const a of starts) {
-    launch();
-    const piece = await inFlight.get(a);
-    inFlight.delete(a);
-    onPiece(piece);
-    yield piece.bytes;
+  try {
+    for (const a of starts) {
+      launch();
+      const piece = await inFlight.get(a);
+      inFlight.delete(a);
+      onPiece(piece);
+      yield piece.bytes;
+    }
+  } finally {
+    // A failed piece (or a reader that stopped) must not leave Range requests running behind the
+    // error: wait for those in flight, so each that finishes is cached before a retry starts.
+    await Promise.allSettled(inFlight.values());
   }
 }
 
