@@ -18,6 +18,7 @@ if [[ -x /usr/bin/chromium && -d node_modules/playwright-core ]] && command -v w
     node --test --test-concurrency=1 tests/e2e/
     # The same tests again with every core kept busy: a slow machine must make the pages slower,
     # never stuck, so a test failing or none ending for the stall deadline fails here (issue 14).
+    node --test tests/load/ # the hang detection itself, on fixtures (seconds)
     node tests/load/under-load.mjs
 elif [[ "${CI:-}" == "true" ]]; then
     echo "CI=true but Chromium, node_modules or wasm-bindgen is missing for the browser tests" >&2

@@ -87,8 +87,11 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
  * there; see progress-reporter.mjs). Resolves to 'pass', 'fail' or 'hang'.
  */
 function runFile(file) {
+  // Run from inside `node --test` (watchdog.test.mjs), the file would inherit NODE_TEST_CONTEXT and
+  // talk the runner's binary protocol instead of using the reporter.
+  const { NODE_TEST_CONTEXT, ...env } = process.env;
   current = spawn(process.execPath, [`--test-reporter=${REPORTER}`, '--test-reporter-destination=stdout', file], {
-    cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'inherit'],
   });
   let lastProgress = Date.now();
   let running = '(before its first test)';
@@ -118,7 +121,7 @@ function runFile(file) {
 for (let i = 0; i < burnerCount; i++) {
   burners.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
 }
-console.log(`under load: ${burnerCount} busy processes on ${availableParallelism()} cores; a hang is ${stallMs / 1000} s without a test beginning or ending`);
+console.log(`under load: ${burnerCount} busy processes on ${availableParallelism()} cores (busy pids ${burners.map((b) => b.pid).join(' ')}); a hang is ${stallMs / 1000} s without a test beginning or ending`);
 
 const started = Date.now();
 const results = [];
