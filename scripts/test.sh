@@ -20,6 +20,10 @@ node --import ./tests/js/register.mjs --test tests/js/
 if [[ -x /usr/bin/chromium && -d node_modules/playwright-core ]] && command -v wasm-bindgen >/dev/null; then
     scripts/build-pkg.sh
     node --test --test-concurrency=1 tests/e2e/
+    # The same tests again with every core kept busy: a slow machine must make the pages slower,
+    # never stuck, so a test failing or none ending for the stall deadline fails here (issue 14).
+    node --test tests/load/ # the hang detection itself, on fixtures (seconds)
+    node tests/load/under-load.mjs
 elif [[ "${CI:-}" == "true" ]]; then
     echo "CI=true but Chromium, node_modules or wasm-bindgen is missing for the browser tests" >&2
     exit 1

@@ -24,6 +24,7 @@ function paragraphs() {
 }
 
 async function engine(task) {
+  await listsReady;
   const id = $(`m-${task}`).value;
   if (engines[task]?.id === id) return engines[task].engine;
   const model = [...lists[task].local, ...lists[task].hub].find((m) => m.id === id);
@@ -103,14 +104,24 @@ async function ask(e) {
   $('answer').textContent = best ? `${best.answer} (score ${best.score.toFixed(3)}, characters ${best.start}-${best.end})` : 'No answer found.';
 }
 
-try {
-  for (const [task, [kind, def]] of Object.entries(TASKS)) {
-    lists[task] = await modelsFor([kind]);
-    fillPicker($(`m-${task}`), lists[task], def);
+/** Fills the pickers; the engine getter awaits this, so it is only ever read once filled. */
+async function loadLists() {
+  try {
+    for (const [task, [kind, def]] of Object.entries(TASKS)) {
+      lists[task] = await modelsFor([kind]);
+      fillPicker($(`m-${task}`), lists[task], def);
+    }
+  } catch (e) {
+    ui.status.textContent = `The model list did not load: ${e.message}`;
+    throw new Error(`the model list did not load: ${e.message}`);
   }
-} catch (e) {
-  ui.status.textContent = `The model list did not load: ${e.message}`;
 }
+
+// The listeners go on before anything is awaited: on a slow machine (or a slow server) a click
+// that comes before the model list used to land on a button with no listener yet and was lost,
+// so nothing ever ran. Now such a click waits for the list inside engine().
+const listsReady = loadLists();
+listsReady.catch(() => {}); // shown in the status line; the actions that need the list rethrow it
 $('analyse').addEventListener('click', analyse);
 $('search-form').addEventListener('submit', (e) => search(e).catch((err) => { ui.status.textContent = `${err.name}: ${err.message}`; }));
 $('qa-form').addEventListener('submit', (e) => ask(e).catch((err) => { ui.status.textContent = `${err.name}: ${err.message}`; }));

@@ -114,6 +114,8 @@ $('clear').addEventListener('click', () => {
 $('load').addEventListener('click', load);
 $('model').addEventListener('change', () => showCache(allModels().find((m) => m.id === $('model').value), ui));
 
+// Load stays disabled (chat.html) until the first load() below ends: a click before the list was
+// in threw (no models yet), and one while the cache status was read started a second load.
 try {
   models = await modelsFor(['text-generation']);
   fillPicker($('model'), models, DEFAULT);
