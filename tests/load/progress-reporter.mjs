@@ -7,7 +7,12 @@
 // event is `test:dequeue` (`test:start` too comes only when the test has ended).
 const started = Date.now();
 const stamp = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s]`;
-const indent = (text) => String(text).trimEnd().split('\n').map((l) => `    ${l}`).join('\n');
+const indent = (text) =>
+  String(text)
+    .trimEnd()
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 const secs = (data) => `${((data.details?.duration_ms ?? 0) / 1000).toFixed(1)} s`;
 
 export default async function* progress(source) {

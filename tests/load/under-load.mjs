@@ -9,8 +9,8 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
-import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -41,7 +41,10 @@ function testFiles(args) {
       process.exit(2);
     }
     if (!stat.isDirectory()) return [path];
-    return readdirSync(path).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => join(path, f));
+    return readdirSync(path)
+      .filter((f) => f.endsWith('.test.mjs'))
+      .sort()
+      .map((f) => join(path, f));
   });
 }
 
@@ -91,7 +94,10 @@ function runFile(file) {
   // talk the runner's binary protocol instead of using the reporter.
   const { NODE_TEST_CONTEXT, ...env } = process.env;
   current = spawn(process.execPath, [`--test-reporter=${REPORTER}`, '--test-reporter-destination=stdout', file], {
-    cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   let lastProgress = Date.now();
   let running = '(before its first test)';
@@ -112,16 +118,20 @@ function runFile(file) {
     signalTests('SIGTERM');
     setTimeout(() => signalTests('SIGKILL'), GRACE_MS).unref();
   }, 1000);
-  return new Promise((resolve) => current.on('exit', (code) => {
-    clearInterval(watchdog);
-    resolve(hung ? 'hang' : code === 0 ? 'pass' : 'fail');
-  }));
+  return new Promise((resolve) =>
+    current.on('exit', (code) => {
+      clearInterval(watchdog);
+      resolve(hung ? 'hang' : code === 0 ? 'pass' : 'fail');
+    }),
+  );
 }
 
 for (let i = 0; i < burnerCount; i++) {
   burners.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
 }
-console.log(`under load: ${burnerCount} busy processes on ${availableParallelism()} cores (busy pids ${burners.map((b) => b.pid).join(' ')}); a hang is ${stallMs / 1000} s without a test beginning or ending`);
+console.log(
+  `under load: ${burnerCount} busy processes on ${availableParallelism()} cores (busy pids ${burners.map((b) => b.pid).join(' ')}); a hang is ${stallMs / 1000} s without a test beginning or ending`,
+);
 
 const started = Date.now();
 const results = [];

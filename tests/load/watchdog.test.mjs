@@ -2,17 +2,20 @@
 // and its processes and the busy loops end; slow but moving tests pass.
 //
 //   node --test tests/load/watchdog.test.mjs
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { join, dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function underLoad(fixture, stallSeconds) {
   const run = spawnSync(process.execPath, ['tests/load/under-load.mjs', `tests/load/fixtures/${fixture}`], {
-    cwd: ROOT, encoding: 'utf8', timeout: 60_000,
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
     env: { ...process.env, WEBSLM_LOAD_BURNERS: '1', WEBSLM_LOAD_STALL_S: String(stallSeconds) },
   });
   return { ...run, out: run.stdout + run.stderr };
@@ -30,7 +33,10 @@ const alive = (pid) => {
 /** The pids of `pids` still running after `ms` (a killed process takes a moment to be reaped). */
 async function survivors(pids, ms) {
   const deadline = Date.now() + ms;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => { setTimeout(resolve, 100); });
+  while (pids.some(alive) && Date.now() < deadline)
+    await new Promise((resolve) => {
+      setTimeout(resolve, 100);
+    });
   return pids.filter(alive);
 }
 
@@ -39,7 +45,10 @@ test('a test that never ends is a hang: the run fails and nothing it started is 
   assert.equal(run.status, 1, run.out);
   assert.match(run.out, /HANG: no test began or ended for 2 s; running: never ends/);
   assert.match(run.out, /hangs\.mjs: hang in/);
-  const pids = [Number(/fixture pid (\d+)/.exec(run.out)?.[1]), ...(/busy pids ([\d ]+)/.exec(run.out)?.[1].split(' ').map(Number) ?? [])];
+  const pids = [
+    Number(/fixture pid (\d+)/.exec(run.out)?.[1]),
+    ...(/busy pids ([\d ]+)/.exec(run.out)?.[1].split(' ').map(Number) ?? []),
+  ];
   assert.equal(pids.length, 2, run.out);
   assert.deepEqual(await survivors(pids, 5000), [], 'processes left running');
 });
