@@ -10,6 +10,7 @@
 
 import init, { WeightLoader, headerBytesNeeded, headerSummary, adapterInfo } from './generated/webslm_wasm.js';
 import catalogue from './generated/catalogue.js';
+import { deviceRecovery } from './recovery.js'; // [recovery]
 
 const CACHE_NAME = 'webslm-v1';
 
@@ -418,24 +419,28 @@ export async function createEngine(model, { worker = true, onProgress, contextLe
   const loader = await loadWeights(resolved, onProgress);
   const info = loader.info;
   const web = loader.intoDecoder(config, tokenizer, tokenizerConfig, contextLength);
-  return wrapDecoder(web, resolved.id, { ...info, totalSeconds: (performance.now() - started) / 1000 });
+  // [recovery] After a device loss: the same weights again, from the Cache API, on a new device.
+  const reopen = async () => (await loadWeights(resolved)).intoDecoder(config, tokenizer, tokenizerConfig, contextLength);
+  return wrapDecoder(web, resolved.id, { ...info, totalSeconds: (performance.now() - started) / 1000 }, reopen);
 }
 
-function wrapDecoder(web, modelId, loadInfo) {
+function wrapDecoder(first, modelId, loadInfo, reopen) {
+  // [recovery] Every call runs on device.web, reopened after a device loss (pkg/recovery.js).
+  const device = deviceRecovery(first, { reopen, lostError: (message) => new WebslmError('DeviceLost', message) });
   // The wasm engine is borrowed for a whole generation, so every call goes through one queue.
   let busy = Promise.resolve();
   const enqueue = (task) => {
-    const job = busy.then(task);
+    const job = busy.then(() => device.run(task)); // [recovery]
     busy = job.catch(() => {});
     return job;
   };
   // The running job's stop flag: interrupt() stops that job only, never one still queued.
   let running = null;
 
-  const run = (makePromptIds, params, onText, handle = { stop: false }) => enqueue(async () => {
+  const run = (makePromptIds, params, onText, handle = { stop: false }) => enqueue(async (web) => {
     running = handle;
     try {
-      const ids = Uint32Array.from(makePromptIds());
+      const ids = Uint32Array.from(makePromptIds(web));
       return await web.generate(ids, params, (piece) => {
         onText?.(piece);
         return !handle.stop;
@@ -495,18 +500,22 @@ function wrapDecoder(web, modelId, loadInfo) {
     loadInfo,
     chat: {
       completions: {
-        create: (req) => create(req, () => web.tokenize(web.chatPrompt(req.messages)), chatShape),
+        create: (req) => create(req, (web) => web.tokenize(web.chatPrompt(req.messages)), chatShape),
       },
     },
     completions: {
       // As in OpenAI's API, the prompt may be text or token ids.
-      create: (req) => create(req, () => (Array.isArray(req.prompt) ? req.prompt : web.tokenize(req.prompt)), textShape),
+      create: (req) => create(req, (web) => (Array.isArray(req.prompt) ? req.prompt : web.tokenize(req.prompt)), textShape),
     },
-    tokenize: (text) => enqueue(async () => Array.from(web.tokenize(text))),
+    tokenize: (text) => enqueue(async (web) => Array.from(web.tokenize(text))),
     /** The ids `chat.completions.create` feeds the model for `messages`. */
-    promptIds: (messages) => enqueue(async () => Array.from(web.tokenize(web.chatPrompt(messages)))),
+    promptIds: (messages) => enqueue(async (web) => Array.from(web.tokenize(web.chatPrompt(messages)))),
     /** Forgets the KV cache, so the next prompt is prefilled in full (no prefix reuse). */
-    resetCache: () => enqueue(async () => web.reset()),
+    resetCache: () => enqueue(async (web) => web.reset()),
+    // [recovery] Times the model was reopened on a new device after a loss.
+    deviceRecoveries: async () => device.recoveries,
+    /** [recovery] Destroys the GPU device now, even mid-generation, to test recovery (like WEBGL_lose_context). */
+    loseDeviceForTest: async () => device.loseDevice(),
     wasmMemoryBytes,
     /** Stops the running generation (it finishes with finish_reason 'abort'). */
     interrupt() {
@@ -514,7 +523,7 @@ function wrapDecoder(web, modelId, loadInfo) {
     },
     async unload() {
       await busy;
-      web.free();
+      device.dispose(); // [recovery]
     },
   };
 }
@@ -698,6 +707,8 @@ async function createWorkerEngine(model, { onProgress, contextLength }) {
       tokenize: call(['tokenize']),
       promptIds: call(['promptIds']),
       resetCache: call(['resetCache']),
+      deviceRecoveries: call(['deviceRecoveries']), // [recovery]
+      loseDeviceForTest: call(['loseDeviceForTest']), // [recovery]
       interrupt: () => w.postMessage({ type: 'interrupt' }),
     };
   }

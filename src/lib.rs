@@ -16,6 +16,8 @@ pub mod generate;
 pub mod gpu;
 pub mod kernels;
 pub mod models;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod recovery;
 pub mod sampling;
 pub mod tokenizer;
 #[cfg(target_arch = "wasm32")]
