@@ -41,6 +41,9 @@ impl Recoverable {
     /// prompt is prefilled in full). The call that was running when the device went has already
     /// failed with `DeviceLost`; this is what makes the next one work.
     pub fn ready(&mut self) -> Result<&mut Engine, ModelError> {
+        // wgpu-core reports a loss at a poll; one that happened while idle (a reset between
+        // calls) is noticed here, before the call, rather than by failing it.
+        let _ = self.engine.ctx.device.poll(wgpu::PollType::Poll);
         if self.is_lost() {
             self.recover()?;
         }
