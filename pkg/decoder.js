@@ -2,7 +2,9 @@
 // whole or streamed. A `signal` (or interrupt()) stops a generation, which then finishes with
 // finish_reason 'abort' and the text made so far.
 
+import { WebslmError } from './errors.js';
 import { serialQueue } from './queue.js';
+import { deviceRecovery } from './recovery.js';
 import { streamChunks } from './stream.js';
 import { wasmMemoryBytes } from './wasm.js';
 
@@ -126,20 +128,38 @@ const textShape = (/** @type {string} */ model) =>
   );
 
 /**
- * The engine around a wasm WebEngine.
- * @param {any} web  the wasm WebEngine (guarded by wasm.js)
+ * The engine around a wasm WebEngine. Every call runs on the current engine, which `reopen()`
+ * replaces after a GPU device loss (pkg/recovery.js): the call that was running rejects with
+ * DeviceLost and the next one runs on a new device.
+ * @param {any} first  the wasm WebEngine (guarded by wasm.js)
  * @param {string} modelId
  * @param {import('./webslm.js').LoadInfo} loadInfo
+ * @param {() => Promise<any>} reopen  the same model loaded again, as a new WebEngine
  * @returns {import('./webslm.js').Engine}
  */
-export function decoderEngine(web, modelId, loadInfo) {
-  const queue = serialQueue();
+export function decoderEngine(first, modelId, loadInfo, reopen) {
+  const device = deviceRecovery(first, {
+    reopen,
+    lostError: (/** @type {string} */ message) => new WebslmError('DeviceLost', message),
+  });
+  const serial = serialQueue();
+  // One call at a time, each given the current wasm engine (never the first one closed over).
+  const queue = {
+    /**
+     * @template T
+     * @param {(web: any) => Promise<T> | T} task
+     * @param {AbortSignal} [signal]
+     * @returns {Promise<T>}
+     */
+    run: (task, signal) => serial.run(() => device.run(task), signal),
+    idle: serial.idle,
+  };
   // The running job's stop flag: interrupt() stops that job only, never one still queued.
   /** @type {{ stop: boolean } | null} */
   let running = null;
 
   /**
-   * @param {() => ArrayLike<number>} promptIds
+   * @param {(web: any) => ArrayLike<number>} promptIds
    * @param {ReturnType<typeof generationParams>} params
    * @param {((piece: string) => void) | undefined} onText
    * @param {{ stop: boolean }} handle
@@ -153,11 +173,11 @@ export function decoderEngine(web, modelId, loadInfo) {
     if (signal?.aborted) handle.stop = true;
     signal?.addEventListener('abort', onAbort, { once: true });
     // Not queue.run(task, signal): an abort resolves with what was generated, not a rejection.
-    const job = queue.run(async () => {
+    const job = queue.run(async (web) => {
       if (handle.stop) return NOT_STARTED;
       running = handle;
       try {
-        const ids = Uint32Array.from(promptIds());
+        const ids = Uint32Array.from(promptIds(web));
         return await web.generate(ids, params, (/** @type {string} */ piece) => {
           onText?.(piece);
           return !handle.stop;
@@ -172,7 +192,7 @@ export function decoderEngine(web, modelId, loadInfo) {
   /**
    * @param {import('./webslm.js').GenerationRequest} req
    * @param {{ signal?: AbortSignal } | undefined} options
-   * @param {() => ArrayLike<number>} promptIds
+   * @param {(web: any) => ArrayLike<number>} promptIds
    * @param {Shape} shape
    * @returns {Promise<any>}
    */
@@ -199,19 +219,23 @@ export function decoderEngine(web, modelId, loadInfo) {
     loadInfo,
     chat: {
       completions: {
-        create: (req, options) => create(req, options, () => web.tokenize(web.chatPrompt(req.messages)), chat),
+        create: (req, options) => create(req, options, (web) => web.tokenize(web.chatPrompt(req.messages)), chat),
       },
     },
     completions: {
       // As in OpenAI's API, the prompt may be text or token ids.
       create: (req, options) =>
-        create(req, options, () => (Array.isArray(req.prompt) ? req.prompt : web.tokenize(req.prompt)), completion),
+        create(req, options, (web) => (Array.isArray(req.prompt) ? req.prompt : web.tokenize(req.prompt)), completion),
     },
-    tokenize: (text, options) => queue.run(() => Array.from(web.tokenize(text)), options?.signal),
+    tokenize: (text, options) => queue.run((web) => Array.from(web.tokenize(text)), options?.signal),
     /** The ids `chat.completions.create` feeds the model for `messages`. */
-    promptIds: (messages, options) => queue.run(() => Array.from(web.tokenize(web.chatPrompt(messages))), options?.signal),
+    promptIds: (messages, options) => queue.run((web) => Array.from(web.tokenize(web.chatPrompt(messages))), options?.signal),
     /** Forgets the KV cache, so the next prompt is prefilled in full (no prefix reuse). */
-    resetCache: (options) => queue.run(() => web.reset(), options?.signal),
+    resetCache: (options) => queue.run((web) => web.reset(), options?.signal),
+    /** Times the model was opened again on a new device after a loss. */
+    deviceRecoveries: async () => device.recoveries,
+    /** Destroys the GPU device now, even mid-generation, to test recovery (as WEBGL_lose_context). */
+    loseDeviceForTest: async () => device.loseDevice(),
     wasmMemoryBytes,
     /** Stops the running generation (it finishes with finish_reason 'abort'). */
     interrupt() {
@@ -219,7 +243,7 @@ export function decoderEngine(web, modelId, loadInfo) {
     },
     async unload() {
       await queue.idle();
-      web.free();
+      device.dispose();
     },
   };
 }

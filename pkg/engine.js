@@ -39,5 +39,8 @@ export async function createEngine(model, options = {}) {
     return textModelEngine(web, resolved.id, info);
   }
   const { web, info } = await openDecoder(resolved, { onProgress, signal, contextLength });
-  return decoderEngine(web, resolved.id, info);
+  // After a device loss: the same weights again, from the Cache API, on a new device. The load's
+  // signal is not passed on: it stopped the first load only.
+  const reopen = async () => (await openDecoder(resolved, { contextLength })).web;
+  return decoderEngine(web, resolved.id, info, reopen);
 }

@@ -34,6 +34,8 @@ export const METHODS = Object.freeze({
     tokenize: 1,
     promptIds: 1,
     resetCache: 0,
+    deviceRecoveries: -1,
+    loseDeviceForTest: -1,
     wasmMemoryBytes: -1,
     unload: -1,
   }),

@@ -144,6 +144,13 @@ export interface Engine {
   promptIds(messages: ChatMessage[], options?: CallOptions): Promise<number[]>;
   /** Forgets the KV cache, so the next prompt is prefilled in full (no prefix reuse). */
   resetCache(options?: CallOptions): Promise<void>;
+  /**
+   * After a GPU device loss the running call rejects with a `DeviceLost` error and the next call
+   * reopens the model on a new device (weights from the Cache API): how many times that happened.
+   */
+  deviceRecoveries(): Promise<number>;
+  /** Destroys the GPU device now, even mid-generation, to test recovery (as WEBGL_lose_context). */
+  loseDeviceForTest(): Promise<void>;
   wasmMemoryBytes(): Promise<number>;
   /** Stops the running generation (finish_reason 'abort'). */
   interrupt(): void;

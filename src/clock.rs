@@ -25,3 +25,26 @@ impl Stopwatch {
         return (js_sys::Date::now() - self.start_ms) / 1000.0;
     }
 }
+
+/// Resolves after one turn of the browser's event loop (`setTimeout(0)`, which browsers clamp to
+/// a few milliseconds once such timers nest): for waiting on a callback that a promise queues.
+#[cfg(target_arch = "wasm32")]
+pub async fn next_task() {
+    use wasm_bindgen::JsCast;
+    let timer = js_sys::Promise::new(&mut |resolve, _reject| {
+        let global = js_sys::global();
+        let set_timeout = js_sys::Reflect::get(&global, &"setTimeout".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        match set_timeout {
+            Some(f) => {
+                let _ = f.call2(&global, &resolve, &0.into());
+            }
+            // No timers (not a window or worker): settle at once rather than never.
+            None => {
+                let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+            }
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(timer).await;
+}

@@ -18,6 +18,8 @@ pub mod kernels;
 pub mod models;
 pub mod ops;
 pub mod rng;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod recovery;
 pub mod sampling;
 pub mod tokenizer;
 #[cfg(target_arch = "wasm32")]

@@ -485,3 +485,38 @@ impl WebTextModel {
         )
     }
 }
+
+// ---------------------------------------------------------------- device loss (pkg/recovery.js)
+
+#[wasm_bindgen]
+impl WebEngine {
+    /// Whether this engine's GPU device is lost: then every call fails with `DeviceLost`, and JS
+    /// opens the model again on a new device (`pkg/recovery.js`).
+    #[wasm_bindgen(js_name = isLost)]
+    pub fn is_lost(&self) -> bool {
+        self.engine.ctx.lost().is_some()
+    }
+
+    /// A handle on this engine's device that a generation in progress does not borrow, so a
+    /// test can destroy the device in the middle of one (as `WEBGL_lose_context` does for WebGL).
+    #[wasm_bindgen(js_name = deviceHandle)]
+    pub fn device_handle(&self) -> WebDevice {
+        WebDevice {
+            device: self.engine.ctx.device.clone(),
+        }
+    }
+}
+
+/// See [`WebEngine::device_handle`].
+#[wasm_bindgen]
+pub struct WebDevice {
+    device: wgpu::Device,
+}
+
+#[wasm_bindgen]
+impl WebDevice {
+    /// `GPUDevice.destroy()`: the device is lost, as after a driver reset.
+    pub fn destroy(&self) {
+        self.device.destroy();
+    }
+}

@@ -12,7 +12,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("rng", &[]),
     ("ops", &[]),
     ("formats", &["rng"]),
-    ("gpu", &[]),
+    // clock: a failed map in the browser yields to the event loop (clock::next_task) so the
+    // device-lost callback can run before the loss is reported.
+    ("gpu", &["clock"]),
     ("cpu", &["ops", "formats", "rng"]),
     ("kernels", &["gpu", "ops", "formats"]),
     ("tokenizer", &["formats"]),
@@ -35,6 +37,8 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("generate", &["engine", "models", "sampling", "tokenizer"]),
+    // Native only: an engine rebuilt from its file on a new device after a device loss.
+    ("recovery", &["engine", "models"]),
     (
         "chat",
         &["chat_template", "engine", "generate", "sampling", "tokenizer"],

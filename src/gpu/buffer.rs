@@ -199,6 +199,9 @@ impl super::GpuContext {
                 limit: self.caps.max_binding_bytes(),
             });
         }
+        if let Some(reason) = self.lost() {
+            return Err(GpuError::DeviceLost(reason));
+        }
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("webslm upload"),
             size,
@@ -210,7 +213,7 @@ impl super::GpuContext {
             buffer
                 .slice(..bytes.len() as u64)
                 .get_mapped_range_mut()
-                .map_err(|e| GpuError::Readback(e.to_string()))?
+                .map_err(|e| self.failure(GpuError::Readback(e.to_string())))?
                 .copy_from_slice(bytes);
         }
         buffer.unmap();

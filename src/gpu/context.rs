@@ -110,6 +110,13 @@ impl GpuContext {
         })
     }
 
+    /// Why the device was lost, once it is (destroyed, driver reset, ...). A lost context stays
+    /// lost: every later call fails with `DeviceLost`, and only a new context can run work
+    /// (see `crate::recovery`).
+    pub fn lost(&self) -> Option<String> {
+        self.errors.lost()
+    }
+
     /// Fails with the first asynchronous error (device lost, out of memory, validation) seen so far.
     pub fn check(&self) -> Result<(), GpuError> {
         self.errors.take()

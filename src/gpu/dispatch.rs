@@ -229,13 +229,28 @@ impl<'a> Batch<'a> {
     }
 }
 
+/// Event-loop turns a failed map waits for the device-lost callback (about 4 ms each once timers
+/// nest, so at most about 0.2 s, and only on a path that has already failed).
+#[cfg(target_arch = "wasm32")]
+const LOSS_SETTLE_TURNS: usize = 50;
+
 impl GpuContext {
     /// Waits for all submitted work (natively; the browser resolves map callbacks itself).
     pub fn wait_idle(&self) -> Result<(), GpuError> {
+        self.poll_wait()?;
+        self.check()
+    }
+
+    /// Blocks until submitted work is done (natively). A failed poll means the device is gone:
+    /// it is marked lost, so later calls fail fast instead of waiting on it again.
+    fn poll_wait(&self) -> Result<(), GpuError> {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::DeviceLost(e.to_string()))?;
-        self.check()
+            .map(drop)
+            .map_err(|e| {
+                self.errors.mark_lost(e.to_string());
+                GpuError::DeviceLost(e.to_string())
+            })
     }
 
     /// Copies a tensor back to the CPU as raw 32-bit words.
@@ -264,22 +279,51 @@ impl GpuContext {
             let _ = tx.send(r);
         });
         #[cfg(not(target_arch = "wasm32"))]
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::DeviceLost(e.to_string()))?;
-        let mapped = rx
-            .await
-            .map_err(|_| GpuError::Readback("map callback dropped".into()))?;
-        mapped.map_err(|e| GpuError::Readback(e.to_string()))?;
+        self.poll_wait()?;
+        // A lost device fails pending maps (WebGPU rejects them; wgpu-core errors them out at
+        // the poll), so this await ends either way; the error then says the device is gone.
+        let mapped = match rx.await {
+            Ok(mapped) => mapped.map_err(|e| GpuError::Readback(e.to_string())),
+            Err(_) => Err(GpuError::Readback("map callback dropped".into())),
+        };
+        if let Err(e) = mapped {
+            return Err(self.map_failed(e).await);
+        }
         // Copy out and unmap before anything can return early: the staging buffer goes back to
         // the pool, and a buffer left mapped would break its next use.
         let words = slice
             .get_mapped_range()
             .map(|view| bytemuck::cast_slice::<u8, u32>(&view).to_vec());
         staging.raw().unmap();
-        let words = words.map_err(|e| GpuError::Readback(e.to_string()))?;
+        let words = words.map_err(|e| self.failure(GpuError::Readback(e.to_string())))?;
         self.check()?;
         Ok(words)
+    }
+
+    /// A failed map as the error to report: `DeviceLost` when the device is gone. Chromium
+    /// rejects pending maps before the device's `lost` promise settles (observed with
+    /// `GPUDevice.destroy()`), so in the browser this waits a few event-loop turns for the
+    /// device-lost callback before deciding that the failure was something else.
+    async fn map_failed(&self, e: GpuError) -> GpuError {
+        #[cfg(target_arch = "wasm32")]
+        for _ in 0..LOSS_SETTLE_TURNS {
+            if self.errors.lost().is_some() {
+                break;
+            }
+            crate::clock::next_task().await;
+        }
+        self.failure(e)
+    }
+
+    /// `e`, or `DeviceLost` when the device is gone. Natively wgpu-core reports a destroyed
+    /// device's loss only at its next poll, and a call can fail on it before that (a buffer made
+    /// on it is invalid, so mapping it fails), so this polls first to let the callback run.
+    pub(crate) fn failure(&self, e: GpuError) -> GpuError {
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.errors.lost().is_none() {
+            let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
+        }
+        self.errors.or_lost(e)
     }
 
     pub async fn read_f32(&self, t: &GpuTensor) -> Result<Vec<f32>, GpuError> {

@@ -10,7 +10,7 @@ pub enum GpuError {
     NoAdapter(String),
     #[error("the GPU adapter refused to create a device: {0}")]
     RequestDevice(String),
-    #[error("the GPU device was lost ({0}); reload the model to continue")]
+    #[error("the GPU device was lost ({0}); the model must be loaded again on a new device (the browser engine and `recovery::Recoverable` do that at the next call)")]
     DeviceLost(String),
     #[error("the GPU ran out of memory: {0}; try a smaller model or a shorter context")]
     OutOfMemory(String),
@@ -58,6 +58,23 @@ impl ErrorSink {
     /// The device-lost reason, if the device is gone. Checked before any new work is encoded.
     pub fn lost(&self) -> Option<String> {
         self.lost.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    /// Marks the device lost when a call, rather than wgpu's callback, found out first (a failed
+    /// poll or map): from then on every call fails fast with `DeviceLost`, as after the callback.
+    pub fn mark_lost(&self, reason: impl Into<String>) {
+        if let Ok(mut slot) = self.lost.lock() {
+            slot.get_or_insert(reason.into());
+        }
+    }
+
+    /// `e`, unless the device is lost: then `DeviceLost`, the cause that a caller can act on. A
+    /// lost device fails maps and mapped ranges, and those errors alone would not say why.
+    pub fn or_lost(&self, e: GpuError) -> GpuError {
+        match self.lost() {
+            Some(reason) => GpuError::DeviceLost(reason),
+            None => e,
+        }
     }
 
     /// Returns (and clears) the first recorded error; device loss wins over everything else.

@@ -109,6 +109,12 @@ class StubDecoder {
     };
   }
   reset() {}
+  isLost() {
+    return false;
+  }
+  deviceHandle() {
+    return { destroy() {}, free() {} };
+  }
   free() {}
 }
 
