@@ -17,9 +17,9 @@ pub mod gpu;
 pub mod kernels;
 pub mod models;
 pub mod ops;
-pub mod rng;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod recovery;
+pub mod rng;
 pub mod sampling;
 pub mod tokenizer;
 #[cfg(target_arch = "wasm32")]
