@@ -14,6 +14,8 @@
  * loads the same model again (on a new device) and resolves to a new one; `lostError(message)`
  * makes the error a lost call rejects with. Every call on the engine goes through `run(task)`,
  * one at a time (the caller's queue), with `task(web)` getting the current engine.
+ * @param {any} first
+ * @param {{ reopen: () => Promise<any>, lostError: (message: string) => Error }} options
  */
 export function deviceRecovery(first, { reopen, lostError }) {
   let web = first;
@@ -21,6 +23,7 @@ export function deviceRecovery(first, { reopen, lostError }) {
   // engine for its device then would throw; the handle is a separate object.
   let handle = first.deviceHandle();
   let recoveries = 0;
+  /** @type {string | null} */
   let lastReason = null;
 
   /** A fresh engine in place of a lost one; the old one's GPU memory went with its device. */
@@ -39,7 +42,7 @@ export function deviceRecovery(first, { reopen, lostError }) {
   }
 
   /** Whether `e` (thrown by a call on `web`) means the device is gone. */
-  const isLoss = (e) => e?.name === 'DeviceLost' || safeIsLost(web);
+  const isLoss = (/** @type {any} */ e) => e?.name === 'DeviceLost' || safeIsLost(web);
 
   return {
     /** Frees the engine and the device handle (unload). */
@@ -59,13 +62,19 @@ export function deviceRecovery(first, { reopen, lostError }) {
     get lastLoss() {
       return lastReason;
     },
+    /**
+     * @template T
+     * @param {(web: any) => Promise<T> | T} task
+     * @returns {Promise<T>}
+     */
     async run(task) {
       if (safeIsLost(web)) await recover();
       try {
         return await task(web);
-      } catch (e) {
+      } catch (err) {
+        const e = /** @type {any} */ (err);
         if (!isLoss(e)) throw e;
-        lastReason = e?.message ?? String(e);
+        lastReason = /** @type {string} */ (e?.message ?? String(e));
         // A call that failed for any reason on a device that turned out lost reports the loss:
         // it is the cause, and the one that says the next call will work.
         throw lostError(e?.name === 'DeviceLost' ? lastReason : `the GPU device was lost during the call (${lastReason})`);
@@ -75,7 +84,7 @@ export function deviceRecovery(first, { reopen, lostError }) {
 }
 
 /** `web.isLost()`, false for an engine that cannot say (freed, or from an older build). */
-function safeIsLost(web) {
+function safeIsLost(/** @type {any} */ web) {
   try {
     return Boolean(web.isLost?.());
   } catch {
