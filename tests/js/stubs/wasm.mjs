@@ -14,7 +14,12 @@ export const state = {
   analysisCalls: 0,
   /** When set, the next tokenize() throws it (an error from the Rust side). */
   tokenizeThrows: null,
+  /** Decoders built (a recovery after a device loss builds one more). */
+  decodersBuilt: 0,
 };
+
+/** web.rs's DeviceLost error, as a lost device makes every call fail. */
+const deviceLost = () => Object.assign(new Error('the GPU device was lost (stub)'), { name: 'DeviceLost' });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -64,6 +69,7 @@ export class WeightLoader {
   intoDecoder() {
     if (this.got !== this.total)
       throw Object.assign(new Error('the weight file has not been fully received'), { name: 'ModelError' });
+    state.decodersBuilt += 1;
     return new StubDecoder();
   }
   intoTextModel() {
@@ -75,7 +81,10 @@ export class WeightLoader {
 }
 
 class StubDecoder {
+  /** Set by deviceHandle().destroy(): every later call fails with DeviceLost. */
+  lost = false;
   tokenize(text) {
+    if (this.lost) throw deviceLost();
     if (state.tokenizeThrows) {
       const e = state.tokenizeThrows;
       state.tokenizeThrows = null;
@@ -93,6 +102,7 @@ class StubDecoder {
     let finish = 'length';
     for (let i = 0; i < params.max_tokens; i++) {
       await sleep(state.tokenMs);
+      if (this.lost) throw deviceLost();
       pieces.push(`t${i} `);
       if (onText.call(null, `t${i} `) === false) {
         finish = 'abort';
@@ -108,12 +118,19 @@ class StubDecoder {
       decode_secs: 0,
     };
   }
-  reset() {}
+  reset() {
+    if (this.lost) throw deviceLost();
+  }
   isLost() {
-    return false;
+    return this.lost;
   }
   deviceHandle() {
-    return { destroy() {}, free() {} };
+    return {
+      destroy: () => {
+        this.lost = true;
+      },
+      free() {},
+    };
   }
   free() {}
 }
