@@ -28,6 +28,9 @@ pub struct Capabilities {
     pub max_workgroups_per_dim: u32,
     pub max_storage_buffers_per_stage: u32,
     pub min_storage_offset_alignment: u32,
+    /// Loop iterations one invocation may run (see `kernels::loop_budget`); tests set it to the
+    /// exact limit to check that each kernel's loop count is right, not just conservative.
+    pub loop_budget: u64,
 }
 
 impl Capabilities {
@@ -55,6 +58,7 @@ impl Capabilities {
             max_workgroups_per_dim: l.max_compute_workgroups_per_dimension,
             max_storage_buffers_per_stage: l.max_storage_buffers_per_shader_stage,
             min_storage_offset_alignment: l.min_storage_buffer_offset_alignment,
+            loop_budget: crate::kernels::loop_budget::LOOP_BUDGET,
         }
     }
 
