@@ -5,7 +5,9 @@
 //   attention_combine: one invocation per (batch, query, head, 4 output dims) rescales and adds
 //                      the chunks.
 // Splitting keys spreads a single decoded token over many invocations, and keeps each
-// invocation's loop count small (lavapipe stops any invocation after 65535 loop iterations).
+// invocation's loop count within budget (lavapipe stops any invocation after 65535 loop
+// iterations in all): `partial_cost` in kernels/attention.rs counts these loops one by one, so
+// a loop added or moved here must be added or moved there.
 //
 //   q   [batch, q_len, n_head, head_dim]
 //   k,v [batch, kv_cap, n_kv_head, head_dim]; position t lives in slot t % kv_cap, so a

@@ -1,6 +1,7 @@
 // Row normalisation, one workgroup per row: WG threads stride over the row and combine their
 // partial sums in workgroup memory. (One thread per row would be simpler, but lavapipe caps a
 // single invocation at 65535 loop iterations in total, and real GPUs want the parallelism.)
+// The host counts these loops (`RowLoops` in kernels/mod.rs): keep them in step.
 //   mode 0: RMSNorm            y = x / sqrt(mean(x^2) + eps) * w
 //   mode 1: Gemma RMSNorm      y = x / sqrt(mean(x^2) + eps) * (1 + w)
 //   mode 2: LayerNorm          y = (x - mean) / sqrt(var + eps) * w + b   (biased variance)

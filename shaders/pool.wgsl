@@ -2,8 +2,8 @@
 //   mode 0: mean over the positions whose mask is nonzero (sentence-transformers' mean pooling;
 //           an all-padding sequence gives zeros)
 //   mode 1: the first position ([CLS] pooling, and the input of BERT's pooler)
-// A loop of `seq` iterations per invocation: the host caps seq at 16384,
-// far below lavapipe's per-invocation loop limit (65535).
+// A loop of `seq` iterations per invocation: the host checks it against the loop budget
+// (kernels/loop_budget.rs; lavapipe stops an invocation after 65535 iterations in all).
 
 struct Params {
     batch: u32,

@@ -1,4 +1,5 @@
-// Row-wise softmax, max-subtracted; one workgroup per row (see norm.wgsl for why).
+// Row-wise softmax, max-subtracted; one workgroup per row (see norm.wgsl for why). The host
+// counts the three passes and two reductions (`RowLoops` in kernels/softmax.rs): keep them in step.
 
 struct Params {
     rows: u32,

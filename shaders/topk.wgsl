@@ -4,7 +4,8 @@
 //   first pass: the logits (id = position);
 //   later passes: the previous pass's winners (ids read from in_idx), until one chunk is left.
 // Ordering: value descending, ties by smaller id (candidates arrive in id order and insertion
-// only passes strictly smaller values). NaN never enters the list; -inf does.
+// only passes strictly smaller values). NaN never enters the list; -inf does. The host counts
+// the loops (`topk_loop_cost` in kernels/topk.rs).
 
 struct Params {
     n: u32,        // candidates in the input

@@ -40,6 +40,7 @@ fn gpu_error(e: &GpuError) -> &'static str {
         GpuError::NoAdapter(_) => "NoWebGPU",
         GpuError::DeviceLost(_) => "DeviceLost",
         GpuError::OutOfMemory(_) => "OutOfMemory",
+        GpuError::LoopBudget { .. } => "InputTooLong",
         _ => "GpuError",
     }
 }

@@ -5,6 +5,14 @@
 /// one binding stays below 2 GiB whatever the device allows.
 const MAX_KERNEL_BYTES: u64 = 1 << 31;
 
+/// lavapipe's per-invocation loop counter stops the invocation at this many iterations
+/// (`kernels::loop_budget` says how it counts).
+pub const LOOP_LIMIT: u64 = 65_535;
+
+/// What kernels plan for: the limit less an eighth, a margin for a driver that counts one
+/// construct more than the probes saw.
+pub const LOOP_BUDGET: u64 = LOOP_LIMIT - LOOP_LIMIT / 8;
+
 /// Features and limits that kernel selection depends on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Capabilities {
@@ -28,6 +36,9 @@ pub struct Capabilities {
     pub max_workgroups_per_dim: u32,
     pub max_storage_buffers_per_stage: u32,
     pub min_storage_offset_alignment: u32,
+    /// Loop iterations one invocation may run (see `kernels::loop_budget`); tests set it to the
+    /// exact limit to check that each kernel's loop count is right, not just conservative.
+    pub loop_budget: u64,
 }
 
 impl Capabilities {
@@ -55,6 +66,7 @@ impl Capabilities {
             max_workgroups_per_dim: l.max_compute_workgroups_per_dimension,
             max_storage_buffers_per_stage: l.max_storage_buffers_per_shader_stage,
             min_storage_offset_alignment: l.min_storage_buffer_offset_alignment,
+            loop_budget: LOOP_BUDGET,
         }
     }
 

@@ -21,6 +21,9 @@ pub struct GpuOptions {
     pub workgroups_per_dim_override: Option<u32>,
     /// Submit and time every dispatch alone (see `profile`); natively only, for `webslm bench`.
     pub profile_kernels: bool,
+    /// Plan kernels for this many loop iterations per invocation instead of the default budget
+    /// (tests use the exact lavapipe limit, with no margin, to prove the loop counts exact).
+    pub loop_budget_override: Option<u64>,
 }
 
 /// An open device, plus the caches that live as long as it does.
@@ -93,6 +96,9 @@ impl GpuContext {
         }
         if let Some(limit) = options.weight_split_override {
             caps.weight_split_bytes = caps.weight_split_bytes.min(limit);
+        }
+        if let Some(budget) = options.loop_budget_override {
+            caps.loop_budget = budget;
         }
         log::info!("webslm GPU: {}", caps.summary());
         let stats = std::sync::Arc::new(GpuStats::default());

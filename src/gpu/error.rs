@@ -22,6 +22,15 @@ pub enum GpuError {
     TooLarge { what: String, needed: u64, limit: u64 },
     #[error("invalid kernel arguments: {0}")]
     InvalidArgument(String),
+    /// One invocation would run more loop iterations than the device allows (lavapipe stops it
+    /// silently at 65535; see `kernels::loop_budget`): the input is too long for this kernel.
+    #[error("{kernel}: {what} needs {needed} loop iterations in one GPU invocation, more than the {budget} it may run; use a shorter input")]
+    LoopBudget {
+        kernel: &'static str,
+        what: String,
+        needed: u64,
+        budget: u64,
+    },
 }
 
 /// Collects errors that wgpu reports through callbacks. Shared between the device callbacks and

@@ -6,6 +6,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::gpu::{Batch, DType, GpuError, GpuTensor, PipelineKey};
 use crate::ops::AttentionParams;
 
+use super::loop_budget::{check, largest_fitting, Loops};
 use super::{dim_u32, expect_len, product, shaders, workgroup_size};
 
 #[repr(C)]
@@ -34,20 +35,72 @@ pub fn params_layout() -> super::layout::ParamsLayout {
     super::layout::params_layout!(Params; batch, q_len, kv_len, kv_cap, n_head, n_kv_head, head_dim, pos0, causal, window, use_mask, softcap, scale, chunk, n_chunks, heads_per_inv)
 }
 
-/// Loop iterations one invocation may run: lavapipe (Mesa 22.3) silently stops an invocation
-/// after 65535 in total; the rest is margin for the other loops.
-const LOOP_BUDGET: usize = 60_000;
-
 /// Partial invocations to aim for: enough to spread one decoded token over a GPU.
 const TARGET_INVOCATIONS: usize = 256;
 
-/// Keys per partial invocation: small when few invocation rows exist (decode), up to the loop
-/// budget (each key runs about 2 * heads + (2 + 3 * heads) * head_dim/4 loop iterations).
-fn chunk_size(p: &AttentionParams, rows: usize, heads: usize) -> usize {
-    let per_key = 1 + 2 * heads + (2 + 3 * heads) * (p.head_dim / 4);
-    let max_chunk = (LOOP_BUDGET / per_key).max(1);
+/// Loop iterations of one `attention_partial` invocation serving `nh` heads of `d4` vec4s over
+/// `keys` keys, loop by loop as in attention.wgsl (see `loop_budget` for the counting rule).
+pub fn partial_cost(nh: u64, d4: u64, keys: u64) -> u64 {
+    let per_head = Loops::simple(nh);
+    let per_key = per_head // sc[j] = 0
+        .then(Loops::repeat(d4, per_head)) // scores: each k vec4 against every head
+        .then(Loops::repeat(nh, Loops::simple(d4))) // online softmax, rescaling each head's acc
+        .then(Loops::repeat(d4, per_head)); // values: each v vec4 into every head
+    let partial = Loops::simple(nh * d4) // acc = 0
+        .then(per_head) // m, l init
+        .then(Loops::repeat(keys, per_key))
+        .then(Loops::repeat(nh, Loops::simple(d4))); // write the parts
+    partial.run
+}
+
+/// Loop iterations of one `attention_combine` invocation (two passes over the chunks).
+fn combine_cost(n_chunks: u64) -> u64 {
+    Loops::simple(n_chunks).times(2).run
+}
+
+/// How `attention` splits its work: query heads per invocation and keys per chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttentionPlan {
+    pub heads_per_invocation: usize,
+    /// Invocation rows: (batch, query, kv head, head group).
+    pub rows: usize,
+    /// Keys per partial invocation, and chunks per row.
+    pub chunk: usize,
+    pub n_chunks: usize,
+}
+
+/// Splits the keys into chunks: small ones when few invocation rows exist (decode, so one token
+/// spreads over the GPU), never more keys than one invocation's loop budget allows.
+pub fn plan(p: &AttentionParams, loop_budget: u64) -> Result<AttentionPlan, GpuError> {
+    let heads = heads_per_invocation(p);
+    let head_groups = (p.n_head / p.n_kv_head.max(1)).div_ceil(heads);
+    let rows = product("attention rows", &[p.batch, p.q_len, p.n_kv_head, head_groups])?;
+    let (nh, d4) = (heads as u64, (p.head_dim / 4) as u64);
+    let too_long = || format!("one key of {heads} heads of {} dims", p.head_dim);
+    let max_chunk =
+        largest_fitting(p.kv_len.max(1) as u64, loop_budget, |n| partial_cost(nh, d4, n)).ok_or_else(|| {
+            GpuError::LoopBudget {
+                kernel: "attention_partial",
+                what: too_long(),
+                needed: partial_cost(nh, d4, 1),
+                budget: loop_budget,
+            }
+        })? as usize;
     let want_chunks = TARGET_INVOCATIONS.div_ceil(rows.max(1));
-    p.kv_len.div_ceil(want_chunks).max(16).min(max_chunk)
+    let chunk = p.kv_len.div_ceil(want_chunks).max(16).min(max_chunk);
+    let n_chunks = p.kv_len.div_ceil(chunk).max(1);
+    check(
+        "attention_combine",
+        || format!("{} keys in {n_chunks} chunks of {chunk}", p.kv_len),
+        combine_cost(n_chunks as u64),
+        loop_budget,
+    )?;
+    Ok(AttentionPlan {
+        heads_per_invocation: heads,
+        rows,
+        chunk,
+        n_chunks,
+    })
 }
 
 /// The kernel keeps its heads' outputs in registers: `array<vec4<f32>, 64>`.
@@ -103,11 +156,13 @@ pub fn attention(
     if let Some(m) = key_mask {
         expect_len("key mask", m, product("key mask", &[p.batch, p.kv_len])?)?;
     }
-    let heads = heads_per_invocation(p);
+    let AttentionPlan {
+        heads_per_invocation: heads,
+        rows: inv_rows,
+        chunk,
+        n_chunks,
+    } = plan(p, batch.ctx().caps.loop_budget)?;
     let head_groups = (p.n_head / p.n_kv_head).div_ceil(heads);
-    let inv_rows = product("attention rows", &[p.batch, p.q_len, p.n_kv_head, head_groups])?;
-    let chunk = chunk_size(p, inv_rows, heads);
-    let n_chunks = p.kv_len.div_ceil(chunk).max(1);
     let params = Params {
         batch: dim_u32("batch", p.batch)?,
         q_len: dim_u32("q_len", p.q_len)?,

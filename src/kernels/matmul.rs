@@ -210,6 +210,18 @@ pub fn matmul_full(
     let chunks = w.k.is_multiple_of(32);
     // Rows of x start on vec4s when k % 4 == 0 (every real model); then x is read as vec4s.
     let x_vec4 = w.k.is_multiple_of(4);
+    // The K loop is the kernel's one data-dependent loop (the 4- and 8-trip loops inside are
+    // unrolled): gemv walks k/32 chunks when it can, otherwise both kernels step 4 at a time.
+    let k_trips = match kernel {
+        MatmulKernel::Gemv | MatmulKernel::GemvUniformX if chunks => w.k / 32,
+        _ => w.k.div_ceil(4),
+    };
+    super::loop_budget::check(
+        kernel.name(),
+        || format!("rows of {} weights", w.k),
+        super::loop_budget::Loops::simple(k_trips as u64).run,
+        batch.ctx().caps.loop_budget,
+    )?;
     let stand_in = match x_vec4 {
         true => None,
         false => Some(batch.ctx().tensor(&[4], DType::F32)?),

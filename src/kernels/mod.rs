@@ -7,6 +7,7 @@ pub mod attention;
 pub mod elementwise;
 pub mod embedding;
 pub mod layout;
+pub mod loop_budget;
 pub mod matmul;
 pub mod norm;
 pub mod penalty;
@@ -53,15 +54,40 @@ pub(crate) fn run_plain(
 /// Workgroup size of the one-workgroup-per-row kernels (a power of two, see `reduce.wgsl`).
 pub const ROW_WG: u32 = 64;
 
-/// Records a one-workgroup-per-row kernel (norm, softmax) over `rows` rows.
+/// The loops of a one-workgroup-per-row kernel: `passes` strided loops over a row of `dim`
+/// values (every such loop in the shader, in a branch this call takes or not) and `reductions`
+/// workgroup reductions (reduce.wgsl).
+pub struct RowLoops {
+    pub dim: usize,
+    pub passes: u64,
+    pub reductions: u64,
+}
+
+impl RowLoops {
+    /// Loop iterations of the row's busiest invocation (the first thread, which gets the most
+    /// strided elements).
+    pub fn cost(&self) -> u64 {
+        use loop_budget::{strided_trips, workgroup_reduce, Loops};
+        let trips = strided_trips(self.dim as u64, u64::from(ROW_WG));
+        let passes = Loops::simple(trips).times(self.passes);
+        passes
+            .then(workgroup_reduce(u64::from(ROW_WG)).times(self.reductions))
+            .run
+    }
+}
+
+/// Records a one-workgroup-per-row kernel (norm, softmax) over `rows` rows, after checking that
+/// a row fits one invocation's loop budget.
 pub(crate) fn run_rows(
     batch: &mut Batch<'_>,
     kernel: &'static str,
     source: &'static str,
     params: &[u8],
     buffers: &[wgpu::BindingResource<'_>],
-    rows: u32,
+    (rows, loops): (u32, RowLoops),
 ) -> Result<(), GpuError> {
+    let what = || format!("a row of {} values", loops.dim);
+    loop_budget::check(kernel, what, loops.cost(), batch.ctx().caps.loop_budget)?;
     let key = PipelineKey {
         kernel,
         variant: String::new(),

@@ -5,7 +5,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::gpu::{Batch, DType, GpuError, GpuTensor};
 use crate::ops::NormKind;
 
-use super::{dim_u32, expect_len, run_rows, shaders};
+use super::{dim_u32, expect_len, run_rows, shaders, RowLoops};
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
@@ -69,7 +69,17 @@ pub fn norm(
         shaders::NORM,
         bytemuck::bytes_of(&params),
         &buffers,
-        params.rows,
+        // norm.wgsl has four strided loops (NoNorm's, LayerNorm's mean, the variance, the
+        // output) and two reductions; a call runs at most three loops, but a loop in a branch
+        // it skips may still cost a trip on lavapipe, so all four count.
+        (
+            params.rows,
+            RowLoops {
+                dim,
+                passes: 4,
+                reductions: 2,
+            },
+        ),
     )?;
     // The norm's own weights (its bias too, for LayerNorm and NoNorm) are model weights.
     let own = if matches!(kind, NormKind::Layer | NormKind::NoNorm) {

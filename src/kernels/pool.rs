@@ -6,7 +6,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::gpu::{Batch, DType, GpuError, GpuTensor};
 use crate::ops::Pooling;
 
-use super::{dim_u32, expect_len, product, run_plain, shaders};
+use super::{dim_u32, expect_len, loop_budget, product, run_plain, shaders};
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
@@ -21,10 +21,6 @@ struct Params {
 pub fn params_layout() -> super::layout::ParamsLayout {
     super::layout::params_layout!(Params; batch, seq, dim, mode)
 }
-
-/// Longest sequence `pool` accepts: one invocation loops over the whole sequence, and lavapipe
-/// stops an invocation after 65535 loop iterations.
-pub const MAX_POOL_SEQ: usize = 16_384;
 
 fn check_mask(x: &GpuTensor, mask: &GpuTensor, batch: usize, seq: usize, dim: usize) -> Result<(), GpuError> {
     if mask.dtype != DType::U32 {
@@ -43,11 +39,14 @@ pub fn pool(
     mode: Pooling,
 ) -> Result<GpuTensor, GpuError> {
     check_mask(x, mask, n_seq, seq, dim)?;
-    if seq > MAX_POOL_SEQ {
-        return Err(GpuError::InvalidArgument(format!(
-            "pool: {seq} positions (at most {MAX_POOL_SEQ})"
-        )));
-    }
+    // pool.wgsl's mean runs one loop over the positions.
+    let loops = loop_budget::Loops::simple(seq as u64).run;
+    loop_budget::check(
+        "pool",
+        || format!("{seq} positions"),
+        loops,
+        batch.ctx().caps.loop_budget,
+    )?;
     let y = batch.ctx().tensor(&[n_seq, dim], DType::F32)?;
     let params = Params {
         batch: dim_u32("batch", n_seq)?,

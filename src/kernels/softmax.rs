@@ -4,7 +4,7 @@ use bytemuck::{Pod, Zeroable};
 
 use crate::gpu::{Batch, DType, GpuError, GpuTensor};
 
-use super::{dim_u32, run_rows, shaders};
+use super::{dim_u32, run_rows, shaders, RowLoops};
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
@@ -37,7 +37,15 @@ pub fn softmax(batch: &mut Batch<'_>, x: &GpuTensor, dim: usize) -> Result<GpuTe
         shaders::SOFTMAX,
         bytemuck::bytes_of(&params),
         &[x.binding(), y.binding()],
-        params.rows,
+        // softmax.wgsl: max, exp-and-sum and scale passes; a max and a sum reduction.
+        (
+            params.rows,
+            RowLoops {
+                dim,
+                passes: 3,
+                reductions: 2,
+            },
+        ),
     )?;
     Ok(y)
 }

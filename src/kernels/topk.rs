@@ -4,6 +4,7 @@ use bytemuck::{Pod, Zeroable};
 
 use crate::gpu::{Batch, DType, GpuError, GpuTensor};
 
+use super::loop_budget::{self, Loops};
 use super::{dim_u32, run_plain, shaders};
 
 #[repr(C)]
@@ -25,12 +26,18 @@ pub fn params_layout() -> super::layout::ParamsLayout {
 pub const MAX_K: usize = 64;
 
 /// Candidates per invocation and pass. Each pass shrinks the list by CHUNK / k >= 4, and the
-/// worst case (ascending input, every value shifts the whole list) stays at CHUNK * (k + 1)
+/// worst case (ascending input, every value shifts the whole list) stays near CHUNK * (k + 2)
 /// loop iterations, well under lavapipe's 65535 per invocation.
 const CHUNK: usize = 256;
 
 /// Results of [`top_k`]: `k` ids and values, best first (ties: smaller id first). Slots past the
 /// number of non-NaN inputs hold id `u32::MAX` and value `-inf`.
+/// Loop iterations of one topk.wgsl invocation: a chunk of candidates, each shifted into the
+/// list by a loop of up to k trips, then k outputs.
+pub fn topk_loop_cost(k: u64) -> u64 {
+    Loops::repeat(CHUNK as u64, Loops::simple(k)).then(Loops::simple(k)).run
+}
+
 pub struct TopK {
     pub ids: GpuTensor,
     pub values: GpuTensor,
@@ -48,6 +55,12 @@ pub fn top_k(batch: &mut Batch<'_>, x: &GpuTensor, k: usize) -> Result<TopK, Gpu
         return Err(GpuError::InvalidArgument("top-k of an empty tensor".into()));
     }
     let ctx = batch.ctx();
+    loop_budget::check(
+        "topk",
+        || format!("k = {k}"),
+        topk_loop_cost(k as u64),
+        ctx.caps.loop_budget,
+    )?;
     let mut input: Option<TopK> = None;
     let mut n = x.numel();
     loop {

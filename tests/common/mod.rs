@@ -2,6 +2,8 @@
 //! helpers whose tolerances are stated where they are used.
 #![allow(dead_code)]
 
+pub mod attention_check;
+
 use std::sync::OnceLock;
 
 use webslm::gpu::{Batch, GpuContext, GpuError, GpuOptions};
@@ -70,6 +72,19 @@ pub fn gpu_tiny_binding() -> Option<&'static GpuContext> {
         &CTX,
         GpuOptions {
             weight_split_override: Some(TINY_BINDING),
+            ..Default::default()
+        },
+    )
+}
+
+/// The same adapter planning kernels for lavapipe's exact loop limit, with no margin: a kernel
+/// whose loop count is underestimated then returns garbage there (tests/loop_limit.rs).
+pub fn gpu_exact_loop_budget() -> Option<&'static GpuContext> {
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    open(
+        &CTX,
+        GpuOptions {
+            loop_budget_override: Some(webslm::kernels::loop_budget::LOOP_LIMIT),
             ..Default::default()
         },
     )
