@@ -5,16 +5,11 @@
 //
 //   scripts/build-pkg.sh && node --test tests/e2e/abort.test.mjs
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer } from '../../scripts/serve.mjs';
+import { openHarness, ROOT } from './harness.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const FLAGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-gpu-sandbox', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-quic'];
 const MINILM = 'models/all-minilm-l6-v2';
 const PIECE = 8 << 20;
 // A tiny llama with its tokenizer in the GGUF: generation is quick, and its ids need no template.
@@ -25,15 +20,7 @@ let browser;
 let page;
 
 before(async () => {
-  assert.ok(existsSync(join(ROOT, 'pkg/generated/webslm_wasm_bg.wasm')), 'run scripts/build-pkg.sh first');
-  server = await startServer(ROOT);
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: FLAGS });
-  page = await (await browser.newContext()).newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') console.log('[page]', m.text());
-  });
-  await page.goto(`${server.origin}/tests/e2e/pages/harness.html`);
-  await page.waitForFunction(() => document.title === 'ready');
+  ({ server, browser, page } = await openHarness());
 });
 
 after(async () => {

@@ -7,14 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer } from '../../scripts/serve.mjs';
+import { join } from 'node:path';
+import { openHarness, ROOT } from './harness.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const FLAGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-gpu-sandbox', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
 const GGUF = '/models/SmolLM2-135M-Instruct.Q4_1.gguf';
 
 let server;
@@ -22,16 +17,8 @@ let browser;
 let page;
 
 before(async () => {
-  assert.ok(existsSync(join(ROOT, 'pkg/generated/webslm_wasm_bg.wasm')), 'run scripts/build-pkg.sh first');
   assert.ok(existsSync(join(ROOT, GGUF.slice(1))), `${GGUF} is missing (scripts/fetch-models.sh)`);
-  server = await startServer(ROOT);
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: FLAGS });
-  page = await (await browser.newContext()).newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') console.log('[page]', m.text());
-  });
-  await page.goto(`${server.origin}/tests/e2e/pages/harness.html`);
-  await page.waitForFunction(() => document.title === 'ready');
+  ({ server, browser, page } = await openHarness({ echo: ['error', 'warning'] }));
 });
 
 after(async () => {
