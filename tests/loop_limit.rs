@@ -20,7 +20,7 @@ use common::{assert_close, gpu, gpu_exact_loop_budget, run_f32};
 use webslm::cpu;
 use webslm::gpu::{Batch, GpuContext, GpuError, GpuOptions, GpuTensor, PipelineKey};
 use webslm::kernels::attention::{partial_cost, plan};
-use webslm::kernels::loop_budget::{Loops, LOOP_LIMIT};
+use webslm::kernels::loop_budget::{largest, Loops, LOOP_LIMIT};
 use webslm::kernels::norm::norm;
 use webslm::kernels::pool::pool;
 use webslm::kernels::softmax::softmax;
@@ -120,20 +120,11 @@ fn run_probe(ctx: &GpuContext, outer: u32, inner: u32, shape: u32) -> u64 {
     u64::from(ctx.read_u32_blocking(&out).expect("read back")[0])
 }
 
-/// The largest outer count whose nest runs every trip on this driver (binary search; a probe
-/// takes microseconds).
+/// The largest outer count whose nest runs every trip on this driver (a probe takes
+/// microseconds, so `largest` may search with it).
 fn largest_complete(ctx: &GpuContext, inner: u64, shape: u32) -> u64 {
     let complete = |outer: u64| run_probe(ctx, outer as u32, inner as u32, shape) == probe_model(outer, inner, shape).1;
-    let (mut lo, mut hi) = (1, 2 * LOOP_LIMIT);
-    while lo < hi {
-        let mid = lo + (hi - lo).div_ceil(2);
-        if complete(mid) {
-            lo = mid;
-        } else {
-            hi = mid - 1;
-        }
-    }
-    lo
+    largest(2 * LOOP_LIMIT, complete).expect("one outer trip runs")
 }
 
 /// For each loop nest, the largest size the model puts within the limit runs every trip (the
@@ -155,7 +146,7 @@ fn probes_confirm_the_counting_rule() {
     ];
     for (inner, shape, depth) in probes {
         let fits = |outer: u64| probe_model(outer, inner, shape).0 <= LOOP_LIMIT;
-        let outer = (1..LOOP_LIMIT).rev().find(|&o| fits(o)).expect("some size fits");
+        let outer = largest(LOOP_LIMIT, fits).expect("some size fits");
         let (cost, trips) = probe_model(outer, inner, shape);
         let got = run_probe(ctx, outer as u32, inner as u32, shape);
         assert_eq!(
@@ -241,26 +232,15 @@ fn attention_past_the_limit_is_wrong_on_lavapipe() {
 
 /// The widest row a one-workgroup-per-row kernel may take at the exact limit.
 fn widest_row(passes: u64, reductions: u64) -> usize {
-    let fits = |dim: usize| {
+    let fits = |dim: u64| {
         let loops = RowLoops {
-            dim,
+            dim: dim as usize,
             passes,
             reductions,
         };
         loops.cost() <= LOOP_LIMIT
     };
-    let mut dim = 64;
-    while fits(dim * 2) {
-        dim *= 2;
-    }
-    let mut step = dim / 2;
-    while step > 0 {
-        if fits(dim + step) {
-            dim += step;
-        }
-        step /= 2;
-    }
-    dim
+    largest(1 << 32, fits).expect("a row fits") as usize
 }
 
 fn is_loop_budget(e: GpuError) -> bool {
@@ -326,10 +306,7 @@ fn layer_norm_at_the_widest_row() {
 #[test]
 fn mean_pool_at_the_longest_sequence() {
     let Some(ctx) = gpu_exact_loop_budget() else { return };
-    let seq = (1..LOOP_LIMIT)
-        .rev()
-        .find(|&s| Loops::simple(s).run <= LOOP_LIMIT)
-        .expect("fits") as usize;
+    let seq = largest(LOOP_LIMIT, |s| Loops::simple(s).run <= LOOP_LIMIT).expect("fits") as usize;
     let dim = 3;
     let mut rng = Rng::new(62);
     let x: Vec<f32> = (0..seq * dim).map(|_| rng.usize_range(0, 5) as f32).collect();

@@ -6,7 +6,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::gpu::{Batch, DType, GpuError, GpuTensor, PipelineKey};
 use crate::ops::AttentionParams;
 
-use super::loop_budget::{check, largest_fitting, Loops};
+use super::loop_budget::{check, largest, Loops};
 use super::{dim_u32, expect_len, product, shaders, workgroup_size};
 
 #[repr(C)]
@@ -62,6 +62,8 @@ fn combine_cost(n_chunks: u64) -> u64 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttentionPlan {
     pub heads_per_invocation: usize,
+    /// Groups of `heads_per_invocation` query heads sharing a kv head.
+    pub head_groups: usize,
     /// Invocation rows: (batch, query, kv head, head group).
     pub rows: usize,
     /// Keys per partial invocation, and chunks per row.
@@ -77,15 +79,14 @@ pub fn plan(p: &AttentionParams, loop_budget: u64) -> Result<AttentionPlan, GpuE
     let rows = product("attention rows", &[p.batch, p.q_len, p.n_kv_head, head_groups])?;
     let (nh, d4) = (heads as u64, (p.head_dim / 4) as u64);
     let too_long = || format!("one key of {heads} heads of {} dims", p.head_dim);
-    let max_chunk =
-        largest_fitting(p.kv_len.max(1) as u64, loop_budget, |n| partial_cost(nh, d4, n)).ok_or_else(|| {
-            GpuError::LoopBudget {
-                kernel: "attention_partial",
-                what: too_long(),
-                needed: partial_cost(nh, d4, 1),
-                budget: loop_budget,
-            }
-        })? as usize;
+    let max_chunk = largest(p.kv_len.max(1) as u64, |n| partial_cost(nh, d4, n) <= loop_budget).ok_or_else(|| {
+        GpuError::LoopBudget {
+            kernel: "attention_partial",
+            what: too_long(),
+            needed: partial_cost(nh, d4, 1),
+            budget: loop_budget,
+        }
+    })? as usize;
     let want_chunks = TARGET_INVOCATIONS.div_ceil(rows.max(1));
     let chunk = p.kv_len.div_ceil(want_chunks).max(16).min(max_chunk);
     let n_chunks = p.kv_len.div_ceil(chunk).max(1);
@@ -97,6 +98,7 @@ pub fn plan(p: &AttentionParams, loop_budget: u64) -> Result<AttentionPlan, GpuE
     )?;
     Ok(AttentionPlan {
         heads_per_invocation: heads,
+        head_groups,
         rows,
         chunk,
         n_chunks,
@@ -158,11 +160,11 @@ pub fn attention(
     }
     let AttentionPlan {
         heads_per_invocation: heads,
+        head_groups,
         rows: inv_rows,
         chunk,
         n_chunks,
     } = plan(p, batch.ctx().caps.loop_budget)?;
-    let head_groups = (p.n_head / p.n_kv_head).div_ceil(heads);
     let params = Params {
         batch: dim_u32("batch", p.batch)?,
         q_len: dim_u32("q_len", p.q_len)?,

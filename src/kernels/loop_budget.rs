@@ -109,16 +109,17 @@ pub fn check(kernel: &'static str, what: impl FnOnce() -> String, needed: u64, b
     })
 }
 
-/// The largest `n` in `1..=max` with `cost(n) <= budget` (cost increasing in n), or None when
-/// even 1 does not fit.
-pub fn largest_fitting(max: u64, budget: u64, cost: impl Fn(u64) -> u64) -> Option<u64> {
-    if max == 0 || cost(1) > budget {
+/// The largest `n` in `1..=max` for which `fits(n)` holds, where `fits` holds up to some size
+/// and not past it (a cost within a budget; a probe that runs every trip), or None when even 1
+/// does not fit. A binary search: `fits` may be a GPU run.
+pub fn largest(max: u64, fits: impl Fn(u64) -> bool) -> Option<u64> {
+    if max == 0 || !fits(1) {
         return None;
     }
     let (mut lo, mut hi) = (1, max);
     while lo < hi {
         let mid = lo + (hi - lo).div_ceil(2);
-        if cost(mid) <= budget {
+        if fits(mid) {
             lo = mid;
         } else {
             hi = mid - 1;
@@ -159,12 +160,12 @@ mod tests {
     }
 
     #[test]
-    fn largest_fitting_finds_the_boundary() {
+    fn largest_finds_the_boundary() {
         let cost = |n: u64| Loops::repeat(n, Loops::simple(223)).run;
-        let n = largest_fitting(1 << 20, LOOP_LIMIT, cost).expect("fits");
+        let n = largest(1 << 20, |n| cost(n) <= LOOP_LIMIT).expect("fits");
         assert!(cost(n) <= LOOP_LIMIT && cost(n + 1) > LOOP_LIMIT);
-        assert_eq!(largest_fitting(5, LOOP_LIMIT, cost), Some(5));
-        assert_eq!(largest_fitting(5, 10, cost), None);
+        assert_eq!(largest(5, |n| cost(n) <= LOOP_LIMIT), Some(5));
+        assert_eq!(largest(5, |n| cost(n) <= 10), None);
     }
 
     #[test]
