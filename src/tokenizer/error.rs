@@ -33,12 +33,28 @@ pub enum TokenizerError {
         id: u64,
         n_tokens: usize,
     },
-    #[error("the tokenizer.json is {len} bytes; at most {limit} are accepted")]
-    TooLarge { len: usize, limit: usize },
+    #[error("the {file} is {len} bytes; at most {limit} are accepted")]
+    TooLarge {
+        file: &'static str,
+        len: usize,
+        limit: usize,
+    },
+    #[error("vocab.txt is empty; a WordPiece vocabulary has one token per line")]
+    EmptyVocabTxt,
+    #[error("vocab.txt line {line} is not UTF-8; transformers reads the file as UTF-8 text")]
+    VocabNotUtf8 { line: usize },
+    #[error("the {role} {token:?} is not in vocab.txt; a BERT tokenizer needs it (set `{role}` in tokenizer_config.json or special_tokens_map.json to a token of the vocabulary)")]
+    MissingSpecialToken { role: &'static str, token: String },
+    #[error(
+        "the {role} {token:?} contains a space or ':' or starts with '$', which the [CLS]/[SEP] template cannot hold"
+    )]
+    UnusableSpecialToken { role: &'static str, token: String },
+    #[error("{file}: {reason}")]
+    BadConfig { file: &'static str, reason: String },
     /// The `tokenizers` library refused the input (malformed tokenizer.json, an invalid regex, …).
     #[error("{context}: {reason}")]
     Library { context: &'static str, reason: String },
-    #[error("{path}: no tokenizer.json in this model folder (expected {path}/tokenizer.json)")]
+    #[error("{path}: no tokenizer.json and no vocab.txt in this model folder (expected {path}/tokenizer.json, or a BERT vocab.txt)")]
     NoTokenizerJson { path: String },
     #[error("{path}: {source}")]
     Io {

@@ -1,7 +1,10 @@
 //! Text ↔ token ids, with the HF `tokenizers` crate underneath (natively and in wasm32).
 //!
-//! Two sources:
+//! Three sources:
 //! - a `tokenizer.json` (HF models such as all-MiniLM-L6-v2), used as is: [`Tokenizer::from_json_bytes`];
+//! - a BERT `vocab.txt` (+ `tokenizer_config.json`, `special_tokens_map.json`) where a repo has no
+//!   `tokenizer.json`, built as transformers' `BertTokenizerFast` builds it:
+//!   [`Tokenizer::from_vocab_files`] (see `wordpiece.rs`);
 //! - the vocabulary inside a GGUF file, converted so that ids match llama.cpp's
 //!   `llama_tokenize(text, add_special=true, parse_special=true)`: [`Tokenizer::from_gguf`]
 //!   (see `gguf_vocab.rs` for how).
@@ -16,9 +19,11 @@ mod error;
 mod gguf_vocab;
 mod json_checks;
 mod special_tokens;
+mod wordpiece;
 
 pub use error::TokenizerError;
 pub use gguf_vocab::{GgufVocabKind, MAX_TOKEN_BYTES};
+pub use wordpiece::{VocabFiles, MAX_VOCAB_TXT_BYTES};
 
 use tokenizers::decoders::DecoderWrapper;
 use tokenizers::models::ModelWrapper;
@@ -36,6 +41,8 @@ pub const MAX_TOKENIZER_JSON_BYTES: usize = 64 << 20;
 pub enum TokenizerSource {
     /// An HF `tokenizer.json`.
     TokenizerJson,
+    /// A BERT `vocab.txt` (WordPiece).
+    VocabTxt,
     /// A GGUF vocabulary of this kind.
     Gguf(GgufVocabKind),
 }
@@ -50,6 +57,8 @@ pub struct Tokenizer {
     append: Option<u32>,
     bos_id: Option<u32>,
     eos_id: Option<u32>,
+    /// `tokenizer_config.json`'s `model_max_length` (vocab.txt tokenizers only).
+    model_max_length: Option<usize>,
 }
 
 impl Tokenizer {
@@ -57,6 +66,7 @@ impl Tokenizer {
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Tokenizer, TokenizerError> {
         if bytes.len() > MAX_TOKENIZER_JSON_BYTES {
             return Err(TokenizerError::TooLarge {
+                file: "tokenizer.json",
                 len: bytes.len(),
                 limit: MAX_TOKENIZER_JSON_BYTES,
             });
@@ -81,6 +91,22 @@ impl Tokenizer {
             append: None,
             bos_id,
             eos_id,
+            model_max_length: None,
+        })
+    }
+
+    /// Builds a WordPiece tokenizer from a BERT `vocab.txt` and its optional config files, equal
+    /// to transformers' `BertTokenizerFast` loaded from them. Bad files are typed errors.
+    pub fn from_vocab_files(files: VocabFiles<'_>) -> Result<Tokenizer, TokenizerError> {
+        let w = wordpiece::from_vocab_files(files)?;
+        Ok(Tokenizer {
+            inner: w.tokenizer,
+            source: TokenizerSource::VocabTxt,
+            prepend: None,
+            append: None,
+            bos_id: Some(w.cls_id),
+            eos_id: Some(w.sep_id),
+            model_max_length: w.model_max_length,
         })
     }
 
@@ -94,36 +120,43 @@ impl Tokenizer {
             append: v.add_eos,
             bos_id: v.bos_id,
             eos_id: v.eos_id,
+            model_max_length: None,
         })
     }
 
     /// A `.gguf` file (its embedded vocabulary) or a safetensors model folder (its
-    /// `tokenizer.json`).
+    /// `tokenizer.json`, else its BERT `vocab.txt` with `tokenizer_config.json` and
+    /// `special_tokens_map.json` when present).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn from_model_path(path: &std::path::Path) -> Result<Tokenizer, TokenizerError> {
-        let io = |p: &std::path::Path| {
-            let path = p.display().to_string();
-            move |source| TokenizerError::Io { path, source }
-        };
-        if path.is_dir() {
-            let json = path.join("tokenizer.json");
-            if !json.is_file() {
-                return Err(TokenizerError::NoTokenizerJson {
-                    path: path.display().to_string(),
-                });
-            }
-            let len = std::fs::metadata(&json).map_err(io(&json))?.len();
-            if len > MAX_TOKENIZER_JSON_BYTES as u64 {
-                return Err(TokenizerError::TooLarge {
-                    len: len as usize,
-                    limit: MAX_TOKENIZER_JSON_BYTES,
-                });
-            }
-            let bytes = std::fs::read(&json).map_err(io(&json))?;
-            return Tokenizer::from_json_bytes(&bytes);
+        if !path.is_dir() {
+            let gguf = GgufFile::open(path)?;
+            return Tokenizer::from_gguf(&gguf);
         }
-        let gguf = GgufFile::open(path)?;
-        Tokenizer::from_gguf(&gguf)
+        let json = path.join("tokenizer.json");
+        if json.is_file() {
+            return Tokenizer::from_json_bytes(&read_capped(&json, "tokenizer.json", MAX_TOKENIZER_JSON_BYTES)?);
+        }
+        let vocab = path.join("vocab.txt");
+        if !vocab.is_file() {
+            return Err(TokenizerError::NoTokenizerJson {
+                path: path.display().to_string(),
+            });
+        }
+        let vocab_txt = read_capped(&vocab, "vocab.txt", MAX_VOCAB_TXT_BYTES)?;
+        let optional = |name: &'static str| {
+            let p = path.join(name);
+            p.is_file()
+                .then(|| read_capped(&p, name, MAX_TOKENIZER_JSON_BYTES))
+                .transpose()
+        };
+        let tokenizer_config = optional("tokenizer_config.json")?;
+        let special_tokens_map = optional("special_tokens_map.json")?;
+        Tokenizer::from_vocab_files(VocabFiles {
+            vocab_txt: &vocab_txt,
+            tokenizer_config: tokenizer_config.as_deref(),
+            special_tokens_map: special_tokens_map.as_deref(),
+        })
     }
 
     /// Ids for `text` with the model's default special tokens (see the module docs).
@@ -184,6 +217,12 @@ impl Tokenizer {
         self.eos_id
     }
 
+    /// `tokenizer_config.json`'s `model_max_length` for a vocab.txt tokenizer; `None` when
+    /// absent, unbounded, or the tokenizer came from elsewhere.
+    pub fn model_max_length(&self) -> Option<usize> {
+        self.model_max_length
+    }
+
     pub fn token_to_id(&self, token: &str) -> Option<u32> {
         self.inner.token_to_id(token)
     }
@@ -196,6 +235,24 @@ impl Tokenizer {
     pub fn inner(&self) -> &tokenizers::Tokenizer {
         &self.inner
     }
+}
+
+/// The bytes of a file, refused unread when longer than `limit`.
+#[cfg(not(target_arch = "wasm32"))]
+fn read_capped(path: &std::path::Path, file: &'static str, limit: usize) -> Result<Vec<u8>, TokenizerError> {
+    let io = |source| TokenizerError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > limit as u64 {
+        return Err(TokenizerError::TooLarge {
+            file,
+            len: usize::try_from(len).unwrap_or(usize::MAX),
+            limit,
+        });
+    }
+    std::fs::read(path).map_err(io)
 }
 
 type HfDecodeStream<'a> = tokenizers::DecodeStream<
