@@ -6,6 +6,7 @@
 import { CHUNK_BYTES, checkQuota, chunkKey, completeKey, openCache, persist } from './cache.js';
 import { concat, filePieces, fileSize, missingBytes, readSmall } from './download.js';
 import { throwIfAborted, WebslmError } from './errors.js';
+import { tokenizerFiles } from './models.js';
 import { createWeightLoader, headerBytesNeeded } from './wasm.js';
 
 /**
@@ -27,7 +28,7 @@ async function prepare(resolved, cache, signal) {
   const total = known?.size ?? (await fileSize(file, signal));
   if (cache && !known) {
     let needed = await missingBytes(cache, file.url, total);
-    for (const f of [resolved.config, resolved.tokenizer, resolved.tokenizerConfig]) {
+    for (const f of [resolved.config, ...tokenizerFiles(resolved)]) {
       if (f?.size && !(await cache.match(f.url))) needed += f.size;
     }
     await checkQuota(needed);
@@ -132,20 +133,25 @@ export async function openDecoder(resolved, options = {}) {
  */
 export async function openTextModel(resolved, options = {}) {
   const { signal } = options;
-  if (resolved.format !== 'safetensors' || !resolved.config || !resolved.tokenizer) {
-    throw new WebslmError('UnsupportedModel', 'an encoder needs safetensors weights, config.json and tokenizer.json');
+  if (resolved.format !== 'safetensors' || !resolved.config || !(resolved.tokenizer || resolved.vocab)) {
+    throw new WebslmError(
+      'UnsupportedModel',
+      'an encoder needs safetensors weights, config.json and tokenizer.json (or a BERT vocab.txt)',
+    );
   }
   const started = performance.now();
   const cache = await openCache();
   persist();
   const prepared = await prepare(resolved, cache, signal);
-  const [config, tokenizer] = await Promise.all([
-    readSmall(resolved.config, cache, signal),
-    readSmall(resolved.tokenizer, cache, signal),
-  ]);
+  // tokenizer.json when the model has one; else vocab.txt, tokenizer_config.json and
+  // special_tokens_map.json (the last two optional).
+  const vocabFiles = resolved.tokenizer ? [] : [resolved.vocab, resolved.tokenizerConfig, resolved.specialTokensMap];
+  const [config, tokenizer, vocab, tokenizerConfig, specialTokensMap] = await Promise.all(
+    [resolved.config, resolved.tokenizer, ...vocabFiles].map((f) => readSmall(f, cache, signal)),
+  );
   const { loader, info } = await loadWeights(resolved, cache, prepared, options);
   if (signal?.aborted) loader.free();
   throwIfAborted(signal);
-  const web = loader.intoTextModel(config, tokenizer, 0, false);
+  const web = loader.intoTextModel(config, tokenizer, vocab, tokenizerConfig, specialTokensMap, 0, false);
   return { web, info: { ...info, totalSeconds: (performance.now() - started) / 1000 } };
 }

@@ -6,8 +6,9 @@ import catalogue from './generated/catalogue.js';
 
 /**
  * A model: a catalogue id, or `{ url | urls, sha256?, size?, format?, task?, configUrl?,
- * tokenizerUrl?, tokenizerConfigUrl? }`. Returns `{ id, task, format, weights, config,
- * tokenizer, tokenizerConfig }`, each file `{ url, size?, sha256? }`.
+ * tokenizerUrl?, tokenizerConfigUrl?, vocabUrl?, specialTokensMapUrl? }`. Returns `{ id, task,
+ * format, weights, config, tokenizer, tokenizerConfig, vocab?, specialTokensMap? }`, each file
+ * `{ url, size?, sha256? }`. A BERT repo without tokenizer.json gives `vocab` (vocab.txt) instead.
  * @type {typeof import('./webslm.js').resolveModel}
  */
 export function resolveModel(model) {
@@ -28,6 +29,8 @@ export function resolveModel(model) {
       config: file('config.json'),
       tokenizer: file('tokenizer.json'),
       tokenizerConfig: file('tokenizer_config.json'),
+      // vocab.txt only where there is no tokenizer.json (the wasm side prefers tokenizer.json).
+      ...(file('tokenizer.json') ? {} : { vocab: file('vocab.txt'), specialTokensMap: file('special_tokens_map.json') }),
     };
   }
   const url = model?.url ?? model?.urls?.[0];
@@ -42,19 +45,31 @@ export function resolveModel(model) {
     config: opt(model.configUrl),
     tokenizer: opt(model.tokenizerUrl),
     tokenizerConfig: opt(model.tokenizerConfigUrl),
+    vocab: opt(model.vocabUrl),
+    specialTokensMap: opt(model.specialTokensMapUrl),
   };
 }
 
 /**
- * The files a model loads, weights first (encoders do not read tokenizer_config.json).
+ * The files a model loads, weights first. Decoders read tokenizer_config.json for the chat
+ * template; encoders only with a vocab.txt (its casing, special tokens and length).
  * @param {import('./webslm.js').ResolvedModel} resolved
  * @returns {import('./webslm.js').ModelFile[]}
  */
 export function modelFiles(resolved) {
-  const chat = resolved.task === 'text-generation' ? [resolved.tokenizerConfig] : [];
   return /** @type {import('./webslm.js').ModelFile[]} */ (
-    [resolved.weights, resolved.config, resolved.tokenizer, ...chat].filter(Boolean)
+    [resolved.weights, resolved.config, ...tokenizerFiles(resolved)].filter(Boolean)
   );
+}
+
+/**
+ * The tokenizer files a model reads: tokenizer.json, else vocab.txt and its config files.
+ * @param {import('./webslm.js').ResolvedModel} resolved
+ */
+export function tokenizerFiles(resolved) {
+  const decoder = resolved.task === 'text-generation';
+  if (resolved.tokenizer || decoder) return [resolved.tokenizer, decoder ? resolved.tokenizerConfig : undefined];
+  return [resolved.vocab, resolved.tokenizerConfig, resolved.specialTokensMap];
 }
 
 export { catalogue };

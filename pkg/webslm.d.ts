@@ -13,6 +13,9 @@ export type ModelSpec =
       configUrl?: string;
       tokenizerUrl?: string;
       tokenizerConfigUrl?: string;
+      /** A BERT vocab.txt, for encoders whose repo has no tokenizer.json (with tokenizerConfigUrl). */
+      vocabUrl?: string;
+      specialTokensMapUrl?: string;
     };
 
 export interface Progress {
@@ -54,6 +57,9 @@ export interface ResolvedModel {
   config?: ModelFile;
   tokenizer?: ModelFile;
   tokenizerConfig?: ModelFile;
+  /** vocab.txt, where the model has no tokenizer.json. */
+  vocab?: ModelFile;
+  specialTokensMap?: ModelFile;
 }
 
 export interface LoadInfo {

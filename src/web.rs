@@ -21,7 +21,7 @@ use crate::models::streaming::StreamingSource;
 use crate::models::{Decoder, ModelError};
 use crate::ops::Pooling;
 use crate::sampling::{Sampler, SamplingParams};
-use crate::tokenizer::Tokenizer;
+use crate::tokenizer::{Tokenizer, VocabFiles};
 
 #[wasm_bindgen(start)]
 pub fn start() {
@@ -124,6 +124,26 @@ pub fn header_bytes_needed(format: &str, prefix: &[u8], file_len: f64) -> Result
         },
     };
     Ok(needed as f64)
+}
+
+/// Ids of `text` ([CLS] … [SEP]) under the BERT tokenizer that `vocab.txt` (+ optional
+/// `tokenizer_config.json`, `special_tokens_map.json`) builds: the same tokenizer an encoder
+/// without tokenizer.json gets. Lets a page check a vocabulary before downloading weights (and
+/// the e2e tests compare the wasm build's ids with transformers').
+#[wasm_bindgen(js_name = vocabTxtIds)]
+pub fn vocab_txt_ids(
+    vocab_txt: &[u8],
+    tokenizer_config: Option<Vec<u8>>,
+    special_tokens_map: Option<Vec<u8>>,
+    text: &str,
+) -> Result<Vec<u32>, JsValue> {
+    let tokenizer = Tokenizer::from_vocab_files(VocabFiles {
+        vocab_txt,
+        tokenizer_config: tokenizer_config.as_deref(),
+        special_tokens_map: special_tokens_map.as_deref(),
+    })
+    .map_err(|e| model_error(e.into()))?;
+    tokenizer.encode(text).map_err(|e| model_error(e.into()))
 }
 
 /// What a weight file's header says, for `checkSupport` before any weight is downloaded:
@@ -270,13 +290,19 @@ impl WeightLoader {
         })
     }
 
-    /// An encoder from safetensors with its `config.json` and `tokenizer.json`; `max_len` 0
-    /// means the model's positions.
+    /// An encoder from safetensors with its `config.json` and tokenizer files: `tokenizer.json`,
+    /// or where the repo has none a BERT `vocab.txt` with its optional `tokenizer_config.json`
+    /// and `special_tokens_map.json`. `max_len` 0 means the model's positions (and
+    /// `model_max_length` when the vocab.txt's config sets it).
     #[wasm_bindgen(js_name = intoTextModel)]
+    #[allow(clippy::too_many_arguments)]
     pub fn into_text_model(
         mut self,
         config_json: Vec<u8>,
-        tokenizer_json: Vec<u8>,
+        tokenizer_json: Option<Vec<u8>>,
+        vocab_txt: Option<Vec<u8>>,
+        tokenizer_config: Option<Vec<u8>>,
+        special_tokens_map: Option<Vec<u8>>,
         max_len: usize,
         cls_pooling: bool,
     ) -> Result<WebTextModel, JsValue> {
@@ -284,11 +310,25 @@ impl WeightLoader {
             return Err(js_error("ModelError", "the weight file has not been fully received"));
         }
         let cfg = EncoderConfig::parse(&config_json).map_err(model_error)?;
-        let tokenizer = Tokenizer::from_json_bytes(&tokenizer_json).map_err(|e| model_error(e.into()))?;
+        let tokenizer = match (tokenizer_json, vocab_txt) {
+            (Some(json), _) => Tokenizer::from_json_bytes(&json),
+            (None, Some(vocab)) => Tokenizer::from_vocab_files(VocabFiles {
+                vocab_txt: &vocab,
+                tokenizer_config: tokenizer_config.as_deref(),
+                special_tokens_map: special_tokens_map.as_deref(),
+            }),
+            (None, None) => {
+                return Err(js_error(
+                    "TokenizerError",
+                    "an encoder needs a tokenizer.json or a BERT vocab.txt",
+                ))
+            }
+        }
+        .map_err(|e| model_error(e.into()))?;
         let encoder = Encoder::load(&self.ctx, cfg, &mut self.source).map_err(model_error)?;
         let positions = encoder.cfg.max_positions;
         let max_len = if max_len == 0 {
-            positions
+            tokenizer.model_max_length().map_or(positions, |m| m.min(positions))
         } else {
             max_len.min(positions)
         };

@@ -86,8 +86,9 @@ fn optional_json(path: &Path) -> Option<serde_json::Value> {
 }
 
 impl TextModel {
-    /// Opens a model folder: `config.json`, `model.safetensors`, `tokenizer.json`, and
-    /// optionally sentence-transformers' `sentence_bert_config.json` and `1_Pooling/`.
+    /// Opens a model folder: `config.json`, `model.safetensors`, `tokenizer.json` (or a BERT
+    /// `vocab.txt` with its `tokenizer_config.json`), and optionally sentence-transformers'
+    /// `sentence_bert_config.json` and `1_Pooling/`.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn open(dir: &Path, gpu: GpuOptions) -> Result<TextModel, AnalysisError> {
         let cfg = EncoderConfig::parse(&read(&dir.join("config.json"))?)?;
@@ -105,7 +106,12 @@ impl TextModel {
         let st_max = optional_json(&dir.join("sentence_bert_config.json"))
             .and_then(|v| v.get("max_seq_length")?.as_u64())
             .map(|n| n as usize);
-        let max_len = st_max.map_or(encoder.cfg.max_positions, |m| m.min(encoder.cfg.max_positions));
+        // The shortest of the model's positions, sentence-transformers' max_seq_length and a
+        // vocab.txt tokenizer's model_max_length (transformers truncates to the latter).
+        let max_len = [st_max, tokenizer.model_max_length()]
+            .into_iter()
+            .flatten()
+            .fold(encoder.cfg.max_positions, usize::min);
         let pooling = sentence_transformers_pooling(dir)?;
         Ok(Self::new(ctx, encoder, tokenizer, max_len, pooling))
     }

@@ -125,6 +125,47 @@ test('(d) the sentiment pipeline on a tiny fixture equals the native CLI', async
   assert.ok(Math.abs(got[0].score - want.score) < 1e-4, `${got[0].score} vs ${want.score}`);
 });
 
+test('(i) BERT vocab.txt tokenizers: the wasm build gives transformers\' ids, and MiniLM from vocab.txt embeds as from tokenizer.json', async () => {
+  // tests/fixtures/wordpiece/encodings.json: BertTokenizerFast on uncased, cased and cased-strip
+  // vocabularies (scripts/fixtures/make_wordpiece_fixtures.py); tests/tokenizer_wordpiece.rs
+  // checks offsets and pairs natively, this checks the wasm build's ids.
+  const fixture = JSON.parse(readFileSync(join(ROOT, 'tests/fixtures/wordpiece/encodings.json'), 'utf8'));
+  const mismatches = await page.evaluate(async (fixture) => {
+    const glue = await import('/pkg/generated/webslm_wasm.js');
+    await glue.default();
+    const bytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
+    const json = (v) => (v ? new TextEncoder().encode(JSON.stringify(v)) : undefined);
+    const out = [];
+    for (const [name, c] of Object.entries(fixture.cases)) {
+      const vocab = await bytes(`/${c.vocab}`);
+      fixture.strings.forEach((s, i) => {
+        const got = Array.from(glue.vocabTxtIds(vocab, json(c.tokenizer_config), json(c.special_tokens_map), s));
+        if (JSON.stringify(got) !== JSON.stringify(c.singles[i].ids)) out.push(`${name} ${JSON.stringify(s)}: ${got}`);
+      });
+    }
+    return out;
+  }, fixture);
+  assert.deepEqual(mismatches, []);
+
+  const texts = ['Héllo WORLD, Ça va?', '中文English混合 🤖', 'A third, somewhat longer sentence about embeddings.'];
+  const { vocabEmbeddings, jsonEmbeddings } = await page.evaluate(async ({ json, vocab, texts }) => {
+    const embed = async (spec) => {
+      const engine = await window.webslm.createEngine(spec);
+      const out = await engine.embeddings.create({ input: texts });
+      await engine.unload();
+      return out.data.map((d) => Array.from(d.embedding));
+    };
+    return { jsonEmbeddings: await embed(json), vocabEmbeddings: await embed(vocab) };
+  }, {
+    json: minilmSpec(),
+    vocab: { ...minilmSpec(), tokenizerUrl: undefined, vocabUrl: `/${MINILM}/vocab.txt`, tokenizerConfigUrl: `/${MINILM}/tokenizer_config.json` },
+    texts,
+  });
+  // Same ids, same device, same kernels: the same bits.
+  assert.deepEqual(vocabEmbeddings, jsonEmbeddings);
+  assert.ok(server.requests.includes(`/${MINILM}/vocab.txt`) && server.requests.includes(`/${MINILM}/tokenizer_config.json`));
+});
+
 test('(e) a corrupted weight file is an IntegrityError and leaves the cache clean', async () => {
   const result = await page.evaluate(async (spec) => {
     try {
