@@ -10,7 +10,7 @@ use webslm::formats::gguf::GgufFile;
 use webslm::formats::hf_config::HfConfig;
 use webslm::formats::safetensors::{SafetensorsFile, SafetensorsIndex};
 use webslm::models::encoder::config::EncoderConfig;
-use webslm::tokenizer::Tokenizer;
+use webslm::tokenizer::{Tokenizer, VocabFiles};
 
 /// What a target does with one input.
 pub type Handler = fn(&[u8]);
@@ -21,6 +21,7 @@ pub const TARGETS: &[(&str, Handler)] = &[
     ("gguf_vocab", gguf_vocab),
     ("safetensors_header", safetensors_header),
     ("tokenizer_json", tokenizer_json),
+    ("vocab_txt", vocab_txt),
     ("hf_config", hf_config),
     ("chat_template", chat_template),
 ];
@@ -74,6 +75,23 @@ pub fn safetensors_header(data: &[u8]) {
 pub fn tokenizer_json(data: &[u8]) {
     if let Ok(tok) = Tokenizer::from_json_bytes(data) {
         exercise(&tok);
+    }
+}
+
+/// A BERT folder without tokenizer.json: the input is `vocab.txt`, then optionally a NUL byte and
+/// `tokenizer_config.json`, then another NUL and `special_tokens_map.json`; what loads must encode
+/// a single text and a pair, and decode.
+pub fn vocab_txt(data: &[u8]) {
+    let mut parts = data.splitn(3, |&b| b == 0);
+    let vocab_txt = parts.next().unwrap_or_default();
+    let files = VocabFiles {
+        vocab_txt,
+        tokenizer_config: parts.next(),
+        special_tokens_map: parts.next(),
+    };
+    if let Ok(tok) = Tokenizer::from_vocab_files(files) {
+        exercise(&tok);
+        let _ = tok.inner().encode_char_offsets((TEXT, TEXT), true);
     }
 }
 

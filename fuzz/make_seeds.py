@@ -82,6 +82,15 @@ unigram = {"version": "1.0", "added_tokens": [], "normalizer": None,
                      "vocab": [["<unk>", 0.0], ["\u2581He", -1.0], ["llo", -2.0], ["\u2581", -3.0], ["o", -4.0]]}}
 put("tokenizer_json", "unigram.json", json.dumps(unigram))
 
+# vocab.txt: vocabulary, then NUL + tokenizer_config.json, then NUL + special_tokens_map.json
+# (fuzz/harness.rs::vocab_txt).
+bert_vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\nw\n##or\n##ld\n,\n!\n你\n好\n"
+put("vocab_txt", "uncased.txt", bert_vocab)
+put("vocab_txt", "cased_config.txt", bert_vocab + "Hello\n\0" + json.dumps(
+    {"do_lower_case": False, "strip_accents": True, "tokenize_chinese_chars": False, "model_max_length": 8,
+     "unk_token": {"__type": "AddedToken", "content": "[UNK]"}}))
+put("vocab_txt", "special_tokens_map.txt", bert_vocab + "\0{}\0" + json.dumps({"mask_token": "[PAD]", "cls_token": "[MASK]"}))
+
 # GGUF vocabularies: a byte-level BPE (gpt2) and a SentencePiece (llama) one, with types and ids.
 def arr(ty, items):
     return struct.pack("<IQ", ty, len(items)) + b"".join(items)
