@@ -9,6 +9,9 @@ import { throwIfAborted, WebslmError } from './errors.js';
 import { tokenizerFiles } from './models.js';
 import { createWeightLoader, headerBytesNeeded } from './wasm.js';
 
+/** src/tokenizer/wordpiece.rs's MAX_VOCAB_TXT_BYTES (16 MiB). */
+export const MAX_VOCAB_TXT_BYTES = 16 << 20;
+
 /**
  * @typedef {{ onProgress?: (p: import('./webslm.js').Progress) => void, signal?: AbortSignal, contextLength?: number }} LoadOptions
  */
@@ -149,6 +152,11 @@ export async function openTextModel(resolved, options = {}) {
   const [config, tokenizer, vocab, tokenizerConfig, specialTokensMap] = await Promise.all(
     [resolved.config, resolved.tokenizer, ...vocabFiles].map((f) => readSmall(f, cache, signal)),
   );
+  // src/tokenizer/wordpiece.rs refuses a larger vocab.txt (real ones are under 1 MB); refusing it
+  // here keeps it out of wasm memory (which never shrinks) and saves the weights' download.
+  if (vocab && vocab.length > MAX_VOCAB_TXT_BYTES) {
+    throw new WebslmError('TokenizerError', `vocab.txt is ${vocab.length} bytes; at most ${MAX_VOCAB_TXT_BYTES} are accepted`);
+  }
   const { loader, info } = await loadWeights(resolved, cache, prepared, options);
   if (signal?.aborted) loader.free();
   throwIfAborted(signal);

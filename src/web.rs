@@ -126,24 +126,30 @@ pub fn header_bytes_needed(format: &str, prefix: &[u8], file_len: f64) -> Result
     Ok(needed as f64)
 }
 
-/// Ids of `text` ([CLS] … [SEP]) under the BERT tokenizer that `vocab.txt` (+ optional
-/// `tokenizer_config.json`, `special_tokens_map.json`) builds: the same tokenizer an encoder
-/// without tokenizer.json gets. Lets a page check a vocabulary before downloading weights (and
-/// the e2e tests compare the wasm build's ids with transformers').
+/// Ids of each of `texts` ([CLS] … [SEP]) under the BERT tokenizer that `vocab.txt` (+ optional
+/// `tokenizer_config.json`, `special_tokens_map.json`) builds: the tokenizer an encoder without
+/// tokenizer.json gets. Lets a page check a vocabulary before downloading weights (and the e2e
+/// tests compare the wasm build's ids with transformers').
 #[wasm_bindgen(js_name = vocabTxtIds)]
 pub fn vocab_txt_ids(
     vocab_txt: &[u8],
     tokenizer_config: Option<Vec<u8>>,
     special_tokens_map: Option<Vec<u8>>,
-    text: &str,
-) -> Result<Vec<u32>, JsValue> {
+    texts: JsValue,
+) -> Result<JsValue, JsValue> {
+    let texts: Vec<String> = from_js(texts)?;
     let tokenizer = Tokenizer::from_vocab_files(VocabFiles {
         vocab_txt,
         tokenizer_config: tokenizer_config.as_deref(),
         special_tokens_map: special_tokens_map.as_deref(),
     })
     .map_err(|e| model_error(e.into()))?;
-    tokenizer.encode(text).map_err(|e| model_error(e.into()))
+    let ids = texts
+        .iter()
+        .map(|t| tokenizer.encode(t))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| model_error(e.into()))?;
+    to_js(&ids)
 }
 
 /// What a weight file's header says, for `checkSupport` before any weight is downloaded:

@@ -53,3 +53,10 @@ test('webslm.js exports every value webslm.d.ts declares, and nothing else', asy
   const api = await import('../../pkg/webslm.js');
   assert.deepEqual(sorted(Object.keys(api)), sorted(declared));
 });
+
+test('the JS vocab.txt size limit is the Rust one', async () => {
+  const { MAX_VOCAB_TXT_BYTES } = await import('../../pkg/load.js');
+  const rust = /pub const MAX_VOCAB_TXT_BYTES: usize = (\d+) << (\d+);/.exec(read('src/tokenizer/wordpiece.rs'));
+  assert.ok(rust, 'no MAX_VOCAB_TXT_BYTES in src/tokenizer/wordpiece.rs');
+  assert.equal(MAX_VOCAB_TXT_BYTES, Number(rust[1]) * 2 ** Number(rust[2]));
+});
