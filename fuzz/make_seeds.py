@@ -89,6 +89,8 @@ put("vocab_txt", "uncased.txt", bert_vocab)
 put("vocab_txt", "cased_config.txt", bert_vocab + "Hello\n\0" + json.dumps(
     {"do_lower_case": False, "strip_accents": True, "tokenize_chinese_chars": False, "model_max_length": 8,
      "unk_token": {"__type": "AddedToken", "content": "[UNK]"}}))
+put("vocab_txt", "empty_tokens.txt", "\n##\n" + bert_vocab + "\0" + json.dumps(
+    {"unk_token": "", "cls_token": "", "sep_token": "##", "pad_token": None, "mask_token": {"__type": "AddedToken", "content": ""}}))
 put("vocab_txt", "special_tokens_map.txt", bert_vocab + "\0{}\0" + json.dumps({"mask_token": "[PAD]", "cls_token": "[MASK]"}))
 
 # GGUF vocabularies: a byte-level BPE (gpt2) and a SentencePiece (llama) one, with types and ids.
