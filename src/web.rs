@@ -128,8 +128,8 @@ pub fn header_bytes_needed(format: &str, prefix: &[u8], file_len: f64) -> Result
 
 /// Ids of each of `texts` ([CLS] … [SEP]) under the BERT tokenizer that `vocab.txt` (+ optional
 /// `tokenizer_config.json`, `special_tokens_map.json`) builds: the tokenizer an encoder without
-/// tokenizer.json gets. Lets a page check a vocabulary before downloading weights (and the e2e
-/// tests compare the wasm build's ids with transformers').
+/// tokenizer.json gets. Not re-exported by the JS package: `tests/e2e/browser.test.mjs` calls it
+/// through the generated glue to compare the wasm build's ids with transformers'.
 #[wasm_bindgen(js_name = vocabTxtIds)]
 pub fn vocab_txt_ids(
     vocab_txt: &[u8],
