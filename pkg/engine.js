@@ -4,6 +4,7 @@ import { decoderEngine } from './decoder.js';
 import { WebslmError } from './errors.js';
 import { openDecoder, openTextModel } from './load.js';
 import { resolveModel } from './models.js';
+import { taskOf } from './task.js';
 import { textModelEngine } from './text_model.js';
 import { wasm } from './wasm.js';
 import { createWorkerEngine } from './worker_proxy.js';
@@ -21,7 +22,8 @@ export function requireNavigatorGpu() {
 /**
  * Loads a model. A text-generation model gives `{ chat.completions.create, completions.create,
  * interrupt, unload, ... }` in OpenAI's shapes; an encoder gives `{ embeddings.create, classify,
- * ner, qa, unload }`. Options: `worker` (default true: the model runs in a Web Worker),
+ * ner, qa, unload }`. A `{ url, ... }` spec without `task` takes it from config.json's
+ * `architectures` (a .gguf is a decoder), read before the weights. Options: `worker` (default true: the model runs in a Web Worker),
  * `onProgress({ loaded, total, bytesPerSecond })`, `contextLength` (default 2048), `signal`.
  * @type {typeof import('./webslm.js').createEngine}
  */
@@ -34,6 +36,8 @@ export async function createEngine(model, options = {}) {
   }
   await wasm();
   const resolved = resolveModel(model);
+  // A URL spec's task comes from its files (config.json), checked before the weights download.
+  if (typeof model !== 'string') resolved.task = await taskOf(resolved, model.task, signal);
   if (resolved.task !== 'text-generation') {
     const { web, info } = await openTextModel(resolved, { onProgress, signal });
     return textModelEngine(web, resolved.id, info);

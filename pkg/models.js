@@ -67,9 +67,9 @@ export function modelFiles(resolved) {
  * @param {import('./webslm.js').ResolvedModel} resolved
  */
 export function tokenizerFiles(resolved) {
-  const decoder = resolved.task === 'text-generation';
-  if (resolved.tokenizer || decoder) return [resolved.tokenizer, decoder ? resolved.tokenizerConfig : undefined];
-  return [resolved.vocab, resolved.tokenizerConfig, resolved.specialTokensMap];
+  // Decided by the files, not the task: a spec's task may not be known yet (hasModelInCache).
+  if (!resolved.tokenizer && resolved.vocab) return [resolved.vocab, resolved.tokenizerConfig, resolved.specialTokensMap];
+  return [resolved.tokenizer, resolved.task === 'text-generation' ? resolved.tokenizerConfig : undefined];
 }
 
 export { catalogue };

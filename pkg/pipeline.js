@@ -4,6 +4,8 @@
 
 import { createEngine } from './engine.js';
 import { WebslmError } from './errors.js';
+import { resolveModel } from './models.js';
+import { PIPELINE_TASKS, requireTask } from './task.js';
 
 /**
  * @param {string} task
@@ -12,7 +14,14 @@ import { WebslmError } from './errors.js';
  * @returns {Promise<(...args: any[]) => Promise<unknown>>}
  */
 export async function pipeline(task, model, options = {}) {
-  const engine = /** @type {any} */ (await createEngine(model, options));
+  const wanted = PIPELINE_TASKS[/** @type {keyof typeof PIPELINE_TASKS} */ (task)];
+  if (!wanted) throw new WebslmError('UnknownTask', `unknown task ${task} (${Object.keys(PIPELINE_TASKS).join(', ')})`);
+  // A catalogue entry knows its task; a URL spec without one runs the pipeline's, which
+  // createEngine checks against config.json before any weight byte is fetched.
+  const declared = typeof model === 'string' ? resolveModel(model).task : model.task;
+  if (declared) requireTask(typeof model === 'string' ? model : (model.id ?? model.url ?? 'the model'), declared, wanted);
+  const spec = typeof model === 'string' || model.task ? model : { ...model, task: wanted };
+  const engine = /** @type {any} */ (await createEngine(/** @type {import('./webslm.js').ModelSpec} */ (spec), options));
   switch (task) {
     case 'sentiment-analysis':
     case 'text-classification':

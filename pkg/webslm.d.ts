@@ -9,6 +9,11 @@ export type ModelSpec =
       sha256?: string;
       size?: number;
       format?: 'gguf' | 'safetensors';
+      /**
+       * Without it a pipeline runs its own task, and createEngine reads config.json's
+       * `architectures` (a .gguf is text-generation) before any weight byte; a checkpoint that
+       * cannot run the task is an UnsupportedModel error before the download.
+       */
       task?: 'text-generation' | 'feature-extraction' | 'text-classification' | 'token-classification' | 'question-answering';
       configUrl?: string;
       tokenizerUrl?: string;

@@ -9,14 +9,15 @@
 
 use crate::chat_template::{ChatMessage, ChatTemplate, RenderOptions};
 use crate::engine::{Engine, StopReason};
-use crate::generate::{generate_text, GenerateError, Limits, TextGeneration};
+use crate::generate::{generate_text, Limits, TextGeneration};
+use crate::models::ModelError;
 use crate::sampling::Sampler;
 use crate::tokenizer::Tokenizer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
     #[error(transparent)]
-    Generate(#[from] GenerateError),
+    Model(#[from] ModelError),
     #[error(transparent)]
     Template(#[from] crate::chat_template::ChatTemplateError),
 }
@@ -79,12 +80,10 @@ impl ChatSession {
         let prompt = match prompt_text.strip_prefix(self.rendered.as_str()) {
             Some(suffix) if !self.ids.is_empty() => {
                 let mut ids = self.ids.clone();
-                ids.extend(tokenizer.encode_with(suffix, false).map_err(GenerateError::from)?);
+                ids.extend(tokenizer.encode_with(suffix, false).map_err(ModelError::from)?);
                 ids
             }
-            _ => tokenizer
-                .encode_with(&prompt_text, false)
-                .map_err(GenerateError::from)?,
+            _ => tokenizer.encode_with(&prompt_text, false).map_err(ModelError::from)?,
         };
         let prompt_tokens = prompt.len();
         let limits = Limits {
@@ -102,7 +101,7 @@ impl ChatSession {
             if let Some(&eot) = reply.stats.stop_token.as_ref() {
                 self.ids.push(eot);
                 self.rendered
-                    .push_str(&tokenizer.decode(&[eot], false).map_err(GenerateError::from)?);
+                    .push_str(&tokenizer.decode(&[eot], false).map_err(ModelError::from)?);
             }
         }
         messages.push(ChatMessage::new("assistant", reply.text.clone()));

@@ -6,14 +6,6 @@ use crate::models::ModelError;
 use crate::sampling::Sampler;
 use crate::tokenizer::{Tokenizer, TokenizerError};
 
-#[derive(Debug, thiserror::Error)]
-pub enum GenerateError {
-    #[error(transparent)]
-    Model(#[from] ModelError),
-    #[error(transparent)]
-    Tokenizer(#[from] TokenizerError),
-}
-
 /// The generated text and ids, with timings.
 pub struct TextGeneration {
     pub text: String,
@@ -39,7 +31,7 @@ pub fn generate_text(
     sampler: &mut Sampler,
     limits: Limits<'_>,
     on_text: impl FnMut(&str) -> bool,
-) -> Result<TextGeneration, GenerateError> {
+) -> Result<TextGeneration, ModelError> {
     pollster::block_on(generate_text_async(engine, tokenizer, prompt, sampler, limits, on_text))
 }
 
@@ -54,7 +46,7 @@ pub async fn generate_text_async(
     sampler: &mut Sampler,
     limits: Limits<'_>,
     mut on_text: impl FnMut(&str) -> bool,
-) -> Result<TextGeneration, GenerateError> {
+) -> Result<TextGeneration, ModelError> {
     let Limits {
         max_tokens,
         stop_ids,

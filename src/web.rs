@@ -65,7 +65,6 @@ fn analysis_error(e: AnalysisError) -> JsValue {
     let kind = match &e {
         AnalysisError::Model(m) => model_error_kind(m),
         AnalysisError::InputTooLong { .. } | AnalysisError::QuestionTooLong { .. } => "InputTooLong",
-        AnalysisError::Tokenizer(_) => "TokenizerError",
         _ => "ModelError",
     };
     js_error(kind, e)
@@ -441,11 +440,8 @@ impl WebEngine {
             on_piece,
         )
         .await
-        .map_err(|e| match e {
-            // ContextOverflow, DeviceLost and the rest keep their names.
-            crate::generate::GenerateError::Model(m) => model_error(m),
-            other => js_error("TokenizerError", other),
-        })?;
+        // ContextOverflow, DeviceLost, TokenizerError and the rest keep their names.
+        .map_err(model_error)?;
         use crate::engine::StopReason;
         to_js(&Generation {
             finish_reason: match out.stats.stop {

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use webslm::chat::{ChatError, ChatSession};
 use webslm::engine::EngineOptions;
-use webslm::generate::GenerateError;
 use webslm::gpu::GpuError;
 use webslm::models::ModelError;
 use webslm::recovery::Recoverable;
@@ -174,7 +173,7 @@ fn chat_continues_its_conversation_after_device_loss() {
         t.elapsed()
     );
     match lost {
-        Err(ChatError::Generate(GenerateError::Model(e))) if is_device_lost(&e) => {}
+        Err(ChatError::Model(e)) if is_device_lost(&e) => {}
         Err(other) => panic!("expected DeviceLost, got {other:?}"),
         Ok(r) => panic!("the turn survived its device: {:?}", r.reply.text),
     }

@@ -41,7 +41,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("recovery", &["engine", "models"]),
     (
         "chat",
-        &["chat_template", "engine", "generate", "sampling", "tokenizer"],
+        &["chat_template", "engine", "generate", "models", "sampling", "tokenizer"],
     ),
     (
         "bench",

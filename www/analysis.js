@@ -1,17 +1,25 @@
 // The text-analysis demo: sentiment, entities plus pattern-matched personal data (e-mail
 // addresses, phone numbers), semantic search with sentence embeddings, and extractive QA.
-import { modelsFor, fillPicker, loadWithProgress } from '/www/common.js';
+import { modelsFor, fillPicker, loadWithProgress, served } from '/www/common.js';
+import { hasModelInCache } from '/pkg/webslm.js';
+import { similaritySentiment } from '/www/sentiment.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = { progress: $('progress'), status: $('status') };
+// Each task's picker defaults to a real checkpoint from the catalogue (the random-weight test
+// fixtures are listed, labelled, but never the default). `?sentiment=ID&ner=ID&embed=ID&qa=ID`
+// picks others (the e2e tests pick the fixtures this way, offline).
 const TASKS = {
-  sentiment: ['text-classification', 'local:tiny-sentiment'],
-  ner: ['token-classification', 'local:tiny-ner'],
-  embed: ['feature-extraction', 'local:all-minilm-l6-v2'],
-  qa: ['question-answering', 'local:tiny-qa'],
+  sentiment: ['text-classification', 'distilbert-sst2'],
+  ner: ['token-classification', 'bert-base-ner'],
+  embed: ['feature-extraction', 'all-minilm-l6-v2'],
+  qa: ['question-answering', 'mobilebert-squad'],
 };
+const MINILM_LOCAL = 'local:all-minilm-l6-v2';
+const SIMILARITY = 'similarity:all-minilm-l6-v2';
 const lists = {};
 const engines = {};
+const loadedBySpec = new Map();
 
 /** Personal data a pattern finds reliably, whatever the NER model says. */
 const PATTERNS = [
@@ -27,9 +35,14 @@ async function engine(task) {
   await listsReady;
   const id = $(`m-${task}`).value;
   if (engines[task]?.id === id) return engines[task].engine;
-  const model = [...lists[task].local, ...lists[task].hub].find((m) => m.id === id);
-  const e = await loadWithProgress(model, ui);
-  if (!e) throw new Error('unsupported');
+  const model = lists[task].all.find((m) => m.id === id);
+  // Sentiment by similarity and search both run MiniLM: one copy of the weights on the GPU.
+  const key = JSON.stringify(model.spec);
+  const loaded = loadedBySpec.get(key) ?? (await loadWithProgress(model, ui));
+  if (!loaded) throw new Error('unsupported');
+  loadedBySpec.set(key, loaded);
+  // Sentiment from MiniLM: embeddings compared with labelled examples (www/sentiment.js).
+  const e = model.similarity ? similaritySentiment(loaded) : loaded;
   engines[task] = { id, engine: e };
   return e;
 }
@@ -65,19 +78,33 @@ async function analyse() {
         spans.push({ start, end: start + [...m[0]].length, label, kind: 'PII' });
       }
     }
-    const ner = await engine('ner');
-    const [entities] = await ner.ner(text, 'first');
-    for (const e of entities) spans.push({ ...e, kind: e.label });
+    // Entities and sentiment fail on their own: a hub model that cannot download (offline) must
+    // not stop the other, nor the pattern matches.
+    const problems = [];
+    try {
+      const ner = await engine('ner');
+      const [entities] = await ner.ner(text, 'first');
+      for (const e of entities) spans.push({ ...e, kind: e.label });
+    } catch (e) {
+      problems.push(`entities: ${e.name}: ${e.message}`);
+    }
     $('highlighted').innerHTML = highlight(text, spans);
-    const sentiment = await engine('sentiment');
     const paras = paragraphs();
-    const scores = await sentiment.classify(paras);
-    $('sentiment').replaceChildren(...paras.map((p, i) => {
-      const li = document.createElement('li');
-      li.textContent = `${scores[i][0].label} (${scores[i][0].score.toFixed(2)}): ${p.slice(0, 80)}${p.length > 80 ? '…' : ''}`;
-      return li;
-    }));
-    ui.status.textContent = `Found ${spans.length} entities and personal data items in ${paras.length} paragraphs.`;
+    try {
+      const sentiment = await engine('sentiment');
+      const scores = await sentiment.classify(paras);
+      $('sentiment').replaceChildren(...paras.map((p, i) => {
+        const li = document.createElement('li');
+        li.dataset.label = scores[i][0].label;
+        li.textContent = `${scores[i][0].label} (${scores[i][0].score.toFixed(2)}): ${p.slice(0, 80)}${p.length > 80 ? '…' : ''}`;
+        return li;
+      }));
+    } catch (e) {
+      problems.push(`sentiment: ${e.name}: ${e.message}`);
+    }
+    ui.status.textContent = problems.length
+      ? problems.join('; ')
+      : `Found ${spans.length} entities and personal data items in ${paras.length} paragraphs.`;
   } catch (e) {
     if (e.message !== 'unsupported') ui.status.textContent = `${e.name}: ${e.message}`;
   } finally {
@@ -104,12 +131,36 @@ async function ask(e) {
   $('answer').textContent = best ? `${best.answer} (score ${best.score.toFixed(3)}, characters ${best.start}-${best.end})` : 'No answer found.';
 }
 
+/** The sentiment picker's offline choice: MiniLM by similarity, from this server or the hub. */
+function similarityModel(minilm) {
+  return {
+    id: SIMILARITY,
+    name: 'all-MiniLM-L6-v2 by similarity to labelled examples (real weights, works offline)',
+    task: 'text-classification',
+    spec: minilm.spec,
+    bytes: minilm.bytes,
+    similarity: true,
+  };
+}
+
 /** Fills the pickers; the engine getter awaits this, so it is only ever read once filled. */
 async function loadLists() {
   try {
-    for (const [task, [kind, def]] of Object.entries(TASKS)) {
-      lists[task] = await modelsFor([kind]);
-      fillPicker($(`m-${task}`), lists[task], def);
+    const asked = new URLSearchParams(location.search);
+    const embeds = await modelsFor(['feature-extraction']);
+    const local = embeds.local.find((m) => m.id === MINILM_LOCAL);
+    // The same real weights: this server's copy (scripts/fetch-models.sh) when it has one.
+    const minilm = local && (await served(local.spec.configUrl)) ? local : embeds.hub.find((m) => m.id === TASKS.embed[1]);
+    for (const [task, [kind, hubDefault]] of Object.entries(TASKS)) {
+      const found = task === 'embed' ? embeds : await modelsFor([kind]);
+      const extra = task === 'sentiment' && minilm ? [['Offline, real weights', [similarityModel(minilm)]]] : [];
+      lists[task] = { ...found, all: [...extra.flatMap(([, l]) => l), ...found.local, ...found.hub] };
+      let choice = hubDefault;
+      if (task === 'embed' && minilm) choice = minilm.id;
+      // Sentiment: the hub classifier once it is cached, else MiniLM by similarity (offline).
+      if (task === 'sentiment' && minilm && !(await hasModelInCache(hubDefault).catch(() => false))) choice = SIMILARITY;
+      if (asked.has(task)) choice = asked.get(task);
+      fillPicker($(`m-${task}`), found, choice, extra);
     }
   } catch (e) {
     ui.status.textContent = `The model list did not load: ${e.message}`;

@@ -1,28 +1,52 @@
 // Shared by the demos: the model list (local files and the catalogue), loading with a progress
 // bar and cache controls, the WebGPU check, and a small safe markdown renderer.
-import { catalogue, checkSupport, createEngine, hasModelInCache, deleteModelFromCache } from '/pkg/webslm.js';
+import { catalogue, checkSupport, createEngine, hasModelInCache, deleteModelFromCache, resolveModel } from '/pkg/webslm.js';
 
-/** Local models first, then the catalogue, filtered by task. Each: { id, name, spec }. */
+/**
+ * What loading a catalogue entry downloads by default, in bytes: the sizes of its `files`. The one
+ * place the demos read catalogue sizes, so a change of the catalogue's layout is one edit here.
+ */
+export function catalogueBytes(entry) {
+  return (entry.files ?? []).reduce((sum, f) => sum + (f.size ?? 0), 0);
+}
+
+/** Whether the browser package can load a catalogue entry (sharded checkpoints cannot yet). */
+function loadable(id) {
+  try {
+    resolveModel(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Local models first, then the catalogue, filtered by task. Each: { id, name, task, spec, bytes }. */
 export async function modelsFor(tasks) {
   const local = await (await fetch('/www/local-models.json')).json();
-  // Sharded checkpoints (Gemma 2B, Phi-2) do not load in the browser yet.
   const hub = catalogue.models
-    .filter((m) => m.files.some((f) => f.path === 'model.safetensors'))
-    .map((m) => ({ id: m.id, name: `${m.name} (hub download, ${Math.round(m.files.reduce((s, f) => s + f.size, 0) / 2 ** 20)} MB)`, task: m.task, spec: m.id }));
+    .filter((m) => loadable(m.id))
+    .map((m) => ({ id: m.id, name: `${m.name} (hub download)`, task: m.task, spec: m.id, bytes: catalogueBytes(m) }));
   return { local: local.models.filter((m) => tasks.includes(m.task)), hub: hub.filter((m) => tasks.includes(m.task)) };
 }
 
-export function fillPicker(select, { local, hub }, selectedId) {
+/** Whether this server has a file (the models/ folder exists where scripts/fetch-models.sh ran). */
+export async function served(url) {
+  return fetch(url, { method: 'HEAD' }).then((r) => r.ok).catch(() => false);
+}
+
+/** Fills a <select> with groups of models; `extra` groups ([label, models]) come first. */
+export function fillPicker(select, { local, hub }, selectedId, extra = []) {
   select.replaceChildren();
-  for (const [label, list] of [['On this machine', local], ['Catalogue (downloads from the Hugging Face hub)', hub]]) {
+  for (const [label, list] of [...extra, ['On this machine', local], ['Catalogue (downloads from the Hugging Face hub)', hub]]) {
+    if (!list.length) continue;
     const group = document.createElement('optgroup');
     group.label = label;
-    for (const m of list) group.append(new Option(m.name, m.id, false, m.id === selectedId));
+    for (const m of list) group.append(new Option(m.bytes ? `${m.name} · ${fmtBytes(m.bytes)}` : m.name, m.id, false, m.id === selectedId));
     select.append(group);
   }
 }
 
-const fmtBytes = (n) => (n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MB` : `${Math.round(n / 1024)} KB`);
+const fmtBytes = (n) => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MB` : `${Math.round(n / 1024)} KB`);
 
 /**
  * Loads `model` and shows progress in `ui` ({ progress, status, cacheStatus, deleteButton }).

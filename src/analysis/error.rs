@@ -9,8 +9,6 @@ use crate::tokenizer::TokenizerError;
 pub enum AnalysisError {
     #[error(transparent)]
     Model(#[from] ModelError),
-    #[error(transparent)]
-    Tokenizer(#[from] TokenizerError),
     #[error("input {index} has {tokens} tokens but the model takes at most {max}; shorten it or enable truncation")]
     InputTooLong { index: usize, tokens: usize, max: usize },
     #[error("the question takes {question} tokens; a window of {window} with a stride of {stride} leaves no room for the context")]
@@ -33,6 +31,13 @@ pub enum AnalysisError {
 
 impl From<GpuError> for AnalysisError {
     fn from(e: GpuError) -> Self {
+        AnalysisError::Model(e.into())
+    }
+}
+
+/// Tokenizer errors travel as `ModelError::Tokenizer`, as they do from the decoders.
+impl From<TokenizerError> for AnalysisError {
+    fn from(e: TokenizerError) -> Self {
         AnalysisError::Model(e.into())
     }
 }

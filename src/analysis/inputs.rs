@@ -44,7 +44,7 @@ impl Tokenized {
 }
 
 fn library(what: &'static str) -> impl Fn(tokenizers::Error) -> AnalysisError {
-    move |e| AnalysisError::Tokenizer(TokenizerError::library(what, e))
+    move |e| TokenizerError::library(what, e).into()
 }
 
 /// Tokenizes single texts with the model's special tokens. Longer than `max_len` is an

@@ -1,18 +1,27 @@
 //! Extractive question answering: the best context span from start/end logits, following
-//! transformers' question-answering pipeline.
+//! transformers' question-answering pipeline (`select_starts_ends`, `decode_spans`,
+//! `postprocess` in transformers 4's `pipelines/question_answering.py`).
 //!
 //! Per window (the context is split into overlapping windows when it does not fit):
 //! 1. positions that cannot hold an answer (question, special tokens, padding) get logit
-//!    -10000, except `[CLS]` at index 0;
-//! 2. start and end probabilities are a softmax over the window;
+//!    -10000, except `[CLS]` at index 0; the mask comes before the softmax, as transformers';
+//! 2. start and end probabilities are a softmax over the window, each on its own;
 //! 3. a span (s, e) with s <= e < s + max_answer_len, both in the context, scores
-//!    p_start(s) * p_end(e); `[CLS]`'s own score is the "no answer" score;
-//! 4. the best `2 * top_k + 10` spans are widened to whole words and mapped to character
-//!    offsets in the context; spans that widen to the same text (ignoring case) are one answer
-//!    whose score is the sum of theirs, across windows too.
+//!    p_start(s) * p_end(e); `[CLS]`'s own score is the "no answer" score (the lowest over
+//!    the windows, transformers' `min_null_score`), and `[CLS]` is then zeroed;
+//! 4. spans are widened to whole words and mapped to character offsets in the context; spans
+//!    that widen to the same text (ignoring case) are one answer whose score is the sum of
+//!    theirs, across windows too.
 //!
-//! Answers from every window are then ranked together. When fewer spans exist than `top_k`,
-//! fewer answers come back (transformers pads the list with empty zero-score answers).
+//! Departure from transformers, on purpose: transformers merges only the best `2 * top_k + 10`
+//! spans of each window, so the merged scores, and with them the best answer, change with
+//! `top_k` (issue 15: "box" at top_k 1, "box was crushed" first at top_k 6). Here every span
+//! within `max_answer_len` is merged, so an answer's score is the whole probability of the
+//! spans that widen to it and the ranking is the same for every `top_k`; it is what
+//! transformers returns once `top_k` is large enough to reach every span
+//! (`tests/qa_ranking.rs` checks both against transformers' own code).
+//! When fewer answers exist than `top_k`, fewer come back (transformers pads the list with
+//! empty zero-score answers).
 
 use serde::Serialize;
 
@@ -94,41 +103,75 @@ fn probabilities(w: &Tokenized, logits: &[f32]) -> Vec<f32> {
     softmax(&masked)
 }
 
+/// One candidate span: token positions in window `window`, both inclusive.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Span {
+    pub window: usize,
+    pub start: usize,
+    pub end: usize,
+    pub score: f32,
+}
+
+/// Every candidate span of every window, best first (ties: earlier window, then earlier span,
+/// the order of numpy's row-major argmax), and the lowest "no answer" score over the windows.
+pub fn ranked_spans(windows: &[(&Tokenized, &[f32], &[f32])], max_answer_len: usize) -> (Vec<Span>, f32) {
+    let mut spans = Vec::new();
+    let mut null_score = f32::INFINITY;
+    for (k, &(w, start_logits, end_logits)) in windows.iter().enumerate() {
+        let (ps, pe) = (probabilities(w, start_logits), probabilities(w, end_logits));
+        null_score = null_score.min(ps[0] * pe[0]);
+        // [CLS] (index 0) is never a context token, so its zeroed score never enters a span.
+        for s in (0..w.len()).filter(|&s| is_context(w, s)) {
+            let last = s.saturating_add(max_answer_len).min(w.len());
+            for e in (s..last).filter(|&e| is_context(w, e)) {
+                spans.push(Span {
+                    window: k,
+                    start: s,
+                    end: e,
+                    score: ps[s] * pe[e],
+                });
+            }
+        }
+    }
+    spans.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then((a.window, a.start, a.end).cmp(&(b.window, b.start, b.end)))
+    });
+    (spans, null_score)
+}
+
 /// Ranked answers from each window's tokens and its `start`/`end` logits (one per token).
 pub fn answers(context: &str, windows: &[(&Tokenized, &[f32], &[f32])], opts: &QaOptions) -> Vec<Answer> {
     let chars: Vec<char> = context.chars().collect();
+    // Each token's whole-word character range, once per window rather than once per span.
+    let words: Vec<Vec<(usize, usize)>> = windows
+        .iter()
+        .map(|&(w, _, _)| (0..w.len()).map(|i| word_chars(w, i)).collect())
+        .collect();
+    let (mut spans, null_score) = ranked_spans(windows, opts.max_answer_len);
+    // Window by window, as transformers merges: when one text occurs in two windows, its
+    // offsets are those of the first window's occurrence (stable sort: best first within one).
+    spans.sort_by_key(|s| s.window);
     let mut found: Vec<Answer> = Vec::new();
-    let mut null_score = f32::INFINITY;
-    for &(w, start_logits, end_logits) in windows {
-        let (mut ps, mut pe) = (probabilities(w, start_logits), probabilities(w, end_logits));
-        null_score = null_score.min(ps[0] * pe[0]);
-        ps[0] = 0.0;
-        pe[0] = 0.0;
-        let mut spans: Vec<(f32, usize, usize)> = Vec::new();
-        for s in (0..w.len()).filter(|&s| is_context(w, s)) {
-            let last = s.saturating_add(opts.max_answer_len).min(w.len());
-            for e in (s..last).filter(|&e| is_context(w, e)) {
-                spans.push((ps[s] * pe[e], s, e));
-            }
-        }
-        // Highest first; among equal scores the earlier span, as numpy's stable argsort.
-        spans.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
-        // More candidates than asked for: several spans may widen to the same words.
-        for &(score, s, e) in spans.iter().take(opts.top_k.saturating_mul(2).saturating_add(10)) {
-            let (start, end) = (word_chars(w, s).0, word_chars(w, e).1);
-            let Some(slice) = chars.get(start..end) else {
-                continue; // offsets outside the context: not an answer we can show
-            };
-            let text: String = slice.iter().collect();
-            let key = text.to_lowercase();
-            match found.iter_mut().find(|a| a.answer.to_lowercase() == key) {
-                Some(same) => same.score += score,
-                None => found.push(Answer {
+    // Same text, one answer: lowercased text -> index in `found`.
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for span in &spans {
+        let (start, end) = (words[span.window][span.start].0, words[span.window][span.end].1);
+        let Some(slice) = chars.get(start..end) else {
+            continue; // offsets outside the context: not an answer we can show
+        };
+        let text: String = slice.iter().collect();
+        match index.get(&text.to_lowercase()) {
+            Some(&i) => found[i].score += span.score,
+            None => {
+                index.insert(text.to_lowercase(), found.len());
+                found.push(Answer {
                     answer: text,
-                    score,
+                    score: span.score,
                     start,
                     end,
-                }),
+                });
             }
         }
     }
@@ -140,6 +183,7 @@ pub fn answers(context: &str, windows: &[(&Tokenized, &[f32], &[f32])], opts: &Q
             end: 0,
         });
     }
+    // Stable: among equal scores the answer whose best span ranked first.
     found.sort_by(|a, b| b.score.total_cmp(&a.score));
     found.truncate(opts.top_k);
     found

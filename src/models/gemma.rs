@@ -8,7 +8,7 @@
 use crate::formats::gguf::GgufFile;
 use crate::ops::{Activation, NormKind, RopeLayout};
 
-use super::config::{common, DecoderConfig};
+use super::config::{arch_md_opt, common, DecoderConfig};
 use super::hf::HfExtra;
 use super::{Family, ModelError};
 
@@ -22,7 +22,7 @@ pub fn apply(c: &mut DecoderConfig) {
 /// GGUF has no `query_pre_attn_scalar`: like llama.cpp, Gemma 2 and 3 scale q.k by
 /// head_dim^-0.5 except on their 27B models (told apart by `layers_27b`, as llama.cpp does), whose
 /// scalar is n_embd / n_head.
-pub fn gguf_attn_scale(c: &mut DecoderConfig, layers_27b: usize) {
+fn gguf_attn_scale(c: &mut DecoderConfig, layers_27b: usize) {
     if c.n_layer == layers_27b {
         c.attn_scale = 1.0 / ((c.n_embd / c.n_head) as f32).sqrt();
     }
@@ -32,6 +32,34 @@ pub fn from_gguf(gguf: &GgufFile) -> Result<DecoderConfig, ModelError> {
     let mut c = common(gguf, Family::Gemma)?;
     apply(&mut c);
     Ok(c)
+}
+
+/// Where Gemma 2 and 3 start from a GGUF: Gemma's knobs with the attention scale (see
+/// `gguf_attn_scale`), and the sliding window (0: none).
+pub fn from_gguf_windowed(
+    gguf: &GgufFile,
+    family: Family,
+    layers_27b: usize,
+) -> Result<(DecoderConfig, usize), ModelError> {
+    let mut c = common(gguf, family)?;
+    apply(&mut c);
+    gguf_attn_scale(&mut c, layers_27b);
+    let window = arch_md_opt(gguf, family, "attention.sliding_window")?.unwrap_or(0);
+    Ok((c, window))
+}
+
+/// Where Gemma 2 and 3 start from HF: Gemma's knobs, and the sliding window (0: none).
+pub fn from_hf_windowed(c: &mut DecoderConfig, x: &HfExtra) -> usize {
+    from_hf(c, x);
+    x.sliding_window.unwrap_or(0)
+}
+
+/// Gemma 2 and 3 add norms after attention and after the FFN, and run sliding-window (local)
+/// attention on the layers `is_local` picks.
+pub fn windowed(c: &mut DecoderConfig, sliding_window: usize, is_local: impl Fn(usize) -> bool) {
+    c.post_norms = true;
+    c.sliding_window = sliding_window;
+    c.local_layers = (0..c.n_layer).map(|l| sliding_window > 0 && is_local(l)).collect();
 }
 
 /// Gemma's knobs, with the HF norm weights stored as `w` for `(1 + w)` (every Gemma).

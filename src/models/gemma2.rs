@@ -7,39 +7,34 @@
 
 use crate::formats::gguf::GgufFile;
 
-use super::config::{arch_md_opt, common, DecoderConfig};
+use super::config::{arch_md_opt, DecoderConfig};
 use super::hf::HfExtra;
 use super::{gemma, Family, ModelError};
 
 /// Gemma 2 knobs: post-norms, soft-caps and alternating windows (sliding on even layers, HF
 /// `layer_types` / llama.cpp `set_swa_pattern(2)`).
 fn apply(c: &mut DecoderConfig, sliding_window: usize, attn_softcap: f32, final_softcap: f32) {
-    c.post_norms = true;
-    c.sliding_window = sliding_window;
-    c.local_layers = (0..c.n_layer).map(|l| sliding_window > 0 && l % 2 == 0).collect();
+    gemma::windowed(c, sliding_window, |l| l % 2 == 0);
     c.attn_softcap = attn_softcap;
     c.final_softcap = final_softcap;
 }
 
 pub fn from_gguf(gguf: &GgufFile) -> Result<DecoderConfig, ModelError> {
     let f = Family::Gemma2;
-    let mut c = common(gguf, f)?;
-    gemma::apply(&mut c);
-    let window = arch_md_opt(gguf, f, "attention.sliding_window")?.unwrap_or(0);
+    let (mut c, window) = gemma::from_gguf_windowed(gguf, f, 46)?;
     let attn_cap = arch_md_opt(gguf, f, "attn_logit_softcapping")?.unwrap_or(0.0);
     let final_cap = arch_md_opt(gguf, f, "final_logit_softcapping")?.unwrap_or(0.0);
     apply(&mut c, window, attn_cap, final_cap);
-    gemma::gguf_attn_scale(&mut c, 46);
     Ok(c)
 }
 
 /// HF Gemma 2 says its window and caps; `query_pre_attn_scalar` and `layer_types` are read by
 /// `hf.rs` (other families may set them too).
 pub fn from_hf(c: &mut DecoderConfig, x: &HfExtra) {
-    gemma::from_hf(c, x);
+    let window = gemma::from_hf_windowed(c, x);
     apply(
         c,
-        x.sliding_window.unwrap_or(0),
+        window,
         x.attn_logit_softcapping.unwrap_or(0.0),
         x.final_logit_softcapping.unwrap_or(0.0),
     );

@@ -9,7 +9,7 @@
 
 use crate::formats::gguf::GgufFile;
 
-use super::config::{arch_md_opt, common, DecoderConfig};
+use super::config::DecoderConfig;
 use super::hf::HfExtra;
 use super::{gemma, gemma2, Family, ModelError};
 
@@ -22,32 +22,25 @@ pub const LOCAL_ROPE_BASE: f32 = 10_000.0;
 /// `global_every`.
 fn apply(c: &mut DecoderConfig, sliding_window: usize, global_every: usize, local_rope_base: f32) {
     c.qk_norm = true;
-    c.post_norms = true;
-    c.sliding_window = sliding_window;
     let every = global_every.max(1);
-    c.local_layers = (0..c.n_layer)
-        .map(|l| sliding_window > 0 && (l + 1) % every != 0)
-        .collect();
+    gemma::windowed(c, sliding_window, |l| (l + 1) % every != 0);
     c.rope_base_local = Some(local_rope_base);
 }
 
 pub fn from_gguf(gguf: &GgufFile) -> Result<DecoderConfig, ModelError> {
-    let mut c = common(gguf, Family::Gemma3)?;
-    gemma::apply(&mut c);
-    let window = arch_md_opt(gguf, Family::Gemma3, "attention.sliding_window")?.unwrap_or(0);
-    apply(&mut c, window, GLOBAL_EVERY, LOCAL_ROPE_BASE);
     // HF scales q.k by query_pre_attn_scalar^-0.5: head_dim for every size but 27B (62 layers).
-    gemma::gguf_attn_scale(&mut c, 62);
+    let (mut c, window) = gemma::from_gguf_windowed(gguf, Family::Gemma3, 62)?;
+    apply(&mut c, window, GLOBAL_EVERY, LOCAL_ROPE_BASE);
     Ok(c)
 }
 
 /// HF Gemma 3 names its window pattern and local rope base (transformers 5 moves the base into
 /// `rope_parameters.sliding_attention`, which `hf.rs` resolves into `x.local_rope_theta`).
 pub fn from_hf(c: &mut DecoderConfig, x: &HfExtra) {
-    gemma::from_hf(c, x);
+    let window = gemma::from_hf_windowed(c, x);
     apply(
         c,
-        x.sliding_window.unwrap_or(0),
+        window,
         x.sliding_window_pattern.unwrap_or(GLOBAL_EVERY),
         x.local_rope_theta.map_or(LOCAL_ROPE_BASE, |t| t as f32),
     );

@@ -1,5 +1,6 @@
 // The demos in www/ driven like a person would in headless Chromium: two chat turns, a reply
-// stopped mid-stream, and a text with a name and an e-mail address analysed. Screenshots go to
+// stopped mid-stream, the analysis pickers' defaults, and a text with a name and an e-mail
+// address analysed (sentiment on MiniLM's real weights). Screenshots go to
 // docs/screenshots/ (the newest are committed). No request may leave 127.0.0.1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,6 +55,8 @@ test('chat: two turns, then a reply stopped mid-stream', { timeout: 600_000 }, a
   assert.ok(await page.isDisabled('#load'), 'Load is enabled before there is a model to load');
   release();
   await page.waitForFunction(() => !document.getElementById('input').disabled, null, { timeout: 300_000 });
+  const options = await page.$$eval('#model option', (os) => os.map((o) => o.textContent));
+  assert.ok(options.length > 0 && options.every((t) => /\d (KB|MB|GB)$/.test(t)), `the picker shows sizes: ${JSON.stringify(options)}`);
   await page.fill('#temperature', '0');
   await page.fill('#max_tokens', '24');
   for (const question of ['What is the capital of France?', 'And of Italy?']) {
@@ -82,8 +85,29 @@ test('chat: two turns, then a reply stopped mid-stream', { timeout: 600_000 }, a
   await page.context().close(); // frees the worker and its GPU memory for the next test
 });
 
+test('analysis: the pickers default to real models, with sizes; the fixtures are labelled', async () => {
+  const { page, release } = await open('/www/analysis.html');
+  release();
+  await page.waitForFunction(() => document.querySelectorAll('#m-qa option').length > 0);
+  const picked = await page.evaluate(() => Object.fromEntries(['sentiment', 'ner', 'embed', 'qa'].map((t) => {
+    const s = document.getElementById(`m-${t}`);
+    return [t, { value: s.value, options: [...s.options].map((o) => o.textContent) }];
+  })));
+  // Offline and with nothing cached: MiniLM for sentiment (by similarity) and search, from this
+  // server; entities and QA default to the hub's real checkpoints.
+  assert.deepEqual(Object.fromEntries(Object.entries(picked).map(([t, p]) => [t, p.value])),
+    { sentiment: 'similarity:all-minilm-l6-v2', ner: 'bert-base-ner', embed: 'local:all-minilm-l6-v2', qa: 'mobilebert-squad' });
+  for (const [task, { options }] of Object.entries(picked)) {
+    assert.ok(options.every((t) => /\d (KB|MB|GB)$/.test(t)), `${task}: sizes in ${JSON.stringify(options)}`);
+    assert.ok(options.filter((t) => t.startsWith('tiny')).every((t) => t.includes('random weights — test fixture')), task);
+  }
+  await page.context().close();
+});
+
 test('analysis: a name and an e-mail address are found, search and QA answer', { timeout: 600_000 }, async () => {
-  const { page, release } = await open('/www/analysis.html', 375);
+  // The hub is unreachable here: entities and QA run the test fixtures (picked in the URL);
+  // sentiment and search are the defaults, all-MiniLM-L6-v2 from this server.
+  const { page, release } = await open('/www/analysis.html?ner=local:tiny-ner&qa=local:tiny-qa', 375);
   assert.match(await page.textContent('#private'), /Nothing leaves this device/);
   // The click comes before the model list (as it did under CPU load): it must not be lost.
   await page.click('#analyse');
@@ -93,6 +117,11 @@ test('analysis: a name and an e-mail address are found, search and QA answer', {
   const marks = await page.$$eval('#highlighted mark', (ms) => ms.map((m) => ({ text: m.firstChild.textContent, kind: m.className })));
   assert.ok(marks.some((m) => m.text === 'maria.garcia@example.com' && m.kind === 'PII'), JSON.stringify(marks));
   await page.waitForFunction(() => document.querySelectorAll('#sentiment li').length === 4, null, { timeout: 300_000 });
+  // The default sentiment (MiniLM by similarity, real weights) on the clearly positive laptop
+  // paragraph and the clearly negative shipping one.
+  const labels = await page.$$eval('#sentiment li', (lis) => lis.map((li) => li.dataset.label));
+  assert.equal(labels[1], 'POSITIVE', JSON.stringify(labels));
+  assert.equal(labels[2], 'NEGATIVE', JSON.stringify(labels));
   await page.click('#search-form button');
   await page.waitForFunction(() => document.querySelectorAll('#hits li').length === 4, null, { timeout: 300_000 });
   const top = await page.textContent('#hits li:first-child');

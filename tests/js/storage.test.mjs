@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { createEngine, WebslmError } from '../../pkg/webslm.js';
 import { fakeModel, installCaches, installFetch, installNavigator, MiB } from './fakes.mjs';
 
-test('a quota shortfall is a QuotaExceededError with needed and available bytes, before any fetch', async () => {
+test('a quota shortfall is a QuotaExceededError with needed and available bytes, before any weight fetch', async () => {
   const size = 20 * MiB;
   const { files, spec } = fakeModel('feature-extraction', size);
   const calls = installFetch(files);
@@ -20,7 +20,12 @@ test('a quota shortfall is a QuotaExceededError with needed and available bytes,
     assert.equal(e.available, 9 * MiB);
     return true;
   });
-  assert.deepEqual(calls, [], 'nothing may be fetched before the quota check');
+  // config.json alone, read first for the checkpoint's task (pkg/task.js).
+  assert.deepEqual(
+    calls.map((c) => c.url),
+    ['/m/config.json'],
+    'nothing but config.json may be fetched before the quota check',
+  );
 });
 
 test('the quota check counts only the pieces not cached yet', async () => {
