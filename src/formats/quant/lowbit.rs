@@ -172,3 +172,104 @@ pub(super) fn dequant_iq4_xs(b: &[u8], y: &mut [f32]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{dequantize, f16_to_f32, random_weights, WeightFormat};
+    use super::{q3_k_scale, KVALUES_IQ4NL};
+
+    fn f16_at(b: &[u8], o: usize) -> f32 {
+        f16_to_f32(u16::from_le_bytes([b[o], b[o + 1]]))
+    }
+
+    fn decoded(fmt: WeightFormat, seed: u64) -> (Vec<u8>, Vec<f32>) {
+        let b = random_weights(fmt, 1, fmt.block_elems(), seed);
+        let mut y = vec![0.0; fmt.block_elems()];
+        dequantize(fmt, &b, fmt.block_elems(), &mut y).unwrap();
+        (b, y)
+    }
+
+    /// Each block written element by element from the layout in its doc comment, a second
+    /// formulation beside the loops above (which follow ggml's loop structure).
+    #[test]
+    fn per_element_formulas() {
+        for seed in 0..8 {
+            let (b, y) = decoded(WeightFormat::Q5_1, seed);
+            let qh = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+            for (i, &yi) in y.iter().enumerate() {
+                let nib = (b[8 + i % 16] >> (4 * (i / 16))) & 0xF;
+                let q = nib as u32 | (((qh >> i) & 1) << 4);
+                assert_eq!(yi, q as f32 * f16_at(&b, 0) + f16_at(&b, 2), "q5_1 {i}");
+            }
+
+            let (b, y) = decoded(WeightFormat::Q2_K, seed);
+            for (i, &yi) in y.iter().enumerate() {
+                let (h, j, l) = (i / 128, (i % 128) / 32, i % 32);
+                let q = (b[16 + 32 * h + l] >> (2 * j)) & 3;
+                let sc = b[8 * h + 2 * j + l / 16];
+                let want = f16_at(&b, 80) * (sc & 0xF) as f32 * q as f32 - f16_at(&b, 82) * (sc >> 4) as f32;
+                assert_eq!(yi, want, "q2_k {i}");
+            }
+
+            let (b, y) = decoded(WeightFormat::Q3_K, seed);
+            for (i, &yi) in y.iter().enumerate() {
+                let (h, j, l) = (i / 128, (i % 128) / 32, i % 32);
+                let low = ((b[32 + 32 * h + l] >> (2 * j)) & 3) as i32;
+                let high = ((b[l] >> (4 * h + j)) & 1) as i32;
+                let scale = q3_k_scale(8 * h + 2 * j + l / 16, &b[96..108]);
+                let want = f16_at(&b, 108) * scale as f32 * (low + 4 * high - 4) as f32;
+                assert_eq!(yi, want, "q3_k {i}");
+            }
+
+            let (b, y) = decoded(WeightFormat::Q5_K, seed);
+            for (i, &yi) in y.iter().enumerate() {
+                let (g, half, l) = (i / 64, (i % 64) / 32, i % 32);
+                let s = 2 * g + half;
+                let nib = (b[48 + 32 * g + l] >> (4 * half)) & 0xF;
+                let q = nib + 16 * ((b[16 + l] >> s) & 1);
+                let (sc, m) = super::super::get_scale_min_k4(s, &b[4..16]);
+                let want = f16_at(&b, 0) * sc as f32 * q as f32 - f16_at(&b, 2) * m as f32;
+                assert_eq!(yi, want, "q5_k {i}");
+            }
+
+            let (b, y) = decoded(WeightFormat::IQ4_NL, seed);
+            for (i, &yi) in y.iter().enumerate() {
+                let nib = (b[2 + i % 16] >> (4 * (i / 16))) & 0xF;
+                assert_eq!(yi, f16_at(&b, 0) * KVALUES_IQ4NL[nib as usize] as f32, "iq4_nl {i}");
+            }
+
+            let (b, y) = decoded(WeightFormat::IQ4_XS, seed);
+            let scales_h = u16::from_le_bytes([b[2], b[3]]);
+            for (i, &yi) in y.iter().enumerate() {
+                let (ib, j) = (i / 32, i % 32);
+                let lo = (b[4 + ib / 2] >> (4 * (ib % 2))) & 0xF;
+                let ls = lo as i32 | ((((scales_h >> (2 * ib)) & 3) as i32) << 4);
+                let nib = (b[8 + 16 * ib + j % 16] >> (4 * (j / 16))) & 0xF;
+                let want = f16_at(&b, 0) * (ls - 32) as f32 * KVALUES_IQ4NL[nib as usize] as f32;
+                assert_eq!(yi, want, "iq4_xs {i}");
+            }
+        }
+    }
+
+    /// The 6-bit Q3_K scales unpack as ggml's kmask1/kmask2 word arithmetic does.
+    #[test]
+    fn q3_k_scales_match_ggml_word_unpacking() {
+        let mut rng = crate::rng::Rng::new(21);
+        for _ in 0..50 {
+            let sc: [u8; 12] = std::array::from_fn(|_| rng.next_u32() as u8);
+            let word = |i: usize| u32::from_le_bytes([sc[4 * i], sc[4 * i + 1], sc[4 * i + 2], sc[4 * i + 3]]);
+            let (a0, a1, tmp) = (word(0), word(1), word(2));
+            let (k1, k2) = (0x0303_0303u32, 0x0f0f_0f0fu32);
+            let aux = [
+                (a0 & k2) | ((tmp & k1) << 4),
+                (a1 & k2) | (((tmp >> 2) & k1) << 4),
+                ((a0 >> 4) & k2) | (((tmp >> 4) & k1) << 4),
+                ((a1 >> 4) & k2) | (((tmp >> 6) & k1) << 4),
+            ];
+            for s in 0..16 {
+                let want = ((aux[s / 4] >> (8 * (s % 4))) & 0xFF) as i8 as i32 - 32;
+                assert_eq!(q3_k_scale(s, &sc), want, "scale {s}");
+            }
+        }
+    }
+}
