@@ -5,7 +5,7 @@
 // weights W[row][k..k+4] of a matrix with k_len columns, `row` counted from the start of the bound
 // buffer. k is a multiple of 4, so for block formats the four values never straddle a block.
 //
-// GGUF blocks are 2-byte aligned (34, 18, 20, 22, 210 bytes), so 32-bit reads at an even byte
+// GGUF blocks are 2-byte aligned (34, 18, 20, 22, 110, 210 bytes), so 32-bit reads at an even byte
 // offset may straddle two words; w_u32_at stitches them.
 
 fn w_u32_at(o: u32) -> u32 {
@@ -317,4 +317,207 @@ fn load_w32_q6_k(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
     return array<vec4<f32>, 8>(q6k_quad(ql[0], qh[0], q, s0), q6k_quad(ql[1], qh[1], q, s0),
         q6k_quad(ql[2], qh[2], q, s0), q6k_quad(ql[3], qh[3], q, s0), q6k_quad(ql[4], qh[4], q, s1),
         q6k_quad(ql[5], qh[5], q, s1), q6k_quad(ql[6], qh[6], q, s1), q6k_quad(ql[7], qh[7], q, s1));
+}
+
+// ---- Formats llama.cpp's quantiser writes for requantised downloads ----
+// (Q5_1, Q2_K, Q3_K, Q5_K, IQ4_NL, IQ4_XS; byte layouts in src/formats/quant/lowbit.rs.)
+
+// Q5_1, 24 bytes: d f16 | m f16 | qh u32 | qs[16]; nibbles and high bits as Q5_0.  w = d * q + m
+fn load_w4_q5_1(row: u32, k: u32, k_len: u32) -> vec4<f32> {
+    let b = (row * (k_len / 32u) + k / 32u) * 24u;
+    let j = k % 32u;
+    let lo = nib4(w_u32_at(b + 8u + (j & 15u)), select(0u, 4u, j >= 16u));
+    return w_f16_at(b) * (lo + q5_high4(w_u32_at(b + 4u), j)) + w_f16_at(b + 2u);
+}
+
+// 24-byte blocks stay word-aligned: d and m share word 0, qh is word 1, qs words 2..5.
+fn load_w32_q5_1(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
+    let i = (row * (k_len / 32u) + c) * 6u;
+    let dm = unpack2x16float(weights[i]);
+    let qh = weights[i + 1u];
+    var out: array<vec4<f32>, 8>;
+    for (var j = 0u; j < 4u; j++) {
+        let q = weights[i + 2u + j];
+        out[j] = dm.x * (nib4(q, 0u) + q5_high4(qh, 4u * j)) + dm.y;
+        out[j + 4u] = dm.x * (nib4(q, 4u) + q5_high4(qh, 16u + 4u * j)) + dm.y;
+    }
+    return out;
+}
+
+// Q2_K, 84 bytes: scales[16] (scale nibble | min nibble << 4) | qs[64] | d f16 | dmin f16.
+// Element 128h + 32j + l is bits 2j..2j+1 of qs[32h + l]; its scale byte is scales[8h + 2j + l/16].
+// w = (d * sc) * q - dmin * m
+fn load_w4_q2_k(row: u32, k: u32, k_len: u32) -> vec4<f32> {
+    let b = (row * (k_len / 256u) + k / 256u) * 84u;
+    let e = k % 256u;
+    let h = e / 128u;
+    let j = (e % 128u) / 32u;
+    let l = e % 32u;
+    let q = (weights[(b + 16u + 32u * h + l) / 4u] >> (2u * j)) & 0x03030303u;
+    let sc = w_u8_at(b + 8u * h + 2u * j + l / 16u);
+    let dd = unpack2x16float(weights[(b + 80u) / 4u]);
+    return (dd.x * f32(sc & 0xFu)) * u8x4(q) - dd.y * f32(sc >> 4u);
+}
+
+// Chunk c is (h, j) = ((c % 8) / 4, c % 4) of its super-block; 84-byte super-blocks stay
+// word-aligned. The chunk's first 16 weights use one scale byte, the last 16 the next.
+fn load_w32_q2_k(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
+    let b = (row * (k_len / 256u) + c / 8u) * 84u;
+    let h = (c % 8u) / 4u;
+    let j = c % 4u;
+    let dd = unpack2x16float(weights[(b + 80u) / 4u]);
+    let sc0 = w_u8_at(b + 8u * h + 2u * j);
+    let sc1 = w_u8_at(b + 8u * h + 2u * j + 1u);
+    let d0 = dd.x * f32(sc0 & 0xFu);
+    let m0 = dd.y * f32(sc0 >> 4u);
+    let d1 = dd.x * f32(sc1 & 0xFu);
+    let m1 = dd.y * f32(sc1 >> 4u);
+    let qi = (b + 16u + 32u * h) / 4u;
+    var out: array<vec4<f32>, 8>;
+    for (var w = 0u; w < 4u; w++) {
+        out[w] = d0 * u8x4((weights[qi + w] >> (2u * j)) & 0x03030303u) - m0;
+        out[w + 4u] = d1 * u8x4((weights[qi + 4u + w] >> (2u * j)) & 0x03030303u) - m1;
+    }
+    return out;
+}
+
+// Q3_K, 110 bytes: hmask[32] | qs[64] | scales[12] (sixteen 6-bit scales) | d f16.
+// Element 128h + 32j + l: low bits as Q2_K from qs[32h + l], high bit 4h + j of hmask[l]
+// (clear means minus 4), scale s = 8h + 2j + l/16 with its low nibble in nibble s/8 of
+// scales[s % 8] and its top two bits at bit 2(s/4) of scales[8 + s % 4].
+// w = (d * (scale - 32)) * (q - (hbit ? 0 : 4))
+fn q3k_scale(b: u32, s: u32) -> f32 {
+    let lo = (w_u8_at(b + 96u + s % 8u) >> (4u * (s / 8u))) & 0xFu;
+    let hi = (w_u8_at(b + 104u + s % 4u) >> (2u * (s / 4u))) & 3u;
+    return f32(i32(lo | (hi << 4u)) - 32);
+}
+
+fn q3k_quad(qs: u32, hm: u32, h: u32, j: u32) -> vec4<f32> {
+    let low = (qs >> (2u * j)) & 0x03030303u;
+    let high = (hm >> (4u * h + j)) & 0x01010101u;
+    return u8x4(low) + 4.0 * u8x4(high) - 4.0;
+}
+
+fn load_w4_q3_k(row: u32, k: u32, k_len: u32) -> vec4<f32> {
+    let b = (row * (k_len / 256u) + k / 256u) * 110u;
+    let e = k % 256u;
+    let h = e / 128u;
+    let j = (e % 128u) / 32u;
+    let l = e % 32u;
+    let q = q3k_quad(w_u32_at(b + 32u + 32u * h + l), w_u32_at(b + l), h, j);
+    return (w_f16_at(b + 108u) * q3k_scale(b, 8u * h + 2u * j + l / 16u)) * q;
+}
+
+// 110-byte super-blocks are only 2-byte aligned: words8 stitches the chunk's quants and masks.
+fn load_w32_q3_k(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
+    let b = (row * (k_len / 256u) + c / 8u) * 110u;
+    let h = (c % 8u) / 4u;
+    let j = c % 4u;
+    let d = w_f16_at(b + 108u);
+    let s0 = d * q3k_scale(b, 8u * h + 2u * j);
+    let s1 = d * q3k_scale(b, 8u * h + 2u * j + 1u);
+    let qs = words8(b + 32u + 32u * h);
+    let hm = words8(b);
+    return array<vec4<f32>, 8>(s0 * q3k_quad(qs[0], hm[0], h, j), s0 * q3k_quad(qs[1], hm[1], h, j),
+        s0 * q3k_quad(qs[2], hm[2], h, j), s0 * q3k_quad(qs[3], hm[3], h, j), s1 * q3k_quad(qs[4], hm[4], h, j),
+        s1 * q3k_quad(qs[5], hm[5], h, j), s1 * q3k_quad(qs[6], hm[6], h, j), s1 * q3k_quad(qs[7], hm[7], h, j));
+}
+
+// Q5_K, 176 bytes: d f16 | dmin f16 | scales[12] (as Q4_K) | qh[32] | qs[128] (as Q4_K's qs).
+// Sub-block s (32 elements) takes its fifth bits from bit s of qh[l].
+// w = (d * sc[s]) * q - dmin * m[s]
+fn load_w4_q5_k(row: u32, k: u32, k_len: u32) -> vec4<f32> {
+    let b = (row * (k_len / 256u) + k / 256u) * 176u;
+    let e = k % 256u;
+    let g = e / 64u;
+    let high = (e % 64u) >= 32u;
+    let s = 2u * g + select(0u, 1u, high);
+    let l = e % 32u;
+    let sm = q4k_scale_min(b, s);
+    let lo = nib4(weights[(b + 48u + 32u * g + l) / 4u], select(0u, 4u, high));
+    let hi = 16.0 * u8x4((weights[(b + 16u + l) / 4u] >> s) & 0x01010101u);
+    return (w_f16_at(b) * sm.x) * (lo + hi) - w_f16_at(b + 2u) * sm.y;
+}
+
+// 176-byte super-blocks stay word-aligned.
+fn load_w32_q5_k(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
+    let b = (row * (k_len / 256u) + c / 8u) * 176u;
+    let s = c % 8u;
+    let dd = unpack2x16float(weights[b / 4u]);
+    let sm = q4k_scale_min(b, s);
+    let scale = dd.x * sm.x;
+    let minv = dd.y * sm.y;
+    let qi = (b + 48u + 32u * (s / 2u)) / 4u;
+    let hi = (b + 16u) / 4u;
+    let shift = 4u * (s % 2u);
+    var out: array<vec4<f32>, 8>;
+    for (var j = 0u; j < 8u; j++) {
+        let q5 = nib4(weights[qi + j], shift) + 16.0 * u8x4((weights[hi + j] >> s) & 0x01010101u);
+        out[j] = scale * q5 - minv;
+    }
+    return out;
+}
+
+// kvalues_iq4nl (ggml-common.h), the 16 signed levels of IQ4_NL / IQ4_XS, four bytes a word.
+// A vector rather than an array: every backend indexes a vector dynamically without a local copy.
+const IQ4NL_LEVELS = vec4<u32>(0xBFAD9881u, 0xF6EADDCFu, 0x26190D01u, 0x71594535u);
+
+fn iq4nl_level(n: u32) -> f32 {
+    return f32(i32(IQ4NL_LEVELS[n >> 2u] << (24u - 8u * (n & 3u))) >> 24u);
+}
+
+// The levels of the low (shift 0) or high (shift 4) nibbles of the four bytes of q.
+fn iq4nl4(q: u32, shift: u32) -> vec4<f32> {
+    let n = (q >> shift) & 0x0F0F0F0Fu;
+    return vec4<f32>(iq4nl_level(n & 0xFu), iq4nl_level((n >> 8u) & 0xFu), iq4nl_level((n >> 16u) & 0xFu),
+        iq4nl_level(n >> 24u));
+}
+
+// IQ4_NL, 18 bytes: Q4_0's layout, the nibble indexing the levels.  w = d * level[q]
+fn load_w4_iq4_nl(row: u32, k: u32, k_len: u32) -> vec4<f32> {
+    let b = (row * (k_len / 32u) + k / 32u) * 18u;
+    let j = k % 32u;
+    return w_f16_at(b) * iq4nl4(w_u32_at(b + 2u + (j & 15u)), select(0u, 4u, j >= 16u));
+}
+
+fn load_w32_iq4_nl(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
+    let b = (row * (k_len / 32u) + c) * 18u;
+    let d = w_f16_at(b);
+    let q = words4(b + 2u);
+    return array<vec4<f32>, 8>(d * iq4nl4(q[0], 0u), d * iq4nl4(q[1], 0u), d * iq4nl4(q[2], 0u),
+        d * iq4nl4(q[3], 0u), d * iq4nl4(q[0], 4u), d * iq4nl4(q[1], 4u), d * iq4nl4(q[2], 4u),
+        d * iq4nl4(q[3], 4u));
+}
+
+// IQ4_XS, 136 bytes: d f16 | scales_h u16 | scales_l[4] | qs[128]. Sub-block ib (32 elements)
+// is an IQ4_NL block's quants at qs[16ib..] with the 6-bit scale (nibble ib % 2 of
+// scales_l[ib / 2]) | (bits 2ib..2ib+1 of scales_h) << 4.  w = (d * (scale - 32)) * level[q]
+fn iq4xs_scale(b: u32, ib: u32) -> f32 {
+    let lo = (w_u8_at(b + 4u + ib / 2u) >> (4u * (ib % 2u))) & 0xFu;
+    let hi = (w_u16_at(b + 2u) >> (2u * ib)) & 3u;
+    return w_f16_at(b) * f32(i32(lo | (hi << 4u)) - 32);
+}
+
+fn load_w4_iq4_xs(row: u32, k: u32, k_len: u32) -> vec4<f32> {
+    let b = (row * (k_len / 256u) + k / 256u) * 136u;
+    let e = k % 256u;
+    let ib = e / 32u;
+    let j = e % 32u;
+    let q = weights[(b + 8u + 16u * ib + (j & 15u)) / 4u];
+    return iq4xs_scale(b, ib) * iq4nl4(q, select(0u, 4u, j >= 16u));
+}
+
+// 136-byte super-blocks stay word-aligned; chunk c is sub-block c % 8.
+fn load_w32_iq4_xs(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
+    let b = (row * (k_len / 256u) + c / 8u) * 136u;
+    let ib = c % 8u;
+    let dl = iq4xs_scale(b, ib);
+    let qi = (b + 8u + 16u * ib) / 4u;
+    var out: array<vec4<f32>, 8>;
+    for (var j = 0u; j < 4u; j++) {
+        let q = weights[qi + j];
+        out[j] = dl * iq4nl4(q, 0u);
+        out[j + 4u] = dl * iq4nl4(q, 4u);
+    }
+    return out;
 }

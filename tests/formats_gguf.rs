@@ -409,10 +409,65 @@ fn unknown_ggml_type_99() {
 #[test]
 fn known_but_unsupported_ggml_type_is_named() {
     let mut b = GgufBuilder::valid();
-    b.tensor("c", &[256], 13, 128); // q5_k
+    b.tensor("c", &[256], 16, 128); // iq2_xxs
     let err = parse_builder(&b).unwrap_err();
     assert!(matches!(err, GgufError::UnknownTensorType { .. }));
-    assert!(err.to_string().contains("q5_k"), "{err}");
+    assert!(err.to_string().contains("iq2_xxs"), "{err}");
+}
+
+/// The formats requantised downloads use: a tensor of two rows spans exactly two rows of blocks
+/// (ggml's block sizes); one byte missing from the file, or a row that is not whole blocks, is
+/// a typed error.
+#[test]
+fn requantised_types_have_their_block_sizes() {
+    // (ggml type id, format, elements per block, bytes per block)
+    let types = [
+        (7, WeightFormat::Q5_1, 32, 24),
+        (10, WeightFormat::Q2_K, 256, 84),
+        (11, WeightFormat::Q3_K, 256, 110),
+        (13, WeightFormat::Q5_K, 256, 176),
+        (20, WeightFormat::IQ4_NL, 32, 18),
+        (23, WeightFormat::IQ4_XS, 256, 136),
+    ];
+    for (id, fmt, elems, bytes) in types {
+        let mut b = GgufBuilder::valid();
+        b.tensor("c", &[elems, 2], id, 128);
+        b.data = vec![0u8; 128 + 2 * bytes as usize];
+        let f = parse(&b.build()).unwrap_or_else(|e| panic!("{}: {e}", fmt.name()));
+        let t = f.tensor("c").unwrap();
+        assert_eq!(t.format, fmt);
+        let start = f.data_start() + 128;
+        assert_eq!(f.tensor_range("c").unwrap(), start..start + 2 * bytes);
+
+        b.data.pop();
+        assert!(
+            matches!(parse_builder(&b), Err(GgufError::TensorOutOfBounds { .. })),
+            "{}: truncated data",
+            fmt.name()
+        );
+
+        let mut b = GgufBuilder::valid();
+        b.tensor("c", &[elems + 32, 1], id, 128); // 576 for the 256-element super-blocks
+        b.data = vec![0u8; 1 << 12];
+        let ragged = elems > 32;
+        let parsed = parse_builder(&b);
+        if ragged {
+            assert!(
+                matches!(
+                    parsed,
+                    Err(GgufError::BadRowLength {
+                        source: QuantError::NotBlockAligned { .. },
+                        ..
+                    })
+                ),
+                "{}: a row of {} elements",
+                fmt.name(),
+                elems + 32
+            );
+        } else {
+            assert!(parsed.is_ok(), "{}: 64 elements are two whole blocks", fmt.name());
+        }
+    }
 }
 
 #[test]

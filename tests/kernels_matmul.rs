@@ -145,8 +145,14 @@ per_format! {
     Q4_0 => gemv_q4_0, gemm_q4_0, embedding_q4_0;
     Q4_1 => gemv_q4_1, gemm_q4_1, embedding_q4_1;
     Q5_0 => gemv_q5_0, gemm_q5_0, embedding_q5_0;
+    Q5_1 => gemv_q5_1, gemm_q5_1, embedding_q5_1;
+    Q2_K => gemv_q2_k, gemm_q2_k, embedding_q2_k;
+    Q3_K => gemv_q3_k, gemm_q3_k, embedding_q3_k;
     Q4_K => gemv_q4_k, gemm_q4_k, embedding_q4_k;
+    Q5_K => gemv_q5_k, gemm_q5_k, embedding_q5_k;
     Q6_K => gemv_q6_k, gemm_q6_k, embedding_q6_k;
+    IQ4_NL => gemv_iq4_nl, gemm_iq4_nl, embedding_iq4_nl;
+    IQ4_XS => gemv_iq4_xs, gemm_iq4_xs, embedding_iq4_xs;
 }
 
 /// F16 weights: the device's native `array<f16>` path and the packed-u32 fallback (forced by

@@ -7,7 +7,8 @@ mod common;
 
 use common::{assert_close, gpu, gpu_no_f16, run_f32};
 use webslm::formats::quant::{dequantize, WeightFormat};
-use webslm::gpu::GpuContext;
+use webslm::gpu::{DType, GpuContext};
+use webslm::kernels::matmul::{matmul_with, MatmulKernel};
 use webslm::kernels::{embedding::embedding, GpuWeight};
 
 struct Fixture {
@@ -69,6 +70,55 @@ fn cpu_decoders_match_llama_cpp() {
         dequantize(f.format, &f.bytes, f.k, &mut out).expect("dequantize");
         assert_close(&out, &f.values, DECODE_TOL, &f.source);
     }
+}
+
+/// The decoders written from ggml-quants.c do the same f32 operations as gguf-py's numpy in the
+/// same order, and Rust never contracts them into an FMA: the CPU side is exact, not just close.
+#[test]
+fn cpu_decoders_are_bit_exact() {
+    for f in fixtures() {
+        let mut out = vec![0.0; f.rows * f.k];
+        dequantize(f.format, &f.bytes, f.k, &mut out).expect("dequantize");
+        for (i, (g, w)) in out.iter().zip(&f.values).enumerate() {
+            assert_eq!(g.to_bits(), w.to_bits(), "{}: element {i}: {g} vs {w}", f.source);
+        }
+    }
+}
+
+/// Real blocks through matmul's decoders too (the gather reads 4 weights at a time; GEMV reads
+/// whole 32-weight chunks): x is the identity, so y = W^T and every output is one weight times 1
+/// plus zeros, which is exact. Rows are whole blocks laid end to end, so the fixture's bytes are
+/// read as rows of at most 256 weights, which keeps the identity small.
+fn gpu_matmul_matches(ctx: &GpuContext) {
+    for f in fixtures() {
+        let k = [256, 64, 32]
+            .into_iter()
+            .find(|&k| f.format.is_quantized() && f.k.is_multiple_of(k))
+            .unwrap_or(f.k);
+        let rows = f.rows * f.k / k;
+        let w = GpuWeight::upload(ctx, &f.source, f.format, rows, k, &f.bytes).expect("upload");
+        let mut eye = vec![0.0f32; k * k];
+        for i in 0..k {
+            eye[i * k + i] = 1.0;
+        }
+        let xt = ctx.upload_f32(&eye, &[k, k]).expect("x");
+        let values = &f.values;
+        let want: Vec<f32> = (0..k).flat_map(|i| (0..rows).map(move |r| values[r * k + i])).collect();
+        for kernel in [MatmulKernel::Gemv, MatmulKernel::Gemm] {
+            let got = run_f32(ctx, |b| {
+                let y = b.ctx().tensor(&[k, rows], DType::F32)?;
+                matmul_with(b, kernel, &xt, &w, &y)?;
+                Ok(y)
+            });
+            assert_close(&got, &want, DECODE_TOL, &format!("GPU {kernel:?} {}", f.source));
+        }
+    }
+}
+
+#[test]
+fn gpu_matmul_decoders_match_llama_cpp() {
+    let Some(ctx) = gpu() else { return };
+    gpu_matmul_matches(ctx);
 }
 
 fn gpu_gather_matches(ctx: &GpuContext) {

@@ -13,6 +13,12 @@
 
 use std::fmt;
 
+// Q5_1, Q2_K, Q3_K, Q5_K, IQ4_NL and IQ4_XS: the formats no shipped model uses but requantised
+// downloads do, kept apart so this file stays about the shared tables.
+mod lowbit;
+pub use lowbit::KVALUES_IQ4NL;
+use lowbit::{dequant_iq4_nl, dequant_iq4_xs, dequant_q2_k, dequant_q3_k, dequant_q5_1, dequant_q5_k};
+
 /// Elements per "super-block" of the K-quant formats.
 const QK_K: usize = 256;
 /// Elements per block of the legacy 32-element formats.
@@ -32,12 +38,18 @@ pub enum WeightFormat {
     Q4_0,
     Q4_1,
     Q5_0,
+    Q5_1,
+    Q2_K,
+    Q3_K,
     Q4_K,
+    Q5_K,
     Q6_K,
+    IQ4_NL,
+    IQ4_XS,
 }
 
 /// Every supported format, handy for exhaustive tests.
-pub const ALL_FORMATS: [WeightFormat; 9] = [
+pub const ALL_FORMATS: [WeightFormat; 15] = [
     WeightFormat::F32,
     WeightFormat::F16,
     WeightFormat::BF16,
@@ -45,8 +57,14 @@ pub const ALL_FORMATS: [WeightFormat; 9] = [
     WeightFormat::Q4_0,
     WeightFormat::Q4_1,
     WeightFormat::Q5_0,
+    WeightFormat::Q5_1,
+    WeightFormat::Q2_K,
+    WeightFormat::Q3_K,
     WeightFormat::Q4_K,
+    WeightFormat::Q5_K,
     WeightFormat::Q6_K,
+    WeightFormat::IQ4_NL,
+    WeightFormat::IQ4_XS,
 ];
 
 /// Errors for malformed or unsupported quantised data.
@@ -157,8 +175,14 @@ impl WeightFormat {
             WeightFormat::Q4_0 => "q4_0",
             WeightFormat::Q4_1 => "q4_1",
             WeightFormat::Q5_0 => "q5_0",
+            WeightFormat::Q5_1 => "q5_1",
+            WeightFormat::Q2_K => "q2_k",
+            WeightFormat::Q3_K => "q3_k",
             WeightFormat::Q4_K => "q4_k",
+            WeightFormat::Q5_K => "q5_k",
             WeightFormat::Q6_K => "q6_k",
+            WeightFormat::IQ4_NL => "iq4_nl",
+            WeightFormat::IQ4_XS => "iq4_xs",
         }
     }
 
@@ -166,8 +190,18 @@ impl WeightFormat {
     pub fn block_elems(self) -> usize {
         match self {
             WeightFormat::F32 | WeightFormat::F16 | WeightFormat::BF16 => 1,
-            WeightFormat::Q8_0 | WeightFormat::Q4_0 | WeightFormat::Q4_1 | WeightFormat::Q5_0 => QK32,
-            WeightFormat::Q4_K | WeightFormat::Q6_K => QK_K,
+            WeightFormat::Q8_0
+            | WeightFormat::Q4_0
+            | WeightFormat::Q4_1
+            | WeightFormat::Q5_0
+            | WeightFormat::Q5_1
+            | WeightFormat::IQ4_NL => QK32,
+            WeightFormat::Q2_K
+            | WeightFormat::Q3_K
+            | WeightFormat::Q4_K
+            | WeightFormat::Q5_K
+            | WeightFormat::Q6_K
+            | WeightFormat::IQ4_XS => QK_K,
         }
     }
 
@@ -180,8 +214,14 @@ impl WeightFormat {
             WeightFormat::Q4_0 => 18,
             WeightFormat::Q4_1 => 20,
             WeightFormat::Q5_0 => 22,
+            WeightFormat::Q5_1 => 24,
+            WeightFormat::Q2_K => 84,
+            WeightFormat::Q3_K => 110,
             WeightFormat::Q4_K => 144,
+            WeightFormat::Q5_K => 176,
             WeightFormat::Q6_K => 210,
+            WeightFormat::IQ4_NL => 18,
+            WeightFormat::IQ4_XS => 136,
         }
     }
 
@@ -193,9 +233,15 @@ impl WeightFormat {
             WeightFormat::Q4_0 => 2,
             WeightFormat::Q4_1 => 3,
             WeightFormat::Q5_0 => 6,
+            WeightFormat::Q5_1 => 7,
             WeightFormat::Q8_0 => 8,
+            WeightFormat::Q2_K => 10,
+            WeightFormat::Q3_K => 11,
             WeightFormat::Q4_K => 12,
+            WeightFormat::Q5_K => 13,
             WeightFormat::Q6_K => 14,
+            WeightFormat::IQ4_NL => 20,
+            WeightFormat::IQ4_XS => 23,
             WeightFormat::BF16 => 30,
         }
     }
@@ -358,8 +404,14 @@ pub fn dequantize(fmt: WeightFormat, bytes: &[u8], k: usize, out: &mut [f32]) ->
             WeightFormat::Q4_0 => dequant_q4_0(b, y),
             WeightFormat::Q4_1 => dequant_q4_1(b, y),
             WeightFormat::Q5_0 => dequant_q5_0(b, y),
+            WeightFormat::Q5_1 => dequant_q5_1(b, y),
+            WeightFormat::Q2_K => dequant_q2_k(b, y),
+            WeightFormat::Q3_K => dequant_q3_k(b, y),
             WeightFormat::Q4_K => dequant_q4_k(b, y),
+            WeightFormat::Q5_K => dequant_q5_k(b, y),
             WeightFormat::Q6_K => dequant_q6_k(b, y),
+            WeightFormat::IQ4_NL => dequant_iq4_nl(b, y),
+            WeightFormat::IQ4_XS => dequant_iq4_xs(b, y),
         }
     }
     Ok(())
@@ -526,8 +578,8 @@ fn dequant_q6_k(b: &[u8], y: &mut [f32]) {
 /// every bit of every field is exercised.
 /// - float formats: values ~ U(-1, 1) (rounded to f16/bf16 where needed);
 /// - `d` ~ U(0.002, 0.05) for every quantised format;
-/// - Q4_1 `m` ~ U(-0.05, 0.05); Q4_K `dmin` ~ U(0.002, 0.05);
-/// - Q4_K/Q6_K sub-block scales and all quant bytes: uniform random bytes.
+/// - Q4_1/Q5_1 `m` ~ U(-0.05, 0.05); Q2_K/Q4_K/Q5_K `dmin` ~ U(0.002, 0.05);
+/// - K-quant and IQ4_XS sub-block scales and all quant bytes: uniform random bytes.
 ///
 /// Panics if `k` is not block aligned (test misuse, not input data).
 pub fn random_weights(fmt: WeightFormat, rows: usize, k: usize, seed: u64) -> Vec<u8> {
@@ -563,15 +615,24 @@ pub fn random_weights(fmt: WeightFormat, rows: usize, k: usize, seed: u64) -> Ve
         };
         let d = rng.f32_range(0.002, 0.05);
         match fmt {
-            WeightFormat::Q8_0 | WeightFormat::Q4_0 | WeightFormat::Q5_0 => put(0, d),
-            WeightFormat::Q4_1 => {
+            WeightFormat::Q8_0
+            | WeightFormat::Q4_0
+            | WeightFormat::Q5_0
+            | WeightFormat::IQ4_NL
+            | WeightFormat::IQ4_XS => put(0, d),
+            WeightFormat::Q4_1 | WeightFormat::Q5_1 => {
                 put(0, d);
                 put(2, rng.f32_range(-0.05, 0.05));
             }
-            WeightFormat::Q4_K => {
+            WeightFormat::Q4_K | WeightFormat::Q5_K => {
                 put(0, d);
                 put(2, rng.f32_range(0.002, 0.05));
             }
+            WeightFormat::Q2_K => {
+                put(80, d);
+                put(82, rng.f32_range(0.002, 0.05));
+            }
+            WeightFormat::Q3_K => put(108, d),
             WeightFormat::Q6_K => put(208, d),
             WeightFormat::F32 | WeightFormat::F16 | WeightFormat::BF16 => {}
         }
@@ -677,16 +738,36 @@ mod tests {
             assert_eq!(WeightFormat::from_ggml_type(f.ggml_type()), Ok(f));
             assert_eq!(f.is_quantized(), f.block_elems() > 1);
         }
-        let e = WeightFormat::from_ggml_type(13).unwrap_err();
-        assert_eq!(e, QuantError::UnsupportedType { id: 13 });
-        assert!(e.to_string().contains("q5_k"), "{e}");
-        assert!(WeightFormat::from_ggml_type(7)
+        let e = WeightFormat::from_ggml_type(16).unwrap_err();
+        assert_eq!(e, QuantError::UnsupportedType { id: 16 });
+        assert!(e.to_string().contains("iq2_xxs"), "{e}");
+        assert!(WeightFormat::from_ggml_type(9)
             .unwrap_err()
             .to_string()
-            .contains("q5_1"));
+            .contains("q8_1"));
         assert!(WeightFormat::from_ggml_type(1000).is_err());
+        // Block sizes from ggml's type_traits (sizeof(block_*)).
+        let sizes = [
+            (WeightFormat::Q5_1, 7, 24),
+            (WeightFormat::Q2_K, 10, 84),
+            (WeightFormat::Q3_K, 11, 110),
+            (WeightFormat::Q5_K, 13, 176),
+            (WeightFormat::IQ4_NL, 20, 18),
+            (WeightFormat::IQ4_XS, 23, 136),
+        ];
+        for (f, id, bytes) in sizes {
+            assert_eq!(WeightFormat::from_ggml_type(id), Ok(f));
+            assert_eq!(f.row_bytes(f.block_elems()), Ok(bytes), "{}", f.name());
+        }
         assert_eq!(WeightFormat::Q4_K.row_bytes(512), Ok(288));
         assert_eq!(WeightFormat::Q6_K.row_bytes(256), Ok(210));
+        assert_eq!(
+            WeightFormat::Q3_K.row_bytes(576),
+            Err(QuantError::NotBlockAligned {
+                format: WeightFormat::Q3_K,
+                k: 576
+            })
+        );
         assert_eq!(WeightFormat::F16.row_bytes(3), Ok(6));
         assert_eq!(
             WeightFormat::Q8_0.row_bytes(33),
@@ -723,6 +804,32 @@ mod tests {
             dequantize(WeightFormat::Q8_0, &w, 32, &mut out[..40]),
             Err(QuantError::BadOutputLen { .. })
         ));
+    }
+
+    /// A truncated block or a row that is not whole blocks is a typed error for every format.
+    #[test]
+    fn every_format_rejects_truncated_blocks() {
+        for f in ALL_FORMATS {
+            let k = f.block_elems() * 2;
+            let w = random_weights(f, 1, k, 4);
+            let mut out = vec![0.0; k];
+            assert!(dequantize(f, &w, k, &mut out).is_ok());
+            let cut = dequantize(f, &w[..w.len() - 1], k, &mut out);
+            assert_eq!(
+                cut,
+                Err(QuantError::SizeMismatch {
+                    format: f,
+                    expected: w.len(),
+                    actual: w.len() - 1
+                }),
+                "{}",
+                f.name()
+            );
+            if f.is_quantized() {
+                let ragged = dequantize(f, &w, k - 1, &mut out[..k - 1]);
+                assert_eq!(ragged, Err(QuantError::NotBlockAligned { format: f, k: k - 1 }));
+            }
+        }
     }
 
     #[test]
