@@ -22,18 +22,20 @@ export function requireNavigatorGpu() {
  * Loads a model. A text-generation model gives `{ chat.completions.create, completions.create,
  * interrupt, unload, ... }` in OpenAI's shapes; an encoder gives `{ embeddings.create, classify,
  * ner, qa, unload }`. Options: `worker` (default true: the model runs in a Web Worker),
- * `onProgress({ loaded, total, bytesPerSecond })`, `contextLength` (default 2048), `signal`.
+ * `onProgress({ loaded, total, bytesPerSecond })`, `contextLength` (default 2048), `signal`, and
+ * for a catalogue id `variant` (default: the entry's 4-bit GGUF or its own files) and `hubUrl` (a
+ * mirror replacing https://huggingface.co in its URLs).
  * @type {typeof import('./webslm.js').createEngine}
  */
 export async function createEngine(model, options = {}) {
-  const { worker = true, onProgress, contextLength = 2048, signal } = options;
+  const { worker = true, onProgress, contextLength = 2048, signal, variant, hubUrl } = options;
   const inWorker = typeof (/** @type {any} */ (globalThis).WorkerGlobalScope) !== 'undefined';
   requireNavigatorGpu();
   if (worker && typeof Worker !== 'undefined' && !inWorker) {
-    return createWorkerEngine(model, { onProgress, contextLength, signal });
+    return createWorkerEngine(model, { onProgress, contextLength, signal, variant, hubUrl });
   }
   await wasm();
-  const resolved = resolveModel(model);
+  const resolved = resolveModel(model, { variant, hubUrl });
   if (resolved.task !== 'text-generation') {
     const { web, info } = await openTextModel(resolved, { onProgress, signal });
     return textModelEngine(web, resolved.id, info);

@@ -5,10 +5,10 @@ import { catalogue, checkSupport, createEngine, hasModelInCache, deleteModelFrom
 /** Local models first, then the catalogue, filtered by task. Each: { id, name, spec }. */
 export async function modelsFor(tasks) {
   const local = await (await fetch('/www/local-models.json')).json();
-  // Sharded checkpoints (Gemma 2B, Phi-2) do not load in the browser yet.
+  // Each entry's default download: a GGUF, or one safetensors file (sharded ones do not load in the browser yet).
   const hub = catalogue.models
-    .filter((m) => m.files.some((f) => f.path === 'model.safetensors'))
-    .map((m) => ({ id: m.id, name: `${m.name} (hub download, ${Math.round(m.files.reduce((s, f) => s + f.size, 0) / 2 ** 20)} MB)`, task: m.task, spec: m.id }));
+    .filter((m) => m.format === 'gguf' || m.files.some((f) => f.path === 'model.safetensors'))
+    .map((m) => ({ id: m.id, name: `${m.name} (hub download, ${Math.round(m.files.reduce((s, f) => s + (f.size ?? 0), 0) / 2 ** 20)} MB)`, task: m.task, spec: m.id }));
   return { local: local.models.filter((m) => tasks.includes(m.task)), hub: hub.filter((m) => tasks.includes(m.task)) };
 }
 
