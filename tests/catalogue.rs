@@ -288,3 +288,18 @@ fn catalogue_id_without_network_names_the_url() {
     assert!(stderr.contains(&format!("could not download {want}")), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn readme_gives_phi2_download_as_the_catalogue_does() {
+    let c = Catalogue::builtin().expect("models.json parses");
+    let d = &c.get("phi-2").expect("Phi-2").default;
+    let gguf = d.gguf().expect("Phi-2 defaults to a GGUF");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    let size = gguf.size.expect("Phi-2's size is known");
+    let line = format!("{}, {size} bytes", gguf.path);
+    assert!(
+        readme.contains(&line),
+        "README.md must say `{line}` next to createEngine('phi-2')"
+    );
+    assert!(readme.contains("createEngine('phi-2')"));
+}

@@ -16,23 +16,15 @@ const MINILM = '/models/all-minilm-l6-v2';
 const TEXT = 'A mirror of the hub, on this machine.';
 const entry = JSON.parse(readFileSync(join(ROOT, 'src/catalogue/models.json'), 'utf8')).models.find((m) => m.id === ID);
 
-let server;
-let browser;
-let page;
-
-before(async () => {
-  ({ server, browser, page } = await openHarness());
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+/** @type {Awaited<ReturnType<typeof openHarness>>} */
+let h;
+before(async () => (h = await openHarness()));
+after(async () => Promise.all([h?.browser.close(), h?.server.close()]));
 
 test('a catalogue id loads through hubUrl (in the worker), verified, and embeds as the local files do', async () => {
-  const hubUrl = `${server.origin}/hub`;
+  const hubUrl = `${h.server.origin}/hub`;
   const local = { url: `${MINILM}/model.safetensors`, configUrl: `${MINILM}/config.json`, tokenizerUrl: `${MINILM}/tokenizer.json`, task: 'feature-extraction' };
-  const got = await page.evaluate(
+  const got = await h.page.evaluate(
     async ({ id, hubUrl, local, text }) => {
       const { createEngine, checkSupport, hasModelInCache } = window.webslm;
       const mirrored = await createEngine(id, { hubUrl });
@@ -53,16 +45,16 @@ test('a catalogue id loads through hubUrl (in the worker), verified, and embeds 
   assert.ok(got.cached, 'the verified download is cached');
   // Every file came from the mirror, at the catalogue's pinned commit.
   const pinned = new URL(weights.url).pathname;
-  assert.ok(server.requests.includes(`/hub${pinned}`), `no request for /hub${pinned}`);
-  assert.ok(server.requests.includes(`/hub${pinned.replace('model.safetensors', 'tokenizer.json')}`));
+  assert.ok(h.server.requests.includes(`/hub${pinned}`), `no request for /hub${pinned}`);
+  assert.ok(h.server.requests.includes(`/hub${pinned.replace('model.safetensors', 'tokenizer.json')}`));
   assert.equal(got.sizes.variant, entry.variant);
   assert.equal(got.sizes.variants[0].downloadBytes, entry.files.reduce((s, f) => s + f.size, 0));
   assert.equal(got.sizes.variants[0].gpuMemoryBytes, entry.gpu_memory_mb * 2 ** 20);
 });
 
 test('a mirror serving corrupted bytes is an IntegrityError (on the page) and leaves nothing cached', async () => {
-  const hubUrl = `${server.origin}/corrupt/hub`;
-  const result = await page.evaluate(
+  const hubUrl = `${h.server.origin}/corrupt/hub`;
+  const result = await h.page.evaluate(
     async ({ id, hubUrl }) => {
       try {
         await window.webslm.createEngine(id, { hubUrl, worker: false });
@@ -82,8 +74,8 @@ test('a mirror serving corrupted bytes is an IntegrityError (on the page) and le
 });
 
 test('an unknown variant is UnknownModel naming the variants, before any fetch', async () => {
-  const before = server.requests.length;
-  const result = await page.evaluate(async (id) => {
+  const start = h.server.requests.length;
+  const result = await h.page.evaluate(async (id) => {
     try {
       await window.webslm.createEngine(id, { variant: 'no-such-variant' });
       return { name: 'no error' };
@@ -93,5 +85,5 @@ test('an unknown variant is UnknownModel naming the variants, before any fetch',
   }, ID);
   assert.equal(result.name, 'UnknownModel');
   assert.match(result.message, new RegExp(`has no variant 'no-such-variant'; its variants are ${entry.variant}`));
-  assert.equal(server.requests.slice(before).filter((p) => p.startsWith('/hub/')).length, 0);
+  assert.equal(h.server.requests.slice(start).filter((p) => p.startsWith('/hub/')).length, 0);
 });
