@@ -1,10 +1,11 @@
 // A local hub mirror for the tests: under /hub/ the test server answers the hub's URL layout,
-// /hub/<owner>/<name>/resolve/<commit>/<file>, with models/<catalogue id>/<file>, for exactly the
+// /hub/<owner>/<name>/resolve/<commit>/<file>, with models/<catalogue id>/<file> (a GGUF:
+// models/<file>, where scripts/fetch-models.sh puts it), for exactly the
 // URLs the catalogue pins (another commit or file is a 404, as on a mirror of pinned files). So
 // `hubUrl: origin + '/hub'` (JS) and `WEBSLM_HUB=origin/hub` (CLI) load catalogue ids from the
 // copies fetched here (scripts/fetch-models.sh), checked against the catalogue's sizes and sha256.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 
 const HUB = 'https://huggingface.co';
 
@@ -31,5 +32,8 @@ function pinnedUrls(root) {
  */
 export function mirrorPath(root, rest) {
   const local = pinnedUrls(root).get(HUB + rest);
-  return local ? join(root, 'models', local) : null;
+  if (!local) return null;
+  // A folder per encoder (models/all-minilm-l6-v2/); a GGUF under its own name (models/X.gguf).
+  const inFolder = join(root, 'models', local);
+  return existsSync(inFolder) ? inFolder : join(root, 'models', basename(local));
 }

@@ -2,7 +2,9 @@
 //! `/<repo>/resolve/<commit>/<file>` layout, serving models/all-minilm-l6-v2): `webslm embed
 //! --model all-minilm-l6-v2` with `WEBSLM_HUB` and an empty cache downloads every file, checks it
 //! against the catalogue, and embeds exactly as the local folder does; a mirror serving corrupted
-//! bytes is an IntegrityError that leaves nothing of the file in the cache.
+//! bytes is an IntegrityError that leaves nothing of the file in the cache; a decoder's GGUF
+//! variant (`smollm2-135m-instruct:q4_1`, the file scripts/fetch-models.sh fetches) downloads as
+//! one file and gives the local file's logits.
 
 #[path = "common_formats/mod.rs"]
 mod common_formats;
@@ -150,5 +152,27 @@ fn catalogue_id_loads_through_a_local_hub_mirror() {
         stderr.contains(&format!("could not download {}/nowhere/", mirror.origin)),
         "{stderr}"
     );
+
+    // A decoder's GGUF variant is one file: resolved to it, and its logits are the local file's.
+    let (gguf_id, gguf) = ("smollm2-135m-instruct:q4_1", "SmolLM2-135M-Instruct.Q4_1.gguf");
+    let (_, variant) = catalogue.lookup(gguf_id).expect("the Q4_1 variant");
+    assert_eq!(variant.gguf().map(|f| f.path.as_str()), Some(gguf));
+    let logits = [
+        "logits",
+        "--prompt",
+        "The capital of France is",
+        "--top",
+        "3",
+        "--model",
+    ];
+    let out = webslm(&[&logits[..], &[gguf_id]].concat(), &cache, &hub);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let local_gguf = models.join(gguf);
+    let want = webslm(&[&logits[..], &[&local_gguf.to_string_lossy()]].concat(), &cache, &hub);
+    assert_eq!(
+        out.stdout, want.stdout,
+        "the mirrored GGUF scores differently from the local copy"
+    );
+    assert!(cache.join("smollm2-135m-instruct").join("q4_1").join(gguf).is_file());
     let _ = std::fs::remove_dir_all(&cache);
 }

@@ -35,6 +35,12 @@ def file_entry(repo, commit, fact, local):
     size, sha = fact.get('size'), fact.get('sha256')
     sha = sha.lower() if isinstance(sha, str) and HEX64.match(sha.lower()) else None
     size = size if isinstance(size, int) and size > 0 else None
+    # A GGUF fetched here (scripts/fetch-models.sh) lies in models/ under its own name: a hash
+    # that it contradicts is an error.
+    copy = os.path.join(ROOT, 'models', os.path.basename(path))
+    if not local and path.endswith('.gguf') and os.path.isfile(copy) and (sha or size):
+        if (size and size != os.path.getsize(copy)) or (sha and sha != sha256_of(copy)):
+            sys.exit(f'models/{os.path.basename(path)}: the copy here is not the facts\' {path}')
     if local and os.path.isfile(os.path.join(ROOT, local, path)):
         here = os.path.join(ROOT, local, path)
         got_size, got_sha = os.path.getsize(here), sha256_of(here)
@@ -92,6 +98,9 @@ def model_entry(base, facts):
     keep = ('id', 'name', 'task', 'model_type', 'license', 'gated', 'license_url', 'context_length', 'default_context', 'repo')
     out = {k: base[k] for k in keep if k in base}
     local = base.get('local')
+    if base.get('extra_variants'):
+        facts = dict(facts or {'variants': {}})
+        facts['variants'] = {**facts.get('variants', {}), **{k: v for k, v in base['extra_variants'].items() if k not in facts.get('variants', {})}}
     if facts and facts.get('variants'):
         default = facts.get('default') or next(iter(facts['variants']))
         variants = {vid: variant_entry(vid, v, base, local) for vid, v in facts['variants'].items()}

@@ -2,7 +2,8 @@
 // hub's layout under /hub/ (/<repo>/resolve/<commit>/<file>, only the URLs the catalogue pins)
 // with models/all-minilm-l6-v2. createEngine('all-minilm-l6-v2', { hubUrl }) downloads from it,
 // checks every file against the catalogue's sha256, and embeds exactly as the same files given by
-// URL; a mirror serving corrupted bytes is an IntegrityError and leaves nothing cached.
+// URL; a decoder's GGUF variant is one file; a mirror serving corrupted bytes is an IntegrityError
+// and leaves nothing cached.
 //
 //   scripts/build-pkg.sh && node --test tests/e2e/hub_mirror.test.mjs
 import assert from 'node:assert/strict';
@@ -50,6 +51,24 @@ test('a catalogue id loads through hubUrl (in the worker), verified, and embeds 
   assert.equal(got.sizes.variant, entry.variant);
   assert.equal(got.sizes.variants[0].downloadBytes, entry.files.reduce((s, f) => s + f.size, 0));
   assert.equal(got.sizes.variants[0].gpuMemoryBytes, entry.gpu_memory_mb * 2 ** 20);
+});
+
+test("a decoder's GGUF variant loads through hubUrl as one file and continues the prompt", { timeout: 300_000 }, async () => {
+  const hubUrl = `${h.server.origin}/hub`;
+  const start = h.server.requests.length;
+  const got = await h.page.evaluate(async (hubUrl) => {
+    const engine = await window.webslm.createEngine('smollm2-135m-instruct', { variant: 'q4_1', hubUrl, contextLength: 64 });
+    const out = await engine.completions.create({ prompt: 'The capital of France is', max_tokens: 2, temperature: 0 });
+    const sha256 = engine.loadInfo.sha256;
+    await engine.unload();
+    return { text: out.choices[0].text, sha256 };
+  }, hubUrl);
+  const smol = JSON.parse(readFileSync(join(ROOT, 'src/catalogue/models.json'), 'utf8')).models.find((m) => m.id === 'smollm2-135m-instruct');
+  const file = smol.variants.find((v) => v.id === 'q4_1').files[0];
+  assert.equal(got.sha256, file.sha256);
+  assert.match(got.text, /^ Paris/, 'SmolLM2 continues " Paris" (llama.cpp does too)');
+  const fetched = new Set(h.server.requests.slice(start).filter((p) => p.startsWith('/hub/')));
+  assert.deepEqual([...fetched], [`/hub${new URL(file.url).pathname}`], 'one file, from the mirror');
 });
 
 test('a mirror serving corrupted bytes is an IntegrityError (on the page) and leaves nothing cached', async () => {
