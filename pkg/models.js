@@ -52,7 +52,7 @@ function resolveCatalogue(id, { variant, hubUrl }) {
     return f && { url: onHub(f.url, hubUrl), size: f.size, sha256: f.sha256 };
   };
   const named = (/** @type {string} */ path) => file((f) => f.path === path);
-  const common = { id: entry.id, variant: picked.id, task: entry.task };
+  const common = { id: entry.id, variant: picked.id, task: entry.task, licenseUrl: entry.gated ? entry.license_url : undefined };
   // A GGUF holds its tokenizer and chat template: one file.
   const gguf = picked.format === 'gguf' && file((f) => f.path.endsWith('.gguf'));
   if (gguf) return { ...common, format: 'gguf', weights: gguf };

@@ -65,6 +65,8 @@ export interface ResolvedModel {
   id: string;
   /** The catalogue variant, for a catalogue id. */
   variant?: string;
+  /** A gated catalogue model's licence page (a refused download names it). */
+  licenseUrl?: string;
   task: string;
   format: 'gguf' | 'safetensors' | string;
   weights: ModelFile;

@@ -3,7 +3,8 @@
 // (pkg/, models/, tests/) with HTTP Range support and records every request. Under /corrupt/ it
 // serves a file with one byte flipped (the integrity test); under /flaky/ it drops the
 // connection the first time the fourth 8 MiB piece of a file is asked for (the resume test); under
-// /hub/ it is a mirror of the catalogue's pinned hub URLs (scripts/hub_mirror.mjs).
+// /hub/ it is a mirror of the catalogue's pinned hub URLs (scripts/hub_mirror.mjs); under /gated/ it
+// refuses everything with HTTP 401, as the hub refuses a gated model to a user without access.
 // With `isolated` (`--isolated` on the command line) every response carries the headers that make
 // a page cross-origin isolated: SharedArrayBuffer, which wllama's threads need (the browser bench).
 import { createServer } from 'node:http';
@@ -36,6 +37,11 @@ export async function startServer(root, port = 0, { isolated = false } = {}) {
     requests.push(url.pathname);
     if (url.pathname === '/' || url.pathname === '/www') {
       res.writeHead(302, { location: '/www/' }).end();
+      return;
+    }
+    if (url.pathname.startsWith('/gated/')) {
+      // What the hub answers a user who has not accepted a gated model's licence.
+      res.writeHead(401).end();
       return;
     }
     if (url.pathname.endsWith('/')) url.pathname += 'index.html';

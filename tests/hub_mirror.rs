@@ -174,5 +174,24 @@ fn catalogue_id_loads_through_a_local_hub_mirror() {
         "the mirrored GGUF scores differently from the local copy"
     );
     assert!(cache.join("smollm2-135m-instruct").join("q4_1").join(gguf).is_file());
+
+    // A gated model refused (HTTP 401, as the hub answers without an accepted licence) names the
+    // licence page.
+    let gated = catalogue.models.iter().find(|m| m.gated).expect("a gated entry");
+    let page = gated
+        .license_url
+        .as_deref()
+        .expect("a gated entry names its licence page");
+    let args = ["tokenize", "--text", "hi", "--model", gated.id.as_str()];
+    let out = webslm(&args, &cache, &format!("{}/gated", mirror.origin));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!(
+            "(HTTP 401): {} is gated: accept its licence at {page}",
+            gated.repo
+        )),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&cache);
 }

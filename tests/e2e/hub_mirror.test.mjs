@@ -92,6 +92,24 @@ test('a mirror serving corrupted bytes is an IntegrityError (on the page) and le
   assert.equal(result.cached, false);
 });
 
+test('a gated model refused with HTTP 401 is a NetworkError naming its licence page', async () => {
+  const gated = JSON.parse(readFileSync(join(ROOT, 'src/catalogue/models.json'), 'utf8')).models.find((m) => m.gated);
+  const result = await h.page.evaluate(
+    async ({ id, hubUrl }) => {
+      try {
+        await window.webslm.createEngine(id, { hubUrl });
+        return { name: 'no error' };
+      } catch (e) {
+        return { name: e.name, message: e.message };
+      }
+    },
+    { id: gated.id, hubUrl: `${h.server.origin}/gated` },
+  );
+  assert.equal(result.name, 'NetworkError');
+  assert.ok(result.message.includes(`HTTP 401`), result.message);
+  assert.ok(result.message.includes(`${gated.id} is gated: accept its licence at ${gated.license_url}`), result.message);
+});
+
 test('an unknown variant is UnknownModel naming the variants, before any fetch', async () => {
   const start = h.server.requests.length;
   const result = await h.page.evaluate(async (id) => {

@@ -72,43 +72,50 @@ fn download(model: &CatalogueModel, variant: &CatalogueVariant, dir: &Path) -> R
             .map_or_else(|| "size unknown".to_string(), |n| format!("{n} bytes"));
         eprintln!("webslm: downloading {url} ({size})");
         let mut curl = Command::new("curl");
-        curl.args([
-            "--fail",
-            "--location",
-            "--silent",
-            "--show-error",
-            "--retry",
-            "2",
-            "--output",
-        ])
-        .arg(&partial)
-        .arg(&url);
+        // The HTTP status goes to stdout (the body to the file): 401/403 is a gated repository.
+        curl.args(["--fail", "--location", "--silent", "--show-error", "--retry", "2"])
+            .args(["--write-out", "%{http_code}", "--output"])
+            .arg(&partial)
+            .arg(&url);
         // Gated repositories (Gemma, Llama) need a hub token. It goes to the hub only, never to
         // a mirror that WEBSLM_HUB names.
         if let (Ok(token), None) = (std::env::var("HF_TOKEN"), &hub) {
             curl.arg("--header").arg(format!("Authorization: Bearer {token}"));
         }
-        let status = curl
-            .status()
+        let out = curl
+            .output()
             .map_err(|e| format!("could not download {url}: running curl failed: {e}"))?;
-        if !status.success() {
+        if !out.status.success() {
             let _ = std::fs::remove_file(&partial);
-            let code = status.code().map_or_else(|| "none".to_string(), |c| c.to_string());
-            let gated = match (&model.gated, &model.license_url) {
-                (true, Some(page)) => format!(
-                    "; {} is gated: accept its licence at {page}, then set HF_TOKEN to a hub token",
-                    model.repo
-                ),
-                _ => String::new(),
-            };
-            return Err(format!(
-                "could not download {url} (curl exit status {code}): check the network{gated}"
-            ));
+            return Err(curl_failure(model, &url, &out));
         }
         verify_file(&partial, file).map_err(|e| format!("{url}: {e}"))?;
         std::fs::rename(&partial, &target).map_err(|e| format!("{}: {e}", target.display()))?;
     }
     Ok(())
+}
+
+/// Why a download failed: a gated repository's refusal names the licence page to accept;
+/// anything else names the URL, curl's exit status and its message.
+fn curl_failure(model: &CatalogueModel, url: &str, out: &std::process::Output) -> String {
+    let http = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let code = out.status.code().map_or_else(|| "none".to_string(), |c| c.to_string());
+    let why = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    let denied = http == "401" || http == "403";
+    match (model.gated, &model.license_url) {
+        (true, Some(page)) if denied => {
+            let token = if std::env::var_os("HF_TOKEN").is_some() {
+                "HF_TOKEN is set, but its account has not accepted the licence"
+            } else {
+                "then set HF_TOKEN to a hub token of that account"
+            };
+            format!(
+                "could not download {url} (HTTP {http}): {} is gated: accept its licence at {page}; {token}",
+                model.repo
+            )
+        }
+        _ => format!("could not download {url} (curl exit status {code}, HTTP {http}: {why}): check the network"),
+    }
 }
 
 /// `webslm models`: the catalogue as JSON, each entry with its variants' download bytes and GPU
