@@ -176,6 +176,37 @@ fn every_decoder_defaults_to_a_quantised_gguf() {
 }
 
 #[test]
+fn every_safetensors_download_is_a_folder_the_loader_takes() {
+    let c = Catalogue::builtin().expect("models.json parses");
+    for m in &c.models {
+        for v in m.all_variants().filter(|v| v.format == "safetensors") {
+            let has = |p: &str| v.files.iter().any(|f| f.path == p);
+            assert!(has("config.json"), "{}:{}: no config.json", m.id, v.id);
+            assert!(
+                has("tokenizer.json") || has("vocab.txt"),
+                "{}:{}: no tokenizer",
+                m.id,
+                v.id
+            );
+            assert!(
+                has("model.safetensors") || has("model.safetensors.index.json"),
+                "{}:{}: no weights",
+                m.id,
+                v.id
+            );
+        }
+        for v in m.all_variants().filter(|v| v.format == "gguf") {
+            assert!(
+                v.gguf().is_some() && v.files.len() == 1,
+                "{}:{}: a GGUF download is one .gguf",
+                m.id,
+                v.id
+            );
+        }
+    }
+}
+
+#[test]
 fn variants_are_picked_by_id_and_unknown_ones_are_typed_errors() {
     let c = Catalogue::builtin().expect("models.json parses");
     let (m, v) = c.lookup("phi-2").expect("phi-2");

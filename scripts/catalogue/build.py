@@ -101,6 +101,21 @@ def model_entry(base, facts):
     if base.get('extra_variants'):
         facts = dict(facts or {'variants': {}})
         facts['variants'] = {**facts.get('variants', {}), **{k: v for k, v in base['extra_variants'].items() if k not in facts.get('variants', {})}}
+    orig = base.get('original')
+    if orig and facts and not any(v.get('format') == 'safetensors' for v in facts.get('variants', {}).values()):
+        facts = dict(facts)
+        extra = {'repo': orig['repo'], 'format': 'safetensors', 'files': [{'path': p} for p in orig['files']]}
+        facts['variants'] = {**facts.get('variants', {}), orig['variant']: extra}
+    if orig and facts:
+        # A safetensors variant is a folder: the facts may list only the files they found, and
+        # the loader needs the rest too (listed unverified, without a size).
+        variants = {}
+        for vid, v in facts.get('variants', {}).items():
+            if v.get('format') == 'safetensors':
+                have = {f['path'] for f in v['files']}
+                v = {**v, 'files': v['files'] + [{'path': p} for p in orig['files'] if p not in have]}
+            variants[vid] = v
+        facts = {**facts, 'variants': variants}
     if facts and facts.get('variants'):
         default = facts.get('default') or next(iter(facts['variants']))
         variants = {vid: variant_entry(vid, v, base, local) for vid, v in facts['variants'].items()}
