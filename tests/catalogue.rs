@@ -334,3 +334,29 @@ fn readme_gives_phi2_download_as_the_catalogue_does() {
     );
     assert!(readme.contains("createEngine('phi-2')"));
 }
+
+#[test]
+fn webslm_models_lists_every_variant_with_bytes_and_gpu_memory() {
+    let c = Catalogue::builtin().expect("models.json parses");
+    let out = Command::new(env!("CARGO_BIN_EXE_webslm"))
+        .arg("models")
+        .env("WEBSLM_CACHE", std::env::temp_dir().join("webslm-no-such-cache"))
+        .output()
+        .expect("the webslm binary runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let rows = listed["models"].as_array().expect("a models array");
+    assert_eq!(rows.len(), c.models.len());
+    for (row, m) in rows.iter().zip(&c.models) {
+        assert_eq!(row["id"], m.id.as_str());
+        assert_eq!(row["default_variant"], m.default.id.as_str());
+        let variants = row["variants"].as_array().expect("variants");
+        assert_eq!(variants.len(), 1 + m.variants.len(), "{}", m.id);
+        for (v, want) in variants.iter().zip(m.all_variants()) {
+            assert_eq!(v["id"], want.id.as_str());
+            assert_eq!(v["download_bytes"], want.download_bytes(), "{}:{}", m.id, want.id);
+            assert_eq!(v["gpu_memory_mb"], want.gpu_memory_mb, "{}:{}", m.id, want.id);
+            assert_eq!(v["cached"], false);
+        }
+    }
+}
