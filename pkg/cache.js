@@ -88,11 +88,11 @@ export function persist() {
  * Whether every file of `model` is in the cache, the weights downloaded whole and verified.
  * @type {typeof import('./webslm.js').hasModelInCache}
  */
-export async function hasModelInCache(model, { signal } = {}) {
+export async function hasModelInCache(model, { signal, variant, hubUrl } = {}) {
   throwIfAborted(signal);
   const cache = await openCache();
   if (!cache) return false;
-  const resolved = resolveModel(model);
+  const resolved = resolveModel(model, { variant, hubUrl });
   if (!(await cache.match(completeKey(resolved.weights.url)))) return false;
   for (const f of modelFiles(resolved).slice(1)) {
     throwIfAborted(signal);
@@ -105,11 +105,11 @@ export async function hasModelInCache(model, { signal } = {}) {
  * Removes `model`'s files (and any partial download) from the cache.
  * @type {typeof import('./webslm.js').deleteModelFromCache}
  */
-export async function deleteModelFromCache(model, { signal } = {}) {
+export async function deleteModelFromCache(model, { signal, variant, hubUrl } = {}) {
   throwIfAborted(signal);
   const cache = await openCache();
   if (!cache) return;
-  const resolved = resolveModel(model);
+  const resolved = resolveModel(model, { variant, hubUrl });
   for (const f of modelFiles(resolved).slice(1)) await cache.delete(f.url);
   const base = globalThis.location?.href ?? 'http://localhost/';
   const weights = new URL(resolved.weights.url, base).href;

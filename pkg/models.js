@@ -1,38 +1,90 @@
-// Which files a model is: a catalogue id (src/catalogue/models.json, shared with the CLI) or
-// the page's own URLs.
+// Which files a model is: a catalogue id (src/catalogue/models.json, shared with the CLI), one of
+// its variants, or the page's own URLs. A catalogue URL may point at a mirror instead of the hub
+// (`hubUrl`), keeping its size and sha256.
 
 import { WebslmError } from './errors.js';
 import catalogue from './generated/catalogue.js';
 
+/** The host that `hubUrl` replaces in catalogue URLs. */
+const HUB = 'https://huggingface.co';
+
 /**
- * A model: a catalogue id, or `{ url | urls, sha256?, size?, format?, task?, configUrl?,
- * tokenizerUrl?, tokenizerConfigUrl?, vocabUrl?, specialTokensMapUrl? }`. Returns `{ id, task,
- * format, weights, config, tokenizer, tokenizerConfig, vocab?, specialTokensMap? }`, each file
- * `{ url, size?, sha256? }`. A BERT repo without tokenizer.json gives `vocab` (vocab.txt) instead.
+ * @typedef {{ path: string, url: string, size?: number, sha256?: string, unverified?: boolean }} CatalogueFile
+ * @typedef {{ id: string, format: string, dtype: string, gpu_memory_mb: number, files: CatalogueFile[], unverified?: boolean }} CatalogueVariant
+ */
+
+/**
+ * The entry's downloads, the default first (its fields sit on the entry itself, named by `variant`).
+ * @param {any} entry
+ * @returns {CatalogueVariant[]}
+ */
+export function catalogueVariants(entry) {
+  const { variant, format, dtype, gpu_memory_mb, files, unverified } = entry;
+  return [{ id: variant, format, dtype, gpu_memory_mb, files, unverified }, ...(entry.variants ?? [])];
+}
+
+/** `url` on the mirror `hubUrl` (a base URL such as `https://mirror.example/hf`), if given. */
+function onHub(/** @type {string} */ url, /** @type {string | undefined} */ hubUrl) {
+  if (!hubUrl || !url.startsWith(`${HUB}/`)) return url;
+  return hubUrl.replace(/\/+$/, '') + url.slice(HUB.length);
+}
+
+/**
+ * A catalogue id's files, for its default download or the variant named.
+ * @param {string} id
+ * @param {{ variant?: string, hubUrl?: string }} options
+ * @returns {import('./webslm.js').ResolvedModel}
+ */
+function resolveCatalogue(id, { variant, hubUrl }) {
+  const entry = catalogue.models.find((/** @type {{ id: string }} */ m) => m.id === id);
+  if (!entry) {
+    const ids = catalogue.models.map((/** @type {{ id: string }} */ m) => m.id).join(', ');
+    throw new WebslmError('UnknownModel', `${id} is not a catalogue id (${ids})`);
+  }
+  const all = catalogueVariants(entry);
+  const picked = variant === undefined ? all[0] : all.find((v) => v.id === variant);
+  if (!picked) {
+    const known = all.map((v) => v.id).join(', ');
+    throw new WebslmError('UnknownModel', `${id} has no variant '${variant}'; its variants are ${known}`);
+  }
+  const file = (/** @type {(f: CatalogueFile) => boolean} */ which) => {
+    const f = picked.files.find(which);
+    return f && { url: onHub(f.url, hubUrl), size: f.size, sha256: f.sha256 };
+  };
+  const named = (/** @type {string} */ path) => file((f) => f.path === path);
+  const common = { id: entry.id, variant: picked.id, task: entry.task, licenseUrl: entry.gated ? entry.license_url : undefined };
+  // A GGUF holds its tokenizer and chat template: one file.
+  const gguf = picked.format === 'gguf' && file((f) => f.path.endsWith('.gguf'));
+  if (gguf) return { ...common, format: 'gguf', weights: gguf };
+  const weights = named('model.safetensors');
+  if (!weights) {
+    throw new WebslmError(
+      'UnsupportedModel',
+      `${id} (${picked.id}): sharded weights are not supported in the browser yet; its variants are ${all.map((v) => v.id).join(', ')}`,
+    );
+  }
+  return {
+    ...common,
+    format: 'safetensors',
+    weights,
+    config: named('config.json'),
+    tokenizer: named('tokenizer.json'),
+    tokenizerConfig: named('tokenizer_config.json'),
+    // vocab.txt only where there is no tokenizer.json (the wasm side prefers tokenizer.json).
+    ...(named('tokenizer.json') ? {} : { vocab: named('vocab.txt'), specialTokensMap: named('special_tokens_map.json') }),
+  };
+}
+
+/**
+ * A model: a catalogue id (with `variant` and `hubUrl` from the options), or `{ url | urls,
+ * sha256?, size?, format?, task?, configUrl?, tokenizerUrl?, tokenizerConfigUrl?, vocabUrl?,
+ * specialTokensMapUrl? }`. Returns `{ id, variant?, task, format, weights, config, tokenizer,
+ * tokenizerConfig, vocab?, specialTokensMap? }`, each file `{ url, size?, sha256? }`. A BERT repo
+ * without tokenizer.json gives `vocab` (vocab.txt) instead.
  * @type {typeof import('./webslm.js').resolveModel}
  */
-export function resolveModel(model) {
-  if (typeof model === 'string') {
-    const entry = catalogue.models.find((/** @type {{ id: string }} */ m) => m.id === model);
-    if (!entry) {
-      const ids = catalogue.models.map((/** @type {{ id: string }} */ m) => m.id).join(', ');
-      throw new WebslmError('UnknownModel', `${model} is not a catalogue id (${ids})`);
-    }
-    const file = (/** @type {string} */ path) => entry.files.find((/** @type {{ path: string }} */ f) => f.path === path);
-    const weights = file('model.safetensors');
-    if (!weights) throw new WebslmError('UnsupportedModel', `${model}: sharded weights are not supported in the browser yet`);
-    return {
-      id: entry.id,
-      task: entry.task,
-      format: 'safetensors',
-      weights,
-      config: file('config.json'),
-      tokenizer: file('tokenizer.json'),
-      tokenizerConfig: file('tokenizer_config.json'),
-      // vocab.txt only where there is no tokenizer.json (the wasm side prefers tokenizer.json).
-      ...(file('tokenizer.json') ? {} : { vocab: file('vocab.txt'), specialTokensMap: file('special_tokens_map.json') }),
-    };
-  }
+export function resolveModel(model, options = {}) {
+  if (typeof model === 'string') return resolveCatalogue(model, options);
   const url = model?.url ?? model?.urls?.[0];
   if (!url) throw new WebslmError('UnknownModel', 'a model needs a catalogue id or { url }');
   const format = model.format ?? (new URL(url, 'http://x/').pathname.endsWith('.gguf') ? 'gguf' : 'safetensors');
@@ -48,6 +100,25 @@ export function resolveModel(model) {
     vocab: opt(model.vocabUrl),
     specialTokensMap: opt(model.specialTokensMapUrl),
   };
+}
+
+/**
+ * A catalogue id's downloads with their bytes and GPU memory (checkSupport reports them), or
+ * undefined for a model given by URL.
+ * @param {import('./webslm.js').ModelSpec} model
+ * @param {string} [variant]
+ */
+export function catalogueSizes(model, variant) {
+  const entry = typeof model === 'string' && catalogue.models.find((/** @type {{ id: string }} */ m) => m.id === model);
+  if (!entry) return undefined;
+  const variants = catalogueVariants(entry).map((v) => ({
+    id: v.id,
+    format: v.format,
+    downloadBytes: v.files.reduce((sum, f) => sum + (f.size ?? 0), 0),
+    gpuMemoryBytes: v.gpu_memory_mb * 2 ** 20,
+    verified: !v.unverified && v.files.every((f) => !f.unverified),
+  }));
+  return { variant: variant ?? entry.variant, variants };
 }
 
 /**

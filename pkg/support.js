@@ -2,7 +2,7 @@
 // on the server).
 
 import { fileSize, readPrefix } from './download.js';
-import { resolveModel } from './models.js';
+import { catalogueSizes, resolveModel } from './models.js';
 import { adapterInfo, headerBytesNeeded, headerSummary, wasm } from './wasm.js';
 
 const mib = (/** @type {number} */ bytes) => Math.round(bytes / 2 ** 20);
@@ -28,30 +28,33 @@ async function readHeader(resolved, signal) {
 /**
  * Whether this browser can run `model`, before any weight is downloaded: `{ ok, reasons,
  * adapter, estimate }`. Checks WebGPU, the adapter's buffer limits against the largest tensor,
- * and the memory the weights plus the KV cache need (`contextLength`, default 2048). An aborted
- * check rejects with AbortError; every other failure is a reason.
+ * and the memory the weights plus the KV cache need (`contextLength`, default 2048). For a
+ * catalogue id (`variant` and `hubUrl` as createEngine takes them), `catalogue` lists every
+ * variant's download bytes and GPU memory, whatever the outcome. An aborted check rejects with
+ * AbortError; every other failure is a reason.
  * @type {typeof import('./webslm.js').checkSupport}
  */
-export async function checkSupport(model, { contextLength = 2048, signal } = {}) {
+export async function checkSupport(model, { contextLength = 2048, signal, variant, hubUrl } = {}) {
   /** @type {string[]} */
   const reasons = [];
+  const resolved = resolveModel(model, { variant, hubUrl });
+  const catalogue = catalogueSizes(model, resolved.variant);
   if (typeof navigator === 'undefined' || !(/** @type {any} */ (navigator).gpu)) {
-    return { ok: false, reasons: ['WebGPU is not available in this browser (navigator.gpu is missing)'] };
+    return { ok: false, reasons: ['WebGPU is not available in this browser (navigator.gpu is missing)'], catalogue };
   }
   await wasm();
   let adapter;
   try {
     adapter = await adapterInfo();
   } catch (e) {
-    return { ok: false, reasons: [/** @type {Error} */ (e).message] };
+    return { ok: false, reasons: [/** @type {Error} */ (e).message], catalogue };
   }
-  const resolved = resolveModel(model);
   let header;
   try {
     header = await readHeader(resolved, signal);
   } catch (e) {
     if (/** @type {Error} */ (e).name === 'AbortError') throw e;
-    return { ok: false, reasons: [/** @type {Error} */ (e).message], adapter };
+    return { ok: false, reasons: [/** @type {Error} */ (e).message], adapter, catalogue };
   }
   // Tensors larger than one binding are split by rows, but each part is its own buffer.
   if (header.largest_tensor > adapter.max_buffer_size) {
@@ -63,5 +66,5 @@ export async function checkSupport(model, { contextLength = 2048, signal } = {})
   /** @type {{ weightBytes: number, kvCacheBytes: number, totalBytes: number, note?: string }} */
   const estimate = { weightBytes: header.weight_bytes, kvCacheBytes: kv, totalBytes: header.weight_bytes + kv };
   if (!adapter.shader_f16) estimate.note = 'no shader-f16: f16 weights are unpacked in the shaders (slower, same results)';
-  return { ok: reasons.length === 0, reasons, adapter, estimate, architecture: header.architecture };
+  return { ok: reasons.length === 0, reasons, adapter, estimate, architecture: header.architecture, catalogue };
 }

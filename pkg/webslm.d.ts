@@ -41,11 +41,26 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-export interface EngineOptions extends CallOptions {
+/** Which download of a catalogue id, and from where. */
+export interface CatalogueOptions {
+  /** A variant id of the catalogue entry (`q8_0`, `bf16`, ...); default: the entry's own download. */
+  variant?: string;
+  /** A mirror's base URL, replacing `https://huggingface.co` in catalogue URLs (sizes and sha256 stay). */
+  hubUrl?: string;
+}
+
+export interface EngineOptions extends CallOptions, CatalogueOptions {
   /** Run the model in a Web Worker (default true). */
   worker?: boolean;
   onProgress?: (p: Progress) => void;
   contextLength?: number;
+}
+
+/** A catalogue id's downloads, as checkSupport reports them. */
+export interface CatalogueSizes {
+  /** The variant the options picked. */
+  variant: string;
+  variants: { id: string; format: string; downloadBytes: number; gpuMemoryBytes: number; verified: boolean }[];
 }
 
 export interface ModelFile {
@@ -56,6 +71,10 @@ export interface ModelFile {
 
 export interface ResolvedModel {
   id: string;
+  /** The catalogue variant, for a catalogue id. */
+  variant?: string;
+  /** A gated catalogue model's licence page (a refused download names it). */
+  licenseUrl?: string;
   task: string;
   format: 'gguf' | 'safetensors' | string;
   weights: ModelFile;
@@ -274,10 +293,12 @@ export function pipeline(
 ): Promise<(prompt: string, req?: GenerationRequest & CallOptions) => Promise<{ generated_text: string }[]>>;
 export function checkSupport(
   model: ModelSpec,
-  options?: { contextLength?: number; signal?: AbortSignal },
+  options?: { contextLength?: number; signal?: AbortSignal } & CatalogueOptions,
 ): Promise<{
   ok: boolean;
   reasons: string[];
+  /** For a catalogue id: every variant's download bytes and GPU memory. */
+  catalogue?: CatalogueSizes;
   adapter?: {
     adapter: string;
     backend: string;
@@ -291,9 +312,9 @@ export function checkSupport(
 }>;
 export function wasmMemoryBytes(): Promise<number>;
 export const CHUNK_BYTES: number;
-export function hasModelInCache(model: ModelSpec, options?: CallOptions): Promise<boolean>;
-export function deleteModelFromCache(model: ModelSpec, options?: CallOptions): Promise<void>;
-export function resolveModel(model: ModelSpec): ResolvedModel;
+export function hasModelInCache(model: ModelSpec, options?: CallOptions & CatalogueOptions): Promise<boolean>;
+export function deleteModelFromCache(model: ModelSpec, options?: CallOptions & CatalogueOptions): Promise<void>;
+export function resolveModel(model: ModelSpec, options?: CatalogueOptions): ResolvedModel;
 /** The sampling a request gets for the options it leaves out (the Rust defaults). */
 export const SAMPLING_DEFAULTS: Readonly<{
   temperature: number;
@@ -302,13 +323,39 @@ export const SAMPLING_DEFAULTS: Readonly<{
   min_p: number;
   repeat_penalty: number;
 }>;
+/** A catalogue file: `url` is pinned to a hub commit; `unverified` where a size or hash could not be found. */
+export interface CatalogueFile {
+  path: string;
+  url: string;
+  size?: number;
+  sha256?: string;
+  unverified?: boolean;
+}
+export interface CatalogueVariant {
+  id: string;
+  format: 'gguf' | 'safetensors' | string;
+  dtype: string;
+  gpu_memory_mb: number;
+  files: CatalogueFile[];
+  unverified?: boolean;
+}
+/** src/catalogue/models.json (schema 2): an entry's own fields are its default download, named by `variant`. */
 export const catalogue: {
   version: number;
-  models: {
+  note: string;
+  models: (Omit<CatalogueVariant, 'id'> & {
     id: string;
     name: string;
     task: string;
-    gpu_memory_mb: number;
-    files: { path: string; url: string; size: number }[];
-  }[];
+    model_type: string;
+    license: string;
+    license_url?: string;
+    gated: boolean;
+    context_length: number;
+    default_context: number;
+    repo: string;
+    note: string;
+    variant: string;
+    variants: CatalogueVariant[];
+  })[];
 };

@@ -2,7 +2,9 @@
 // http://127.0.0.1:8080/) and of the browser tests, on 127.0.0.1 only. It serves the repository
 // (pkg/, models/, tests/) with HTTP Range support and records every request. Under /corrupt/ it
 // serves a file with one byte flipped (the integrity test); under /flaky/ it drops the
-// connection the first time the fourth 8 MiB piece of a file is asked for (the resume test).
+// connection the first time the fourth 8 MiB piece of a file is asked for (the resume test); under
+// /hub/ it is a mirror of the catalogue's pinned hub URLs (scripts/hub_mirror.mjs); under /gated/ it
+// refuses everything with HTTP 401, as the hub refuses a gated model to a user without access.
 // With `isolated` (`--isolated` on the command line) every response carries the headers that make
 // a page cross-origin isolated: SharedArrayBuffer, which wllama's threads need (the browser bench).
 import { createServer } from 'node:http';
@@ -10,6 +12,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { mirrorPath } from './hub_mirror.mjs';
 
 const TYPES = {
   '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json',
@@ -36,6 +39,11 @@ export async function startServer(root, port = 0, { isolated = false } = {}) {
       res.writeHead(302, { location: '/www/' }).end();
       return;
     }
+    if (url.pathname.startsWith('/gated/')) {
+      // What the hub answers a user who has not accepted a gated model's licence.
+      res.writeHead(401).end();
+      return;
+    }
     if (url.pathname.endsWith('/')) url.pathname += 'index.html';
     const prefix = ['/corrupt/', '/flaky/'].find((p) => url.pathname.startsWith(p));
     const corrupt = prefix === '/corrupt/';
@@ -44,8 +52,9 @@ export async function startServer(root, port = 0, { isolated = false } = {}) {
       res.writeHead(403).end();
       return;
     }
-    const path = join(root, rel);
+    const path = rel.startsWith('/hub/') ? mirrorPath(root, rel.slice('/hub'.length)) : join(root, rel);
     try {
+      if (!path) throw new Error('not pinned by the catalogue');
       const info = await stat(path);
       if (!info.isFile()) throw new Error('not a file');
       const type = TYPES[extname(path)] ?? 'application/octet-stream';

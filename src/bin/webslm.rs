@@ -70,13 +70,16 @@ commands:
   tokenize --model PATH --text TEXT
                              print the ids of TEXT as {\"ids\":[...]} (JSON), with the model's
                              default special tokens; PATH is a .gguf file or a safetensors folder
-  models                     the catalogue of real checkpoints (JSON); every --model also takes
-                             a catalogue id, downloaded on first use into ~/.cache/webslm
-                             (or $WEBSLM_CACHE) with curl
+  models                     the catalogue of real checkpoints (JSON), each variant with its
+                             download bytes and GPU memory; every --model also takes a catalogue
+                             id or id:variant (phi-2:q8_0), downloaded on first use into
+                             ~/.cache/webslm (or $WEBSLM_CACHE) with curl, size and sha256 checked
   help                       this text
 
 environment:
-  WGPU_BACKEND=vulkan|metal|dx12   pick the native backend";
+  WGPU_BACKEND=vulkan|metal|dx12   pick the native backend
+  WEBSLM_HUB=URL                   a mirror that replaces https://huggingface.co in catalogue URLs
+  HF_TOKEN=TOKEN                   the hub token gated models (Gemma, Llama) need";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
