@@ -7,7 +7,10 @@ import { catalogue, checkSupport, createEngine, hasModelInCache, deleteModelFrom
  * place the demos read catalogue sizes, so a change of the catalogue's layout is one edit here.
  */
 export function catalogueBytes(entry) {
-  return (entry.files ?? []).reduce((sum, f) => sum + (f.size ?? 0), 0);
+  const files = entry.files ?? [];
+  // An unverified entry may lack a size: say so rather than show a partial sum.
+  if (files.some((f) => typeof f.size !== 'number')) return undefined;
+  return files.reduce((sum, f) => sum + f.size, 0);
 }
 
 /** Whether the browser package can load a catalogue entry (sharded checkpoints cannot yet). */
@@ -41,7 +44,7 @@ export function fillPicker(select, { local, hub }, selectedId, extra = []) {
     if (!list.length) continue;
     const group = document.createElement('optgroup');
     group.label = label;
-    for (const m of list) group.append(new Option(m.bytes ? `${m.name} · ${fmtBytes(m.bytes)}` : m.name, m.id, false, m.id === selectedId));
+    for (const m of list) group.append(new Option(m.bytes ? `${m.name} · ${fmtBytes(m.bytes)}` : `${m.name} · size not verified`, m.id, false, m.id === selectedId));
     select.append(group);
   }
 }
