@@ -125,6 +125,13 @@ fn load_w4_q5_0(row: u32, k: u32, k_len: u32) -> vec4<f32> {
 // Q4_K, 144 bytes: d f16 | dmin f16 | scales[12] (eight 6-bit scale/min pairs) | qs[128].
 // Elements 64g..64g+31 are low nibbles of qs[32g..], 64g+32.. the high nibbles; sub-block
 // s = 2g (+1 for high) has w = d * sc[s] * q - dmin * m[s].
+// Sub-block s's (scale, min) of a Q4_K / Q5_K super-block at byte b, times its f16 d and dmin
+// (both word-aligned: 144- and 176-byte blocks).
+fn kquant_scale_min(b: u32, s: u32) -> vec2<f32> {
+    let dd = unpack2x16float(weights[b / 4u]);
+    return dd * q4k_scale_min(b, s);
+}
+
 fn q4k_scale_min(b: u32, s: u32) -> vec2<f32> {
     let sb = b + 4u;
     if (s < 4u) {
@@ -145,16 +152,24 @@ fn load_w4_q4_k(row: u32, k: u32, k_len: u32) -> vec4<f32> {
     return (w_f16_at(b) * sm.x) * q - w_f16_at(b + 2u) * sm.y;
 }
 
+// Where weight k of a row sits in a 256-weight super-block of `block_bytes` whose quants run in
+// two 128-weight halves of four 32-weight quarters (Q6_K, Q3_K, Q2_K): (block byte, half h,
+// quarter, lane l within the quarter).
+fn kquant_pos(row: u32, k: u32, k_len: u32, block_bytes: u32) -> vec4<u32> {
+    let e = k % 256u;
+    return vec4<u32>((row * (k_len / 256u) + k / 256u) * block_bytes, e / 128u, (e % 128u) / 32u, e % 32u);
+}
+
 // Q6_K, 210 bytes: ql[128] (low 4 bits) | qh[64] (high 2 bits) | scales[16] i8 | d f16.
 // Each 128-element half h uses ql[64h..], qh[32h..], scales[8h..]; its quarter c (32 elements)
 // takes ql nibble (c >> 1) of ql[64h + 32(c & 1) + l] and bits 2c..2c+1 of qh[32h + l].
 // w = d * scale[8h + l/16 + 2c] * (q - 32)
 fn load_w4_q6_k(row: u32, k: u32, k_len: u32) -> vec4<f32> {
-    let b = (row * (k_len / 256u) + k / 256u) * 210u;
-    let e = k % 256u;
-    let h = e / 128u;
-    let c = (e % 128u) / 32u;
-    let l = e % 32u;
+    let p = kquant_pos(row, k, k_len, 210u);
+    let b = p.x;
+    let h = p.y;
+    let c = p.z;
+    let l = p.w;
     let ql = (w_u32_at(b + 64u * h + 32u * (c & 1u) + l) >> (4u * (c >> 1u))) & 0x0F0F0F0Fu;
     let qh = (w_u32_at(b + 128u + 32u * h + l) >> (2u * c)) & 0x03030303u;
     let sc = f32(i32(w_u8_at(b + 192u + 8u * h + l / 16u + 2u * c) << 24u) >> 24u);
@@ -284,17 +299,25 @@ fn load_w32_q5_0(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
 
 // Chunk c is sub-block c % 8 of its super-block; 144-byte super-blocks stay word-aligned.
 fn load_w32_q4_k(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
-    let b = (row * (k_len / 256u) + c / 8u) * 144u;
+    return load_w32_kquant(row, c, k_len, 144u, 16u, false);
+}
+
+// Q4_K and Q5_K share the layout but for Q5_K's plane of high bits (32 bytes after the scales,
+// which moves the nibbles from byte 16 to 48): a sub-block is scale * q - min.
+fn load_w32_kquant(row: u32, c: u32, k_len: u32, block_bytes: u32, qs_at: u32, high_bits: bool) -> array<vec4<f32>, 8> {
+    let b = (row * (k_len / 256u) + c / 8u) * block_bytes;
     let s = c % 8u;
-    let dd = unpack2x16float(weights[b / 4u]);
-    let sm = q4k_scale_min(b, s);
-    let scale = dd.x * sm.x;
-    let minv = dd.y * sm.y;
-    let qi = (b + 16u + 32u * (s / 2u)) / 4u;
+    let sm = kquant_scale_min(b, s);
+    let qi = (b + qs_at + 32u * (s / 2u)) / 4u;
+    let hi = (b + 16u) / 4u;
     let shift = 4u * (s % 2u);
     var out: array<vec4<f32>, 8>;
     for (var j = 0u; j < 8u; j++) {
-        out[j] = scale * nib4(weights[qi + j], shift) - minv;
+        var q = nib4(weights[qi + j], shift);
+        if (high_bits) {
+            q += 16.0 * u8x4((weights[hi + j] >> s) & 0x01010101u);
+        }
+        out[j] = sm.x * q - sm.y;
     }
     return out;
 }
@@ -348,11 +371,11 @@ fn load_w32_q5_1(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
 // Element 128h + 32j + l is bits 2j..2j+1 of qs[32h + l]; its scale byte is scales[8h + 2j + l/16].
 // w = (d * sc) * q - dmin * m
 fn load_w4_q2_k(row: u32, k: u32, k_len: u32) -> vec4<f32> {
-    let b = (row * (k_len / 256u) + k / 256u) * 84u;
-    let e = k % 256u;
-    let h = e / 128u;
-    let j = (e % 128u) / 32u;
-    let l = e % 32u;
+    let p = kquant_pos(row, k, k_len, 84u);
+    let b = p.x;
+    let h = p.y;
+    let j = p.z;
+    let l = p.w;
     let q = (weights[(b + 16u + 32u * h + l) / 4u] >> (2u * j)) & 0x03030303u;
     let sc = w_u8_at(b + 8u * h + 2u * j + l / 16u);
     let dd = unpack2x16float(weights[(b + 80u) / 4u]);
@@ -399,11 +422,11 @@ fn q3k_quad(qs: u32, hm: u32, h: u32, j: u32) -> vec4<f32> {
 }
 
 fn load_w4_q3_k(row: u32, k: u32, k_len: u32) -> vec4<f32> {
-    let b = (row * (k_len / 256u) + k / 256u) * 110u;
-    let e = k % 256u;
-    let h = e / 128u;
-    let j = (e % 128u) / 32u;
-    let l = e % 32u;
+    let p = kquant_pos(row, k, k_len, 110u);
+    let b = p.x;
+    let h = p.y;
+    let j = p.z;
+    let l = p.w;
     let q = q3k_quad(w_u32_at(b + 32u + 32u * h + l), w_u32_at(b + l), h, j);
     return (w_f16_at(b + 108u) * q3k_scale(b, 8u * h + 2u * j + l / 16u)) * q;
 }
@@ -441,21 +464,7 @@ fn load_w4_q5_k(row: u32, k: u32, k_len: u32) -> vec4<f32> {
 
 // 176-byte super-blocks stay word-aligned.
 fn load_w32_q5_k(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
-    let b = (row * (k_len / 256u) + c / 8u) * 176u;
-    let s = c % 8u;
-    let dd = unpack2x16float(weights[b / 4u]);
-    let sm = q4k_scale_min(b, s);
-    let scale = dd.x * sm.x;
-    let minv = dd.y * sm.y;
-    let qi = (b + 48u + 32u * (s / 2u)) / 4u;
-    let hi = (b + 16u) / 4u;
-    let shift = 4u * (s % 2u);
-    var out: array<vec4<f32>, 8>;
-    for (var j = 0u; j < 8u; j++) {
-        let q5 = nib4(weights[qi + j], shift) + 16.0 * u8x4((weights[hi + j] >> s) & 0x01010101u);
-        out[j] = scale * q5 - minv;
-    }
-    return out;
+    return load_w32_kquant(row, c, k_len, 176u, 48u, true);
 }
 
 // kvalues_iq4nl (ggml-common.h), the 16 signed levels of IQ4_NL / IQ4_XS, four bytes a word.

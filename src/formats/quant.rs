@@ -473,16 +473,24 @@ fn dequant_q4_1(b: &[u8], y: &mut [f32]) {
 /// `y = (q5 - 16) * d`.
 fn dequant_q5_0(b: &[u8], y: &mut [f32]) {
     let d = le_f16(&b[0..2]);
-    let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
-    let qs = &b[6..22];
+    for (y, q) in y.iter_mut().zip(q5_values(&b[2..22])) {
+        *y = (q as i32 - 16) as f32 * d;
+    }
+}
+
+/// The 32 unsigned 5-bit values of a Q5_0 / Q5_1 block from its `qh` (4 bytes: bit j is the high
+/// bit of element j) and `qs` (16 bytes: low nibble element j, high nibble element j + 16).
+pub(super) fn q5_values(qh_qs: &[u8]) -> [u8; 32] {
+    let qh = u32::from_le_bytes([qh_qs[0], qh_qs[1], qh_qs[2], qh_qs[3]]);
+    let qs = &qh_qs[4..20];
+    let mut q = [0u8; 32];
     for j in 0..16 {
         let xh0 = (((qh >> j) << 4) & 0x10) as u8;
         let xh1 = ((qh >> (j + 12)) & 0x10) as u8;
-        let x0 = ((qs[j] & 0x0F) | xh0) as i32 - 16;
-        let x1 = ((qs[j] >> 4) | xh1) as i32 - 16;
-        y[j] = x0 as f32 * d;
-        y[j + 16] = x1 as f32 * d;
+        q[j] = (qs[j] & 0x0F) | xh0;
+        q[j + 16] = (qs[j] >> 4) | xh1;
     }
+    q
 }
 
 /// Unpacks the 6-bit (scale, min) pair `j` (0..8) of a Q4_K block from its
@@ -492,6 +500,14 @@ fn dequant_q5_0(b: &[u8], y: &mut [f32]) {
 /// bytes 4..8 : m[j]    (bits 0..6) | m[j+4]  >> 4 (bits 6..8)
 /// bytes 8..12: sc[j+4] & 0xF (bits 0..4) | (m[j+4] & 0xF) << 4
 /// ```
+/// The (scale, min) of group g's two 32-element halves in a Q4_K / Q5_K block, times d and dmin.
+pub(super) fn k_group_scales(g: usize, d: f32, dmin: f32, scales: &[u8]) -> [(f32, f32); 2] {
+    [2 * g, 2 * g + 1].map(|j| {
+        let (sc, m) = get_scale_min_k4(j, scales);
+        (d * sc as f32, dmin * m as f32)
+    })
+}
+
 fn get_scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {
     if j < 4 {
         (q[j] & 63, q[j + 4] & 63)
@@ -518,12 +534,7 @@ fn dequant_q4_k(b: &[u8], y: &mut [f32]) {
     let qs = &b[16..144];
     for g in 0..4 {
         let q = &qs[32 * g..32 * g + 32];
-        let (sc1, m1) = get_scale_min_k4(2 * g, scales);
-        let (sc2, m2) = get_scale_min_k4(2 * g + 1, scales);
-        let d1 = d * sc1 as f32;
-        let m1 = dmin * m1 as f32;
-        let d2 = d * sc2 as f32;
-        let m2 = dmin * m2 as f32;
+        let [(d1, m1), (d2, m2)] = k_group_scales(g, d, dmin, scales);
         let yg = &mut y[64 * g..64 * g + 64];
         for l in 0..32 {
             yg[l] = d1 * (q[l] & 0x0F) as f32 - m1;

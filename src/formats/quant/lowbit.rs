@@ -6,7 +6,7 @@
 //! with the `gguf` package (tests/quant_fixtures.rs checks both on real tensors). The slices
 //! are whole blocks from `chunks_exact` of the format's block size, so indexing is in bounds.
 
-use super::{get_scale_min_k4, le_f16};
+use super::le_f16;
 
 /// Q5_1 block, 24 bytes / 32 elements:
 /// ```text
@@ -19,15 +19,8 @@ use super::{get_scale_min_k4, le_f16};
 pub(super) fn dequant_q5_1(b: &[u8], y: &mut [f32]) {
     let d = le_f16(&b[0..2]);
     let m = le_f16(&b[2..4]);
-    let qh = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
-    let qs = &b[8..24];
-    for j in 0..16 {
-        let xh0 = (((qh >> j) << 4) & 0x10) as u8;
-        let xh1 = ((qh >> (j + 12)) & 0x10) as u8;
-        let x0 = (qs[j] & 0x0F) | xh0;
-        let x1 = (qs[j] >> 4) | xh1;
-        y[j] = x0 as f32 * d + m;
-        y[j + 16] = x1 as f32 * d + m;
+    for (y, q) in y.iter_mut().zip(super::q5_values(&b[4..24])) {
+        *y = q as f32 * d + m;
     }
 }
 
@@ -113,12 +106,7 @@ pub(super) fn dequant_q5_k(b: &[u8], y: &mut [f32]) {
     let qh = &b[16..48];
     for g in 0..4 {
         let ql = &b[48 + 32 * g..48 + 32 * g + 32];
-        let (sc1, m1) = get_scale_min_k4(2 * g, scales);
-        let (sc2, m2) = get_scale_min_k4(2 * g + 1, scales);
-        let d1 = d * sc1 as f32;
-        let m1 = min * m1 as f32;
-        let d2 = d * sc2 as f32;
-        let m2 = min * m2 as f32;
+        let [(d1, m1), (d2, m2)] = super::k_group_scales(g, d, min, scales);
         let (u1, u2) = (1u8 << (2 * g), 2u8 << (2 * g));
         for l in 0..32 {
             let x1 = (ql[l] & 0x0F) + if qh[l] & u1 != 0 { 16 } else { 0 };
