@@ -114,7 +114,8 @@ export function catalogueSizes(model, variant) {
   const variants = catalogueVariants(entry).map((v) => ({
     id: v.id,
     format: v.format,
-    downloadBytes: v.files.reduce((sum, f) => sum + (f.size ?? 0), 0),
+    // null when a file's size is unknown (unverified), rather than a partial sum.
+    downloadBytes: v.files.every((f) => typeof f.size === 'number') ? v.files.reduce((sum, f) => sum + (f.size ?? 0), 0) : null,
     gpuMemoryBytes: v.gpu_memory_mb * 2 ** 20,
     verified: !v.unverified && v.files.every((f) => !f.unverified),
   }));

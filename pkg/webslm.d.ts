@@ -60,7 +60,7 @@ export interface EngineOptions extends CallOptions, CatalogueOptions {
 export interface CatalogueSizes {
   /** The variant the options picked. */
   variant: string;
-  variants: { id: string; format: string; downloadBytes: number; gpuMemoryBytes: number; verified: boolean }[];
+  variants: { id: string; format: string; downloadBytes: number | null; gpuMemoryBytes: number; verified: boolean }[];
 }
 
 export interface ModelFile {

@@ -85,9 +85,10 @@ pub struct CatalogueVariant {
 }
 
 impl CatalogueVariant {
-    /// Bytes of all files whose size is known (all of them unless `unverified`).
-    pub fn download_bytes(&self) -> u64 {
-        self.files.iter().filter_map(|f| f.size).sum()
+    /// Bytes of all files; None when a file's size is unknown (an unverified entry), so no partial
+    /// sum passes for the download's size.
+    pub fn download_bytes(&self) -> Option<u64> {
+        self.files.iter().map(|f| f.size).sum()
     }
 
     /// The `.gguf` file of a GGUF variant (its only weight file).
