@@ -153,11 +153,17 @@ fn load_w4_q4_k(row: u32, k: u32, k_len: u32) -> vec4<f32> {
 }
 
 // Where weight k of a row sits in a 256-weight super-block of `block_bytes` whose quants run in
-// two 128-weight halves of four 32-weight quarters (Q6_K, Q3_K, Q2_K): (block byte, half h,
-// quarter, lane l within the quarter).
-fn kquant_pos(row: u32, k: u32, k_len: u32, block_bytes: u32) -> vec4<u32> {
+// two 128-weight halves of four 32-weight quarters (Q6_K, Q3_K, Q2_K).
+struct KPos {
+    b: u32, // the super-block's first byte
+    h: u32, // the half, 0 or 1
+    q: u32, // the quarter within the half, 0..4
+    l: u32, // the lane within the quarter, 0..32
+}
+
+fn kquant_pos(row: u32, k: u32, k_len: u32, block_bytes: u32) -> KPos {
     let e = k % 256u;
-    return vec4<u32>((row * (k_len / 256u) + k / 256u) * block_bytes, e / 128u, (e % 128u) / 32u, e % 32u);
+    return KPos((row * (k_len / 256u) + k / 256u) * block_bytes, e / 128u, (e % 128u) / 32u, e % 32u);
 }
 
 // Q6_K, 210 bytes: ql[128] (low 4 bits) | qh[64] (high 2 bits) | scales[16] i8 | d f16.
@@ -166,14 +172,10 @@ fn kquant_pos(row: u32, k: u32, k_len: u32, block_bytes: u32) -> vec4<u32> {
 // w = d * scale[8h + l/16 + 2c] * (q - 32)
 fn load_w4_q6_k(row: u32, k: u32, k_len: u32) -> vec4<f32> {
     let p = kquant_pos(row, k, k_len, 210u);
-    let b = p.x;
-    let h = p.y;
-    let c = p.z;
-    let l = p.w;
-    let ql = (w_u32_at(b + 64u * h + 32u * (c & 1u) + l) >> (4u * (c >> 1u))) & 0x0F0F0F0Fu;
-    let qh = (w_u32_at(b + 128u + 32u * h + l) >> (2u * c)) & 0x03030303u;
-    let sc = f32(i32(w_u8_at(b + 192u + 8u * h + l / 16u + 2u * c) << 24u) >> 24u);
-    return (w_f16_at(b + 208u) * sc) * (u8x4(ql | (qh << 4u)) - 32.0);
+    let ql = (w_u32_at(p.b + 64u * p.h + 32u * (p.q & 1u) + p.l) >> (4u * (p.q >> 1u))) & 0x0F0F0F0Fu;
+    let qh = (w_u32_at(p.b + 128u + 32u * p.h + p.l) >> (2u * p.q)) & 0x03030303u;
+    let sc = f32(i32(w_u8_at(p.b + 192u + 8u * p.h + p.l / 16u + 2u * p.q) << 24u) >> 24u);
+    return (w_f16_at(p.b + 208u) * sc) * (u8x4(ql | (qh << 4u)) - 32.0);
 }
 
 // ---- Whole 32-element chunks, for GEMV ----
@@ -372,13 +374,9 @@ fn load_w32_q5_1(row: u32, c: u32, k_len: u32) -> array<vec4<f32>, 8> {
 // w = (d * sc) * q - dmin * m
 fn load_w4_q2_k(row: u32, k: u32, k_len: u32) -> vec4<f32> {
     let p = kquant_pos(row, k, k_len, 84u);
-    let b = p.x;
-    let h = p.y;
-    let j = p.z;
-    let l = p.w;
-    let q = (weights[(b + 16u + 32u * h + l) / 4u] >> (2u * j)) & 0x03030303u;
-    let sc = w_u8_at(b + 8u * h + 2u * j + l / 16u);
-    let dd = unpack2x16float(weights[(b + 80u) / 4u]);
+    let q = (weights[(p.b + 16u + 32u * p.h + p.l) / 4u] >> (2u * p.q)) & 0x03030303u;
+    let sc = w_u8_at(p.b + 8u * p.h + 2u * p.q + p.l / 16u);
+    let dd = unpack2x16float(weights[(p.b + 80u) / 4u]);
     return (dd.x * f32(sc & 0xFu)) * u8x4(q) - dd.y * f32(sc >> 4u);
 }
 
@@ -423,12 +421,8 @@ fn q3k_quad(qs: u32, hm: u32, h: u32, j: u32) -> vec4<f32> {
 
 fn load_w4_q3_k(row: u32, k: u32, k_len: u32) -> vec4<f32> {
     let p = kquant_pos(row, k, k_len, 110u);
-    let b = p.x;
-    let h = p.y;
-    let j = p.z;
-    let l = p.w;
-    let q = q3k_quad(w_u32_at(b + 32u + 32u * h + l), w_u32_at(b + l), h, j);
-    return (w_f16_at(b + 108u) * q3k_scale(b, 8u * h + 2u * j + l / 16u)) * q;
+    let q = q3k_quad(w_u32_at(p.b + 32u + 32u * p.h + p.l), w_u32_at(p.b + p.l), p.h, p.q);
+    return (w_f16_at(p.b + 108u) * q3k_scale(p.b, 8u * p.h + 2u * p.q + p.l / 16u)) * q;
 }
 
 // 110-byte super-blocks are only 2-byte aligned: words8 stitches the chunk's quants and masks.
