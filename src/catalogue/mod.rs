@@ -85,6 +85,11 @@ pub struct CatalogueVariant {
 }
 
 impl CatalogueVariant {
+    /// Every fact of the variant and of each of its files was found.
+    pub fn verified(&self) -> bool {
+        !self.unverified && self.files.iter().all(|f| !f.unverified)
+    }
+
     /// Bytes of all files; None when a file's size is unknown (an unverified entry), so no partial
     /// sum passes for the download's size.
     pub fn download_bytes(&self) -> Option<u64> {
@@ -159,8 +164,7 @@ impl CatalogueModel {
 
     /// Whether any fact of the entry could not be found.
     pub fn unverified(&self) -> bool {
-        self.all_variants()
-            .any(|v| v.unverified || v.files.iter().any(|f| f.unverified))
+        self.all_variants().any(|v| !v.verified())
     }
 }
 

@@ -133,7 +133,7 @@ pub fn list() -> Result<(), String> {
                     serde_json::json!({
                         "id": v.id, "format": v.format, "dtype": v.dtype,
                         "download_bytes": v.download_bytes(), "gpu_memory_mb": v.gpu_memory_mb,
-                        "verified": !(v.unverified || v.files.iter().any(|f| f.unverified)),
+                        "verified": v.verified(),
                         "cached": root.join(&m.id).join(&v.id).is_dir(),
                     })
                 })
