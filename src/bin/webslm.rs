@@ -137,6 +137,7 @@ fn info() -> Result<(), String> {
         "{}",
         serde_json::json!({
             "adapter": c.adapter, "backend": c.backend, "software": c.is_software,
+            "kernels": c.kernels.path.as_str(), "kernels_reason": c.kernels.reason,
             "shader_f16": c.shader_f16, "subgroups": c.subgroups,
             "max_storage_binding": c.max_storage_binding, "max_buffer_size": c.max_buffer_size,
             "max_workgroup_storage": c.max_workgroup_storage,

@@ -21,6 +21,8 @@ pub struct Capabilities {
     pub backend: String,
     /// A CPU emulator (lavapipe, SwiftShader, WARP): kernels that favour few dispatches win there.
     pub is_software: bool,
+    /// The kernel family this device runs, and why (see [`super::kernel_path`]).
+    pub kernels: super::kernel_path::KernelChoice,
     /// `shader-f16`: f16 weights can be read as `array<f16>`; without it they are unpacked from u32.
     pub shader_f16: bool,
     pub subgroups: bool,
@@ -50,6 +52,10 @@ impl Capabilities {
         Capabilities {
             adapter: info.name.clone(),
             backend: format!("{:?}", info.backend),
+            kernels: super::kernel_path::KernelChoice {
+                path: super::kernel_path::KernelPath::for_adapter(is_software),
+                reason: String::new(),
+            },
             is_software,
             shader_f16: features.contains(wgpu::Features::SHADER_F16),
             subgroups: features.contains(wgpu::Features::SUBGROUP),
@@ -79,10 +85,11 @@ impl Capabilities {
     /// One-line summary for logs.
     pub fn summary(&self) -> String {
         format!(
-            "{} ({}{}) shader-f16={} subgroups={} max_storage_binding={} MiB max_buffer={} MiB wg_invocations={}",
+            "{} ({}{}) kernels={} shader-f16={} subgroups={} max_storage_binding={} MiB max_buffer={} MiB wg_invocations={}",
             self.adapter,
             self.backend,
             if self.is_software { ", software" } else { "" },
+            self.kernels.path,
             self.shader_f16,
             self.subgroups,
             self.max_storage_binding >> 20,

@@ -24,6 +24,9 @@ pub struct GpuOptions {
     /// Plan kernels for this many loop iterations per invocation instead of the default budget
     /// (tests use the exact lavapipe limit, with no margin, to prove the loop counts exact).
     pub loop_budget_override: Option<u64>,
+    /// Run this kernel path whatever the adapter is (`--kernels`, the JS `kernels` option);
+    /// `None` lets `WEBSLM_KERNELS` (native) and then the adapter decide.
+    pub kernels: Option<super::kernel_path::KernelPath>,
 }
 
 /// An open device, plus the caches that live as long as it does.
@@ -100,6 +103,12 @@ impl GpuContext {
         if let Some(budget) = options.loop_budget_override {
             caps.loop_budget = budget;
         }
+        caps.kernels = super::kernel_path::choose(
+            options.kernels,
+            kernels_env().as_deref(),
+            &caps.adapter,
+            caps.is_software,
+        )?;
         log::info!("webslm GPU: {}", caps.summary());
         let stats = std::sync::Arc::new(GpuStats::default());
         Ok(GpuContext {
@@ -126,5 +135,17 @@ impl GpuContext {
     /// Fails with the first asynchronous error (device lost, out of memory, validation) seen so far.
     pub fn check(&self) -> Result<(), GpuError> {
         self.errors.take()
+    }
+}
+
+/// `WEBSLM_KERNELS`, natively; the browser has no environment (the JS option says it instead).
+fn kernels_env() -> Option<String> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::env::var(super::kernel_path::KERNELS_ENV).ok()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        None
     }
 }

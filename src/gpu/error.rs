@@ -20,6 +20,8 @@ pub enum GpuError {
     Readback(String),
     #[error("{what} needs {needed} bytes but this device allows at most {limit} bytes per buffer")]
     TooLarge { what: String, needed: u64, limit: u64 },
+    #[error(transparent)]
+    KernelPath(#[from] super::kernel_path::UnknownKernelPath),
     #[error("invalid kernel arguments: {0}")]
     InvalidArgument(String),
     /// One invocation would run more loop iterations than the device allows (lavapipe stops it

@@ -2,6 +2,7 @@
 //!
 //! - [`context`]: opens an adapter and device (natively and in the browser) and owns them.
 //! - [`capabilities`]: what the adapter really offers; kernel selection reads it.
+//! - [`kernel_path`]: software-adapter kernels or real-GPU kernels, chosen per adapter.
 //! - [`buffer`]: GPU tensors and the pool that recycles activation buffers.
 //! - [`pipeline`]: compiled compute pipelines, cached by (kernel, variant, workgroup size).
 //! - [`dispatch`]: the one place that encodes, submits and reads back work.
@@ -14,6 +15,7 @@ pub mod capabilities;
 pub mod context;
 pub mod dispatch;
 pub mod error;
+pub mod kernel_path;
 pub mod pipeline;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod profile;
@@ -24,5 +26,6 @@ pub use capabilities::Capabilities;
 pub use context::{GpuContext, GpuOptions};
 pub use dispatch::Batch;
 pub use error::GpuError;
+pub use kernel_path::{KernelChoice, KernelPath};
 pub use pipeline::{Kernel, PipelineCache, PipelineKey};
 pub use stats::{GpuStats, StatsSnapshot};
