@@ -28,4 +28,4 @@ pub use dispatch::Batch;
 pub use error::GpuError;
 pub use kernel_path::{KernelChoice, KernelPath};
 pub use pipeline::{Kernel, PipelineCache, PipelineKey};
-pub use stats::{GpuStats, StatsSnapshot};
+pub use stats::{GpuStats, StatsSnapshot, WeightDispatch, SMALL_DISPATCH_INVOCATIONS};

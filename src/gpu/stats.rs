@@ -15,6 +15,16 @@ pub struct GpuStats {
     submits: AtomicU64,
     weight_bytes_read: AtomicU64,
     kv_bytes_read: AtomicU64,
+    /// The shape of weight-reading dispatches (see [`WeightDispatch`]): weight bytes read by
+    /// dispatches too small to fill a real GPU, the longest serial chain of weight loads one
+    /// invocation makes, the fewest invocations a weight-reading dispatch had, and the largest
+    /// dynamically indexed private array a dispatched kernel declares. Maxima and minima cannot be
+    /// subtracted, so [`GpuStats::reset_shape`] starts a new window for them.
+    small_dispatch_weight_bytes: AtomicU64,
+    max_serial_weight_loads: AtomicU64,
+    /// Stored as `u64::MAX - invocations`, so that `fetch_max` keeps the minimum (0: none yet).
+    min_weight_invocations_inverted: AtomicU64,
+    private_array_bytes: AtomicU64,
     /// Bytes of GPU buffers alive now, and the most there ever were.
     live_bytes: AtomicU64,
     peak_bytes: AtomicU64,
@@ -28,6 +38,30 @@ pub struct StatsSnapshot {
     pub weight_bytes_read: u64,
     pub kv_bytes_read: u64,
     pub peak_bytes: u64,
+    pub small_dispatch_weight_bytes: u64,
+    /// Since the last [`GpuStats::reset_shape`], not since `earlier`.
+    pub max_serial_weight_loads: u64,
+    /// `None` when no weight-reading dispatch reported its shape since the last reset.
+    pub min_weight_invocations: Option<u64>,
+    pub private_array_bytes: u64,
+}
+
+/// A dispatch below this many invocations cannot fill a real GPU (a mid-range GPU runs tens of
+/// thousands of lanes at once); `small_dispatch_weight_share` counts the weight bytes such
+/// dispatches read.
+pub const SMALL_DISPATCH_INVOCATIONS: u64 = 8192;
+
+/// What a kernel launcher knows about a dispatch that streams weights, for the counters that
+/// predict real-GPU speed (`webslm bench`, `per_token`).
+#[derive(Clone, Copy, Debug)]
+pub struct WeightDispatch {
+    /// Weight bytes the dispatch fetches.
+    pub bytes: u64,
+    /// Invocations launched (workgroups x workgroup size).
+    pub invocations: u64,
+    /// The longest chain of dependent weight loads one invocation makes in a loop: a GPU hides
+    /// memory latency across lanes, not along one lane's loop.
+    pub serial_loads: u64,
 }
 
 impl StatsSnapshot {
@@ -39,6 +73,12 @@ impl StatsSnapshot {
             weight_bytes_read: self.weight_bytes_read.saturating_sub(earlier.weight_bytes_read),
             kv_bytes_read: self.kv_bytes_read.saturating_sub(earlier.kv_bytes_read),
             peak_bytes: self.peak_bytes,
+            small_dispatch_weight_bytes: self
+                .small_dispatch_weight_bytes
+                .saturating_sub(earlier.small_dispatch_weight_bytes),
+            max_serial_weight_loads: self.max_serial_weight_loads,
+            min_weight_invocations: self.min_weight_invocations,
+            private_array_bytes: self.private_array_bytes,
         }
     }
 }
@@ -51,7 +91,38 @@ impl GpuStats {
             weight_bytes_read: self.weight_bytes_read.load(Relaxed),
             kv_bytes_read: self.kv_bytes_read.load(Relaxed),
             peak_bytes: self.peak_bytes.load(Relaxed),
+            small_dispatch_weight_bytes: self.small_dispatch_weight_bytes.load(Relaxed),
+            max_serial_weight_loads: self.max_serial_weight_loads.load(Relaxed),
+            min_weight_invocations: match self.min_weight_invocations_inverted.load(Relaxed) {
+                0 => None,
+                inverted => Some(u64::MAX - inverted),
+            },
+            private_array_bytes: self.private_array_bytes.load(Relaxed),
         }
+    }
+
+    /// Starts a new window for the maxima and minima (serial loads, invocations, private arrays).
+    pub fn reset_shape(&self) {
+        self.max_serial_weight_loads.store(0, Relaxed);
+        self.min_weight_invocations_inverted.store(0, Relaxed);
+        self.private_array_bytes.store(0, Relaxed);
+    }
+
+    /// Counts a weight-reading dispatch with its shape (the bytes as [`GpuStats::read_weights`]).
+    pub(crate) fn read_weights_by(&self, d: WeightDispatch) {
+        self.read_weights(d.bytes);
+        if d.invocations < SMALL_DISPATCH_INVOCATIONS {
+            self.small_dispatch_weight_bytes.fetch_add(d.bytes, Relaxed);
+        }
+        self.max_serial_weight_loads.fetch_max(d.serial_loads, Relaxed);
+        self.min_weight_invocations_inverted
+            .fetch_max(u64::MAX - d.invocations, Relaxed);
+    }
+
+    /// Records a dispatched kernel's largest dynamically indexed private (function-scope) array:
+    /// real GPUs spill such arrays to slow local memory.
+    pub(crate) fn private_array(&self, bytes: u64) {
+        self.private_array_bytes.fetch_max(bytes, Relaxed);
     }
 
     pub(crate) fn dispatched(&self) {

@@ -213,6 +213,8 @@ pub fn attention(
     ];
     batch.dispatch(&pipeline, params, &buffers, partial.div_ceil(wg))?;
     batch.ctx().stats.read_kv(p.kv_bytes_fetched(p.n_kv_head * head_groups));
+    // attention_partial's dynamically indexed private arrays: acc (MAX_D4 vec4s), the largest.
+    batch.ctx().stats.private_array((MAX_D4 * 16) as u64);
 
     let combine = dim_u32("attention invocations", rows * p.head_dim / 4)?;
     let wg = workgroup_size(combine);

@@ -2,7 +2,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::gpu::{Batch, DType, GpuError, GpuTensor, PipelineKey};
+use crate::gpu::{Batch, DType, GpuError, GpuTensor, PipelineKey, WeightDispatch};
 use crate::ops::Activation;
 
 use super::layout::OverrideSet;
@@ -272,8 +272,13 @@ pub fn matmul_full(
             invocations.div_ceil(wg),
         )?;
         // Each weight byte is fetched once by the GEMVs; GEMM tiles fetch it m/4 times, but only
-        // decoding (GEMV) is judged against the bandwidth bound.
-        batch.ctx().stats.read_weights(part.buffer.size());
+        // decoding (GEMV) is judged against the bandwidth bound. Each trip of the K loop loads
+        // the weights of all the invocation's rows, so the serial chain is the trip count.
+        batch.ctx().stats.read_weights_by(WeightDispatch {
+            bytes: part.buffer.size(),
+            invocations: u64::from(invocations.div_ceil(wg) * wg),
+            serial_loads: k_trips as u64,
+        });
     }
     Ok(())
 }
