@@ -209,6 +209,7 @@ impl super::GpuContext {
             mapped_at_creation: true,
         });
         if !bytes.is_empty() {
+            self.stats.queue_write();
             // f32/u32 data: the length is a multiple of 4, as mapping requires.
             buffer
                 .slice(..bytes.len() as u64)
@@ -244,7 +245,9 @@ impl super::GpuContext {
         self.stats.allocated(padded);
         let whole = bytes.len() / 4 * 4;
         self.queue.write_buffer(&buffer, 0, &bytes[..whole]);
+        self.stats.queue_write();
         if whole < bytes.len() {
+            self.stats.queue_write();
             let mut tail = [0u8; 4];
             tail[..bytes.len() - whole].copy_from_slice(&bytes[whole..]);
             self.queue.write_buffer(&buffer, whole as u64, &tail);

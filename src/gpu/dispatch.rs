@@ -96,6 +96,7 @@ impl<'a> Batch<'a> {
         let mut padded = params.to_vec();
         padded.resize(padded.len().div_ceil(16) * 16, 0);
         self.ctx.queue.write_buffer(uniform.raw(), 0, &padded);
+        self.ctx.stats.queue_write();
 
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
@@ -127,6 +128,7 @@ impl<'a> Batch<'a> {
                 label: None,
                 timestamp_writes: None,
             });
+            self.ctx.stats.compute_pass();
             pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(x, y, 1);

@@ -13,6 +13,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 pub struct GpuStats {
     dispatches: AtomicU64,
     submits: AtomicU64,
+    /// Compute passes begun: each costs a real GPU a barrier and the browser a validation pass.
+    compute_passes: AtomicU64,
+    /// Host-to-GPU data transfers: `queue.write_buffer` calls and buffers created mapped with data.
+    queue_writes: AtomicU64,
     weight_bytes_read: AtomicU64,
     kv_bytes_read: AtomicU64,
     /// The shape of weight-reading dispatches (see [`WeightDispatch`]): weight bytes read by
@@ -35,6 +39,8 @@ pub struct GpuStats {
 pub struct StatsSnapshot {
     pub dispatches: u64,
     pub submits: u64,
+    pub compute_passes: u64,
+    pub queue_writes: u64,
     pub weight_bytes_read: u64,
     pub kv_bytes_read: u64,
     pub peak_bytes: u64,
@@ -70,6 +76,8 @@ impl StatsSnapshot {
         StatsSnapshot {
             dispatches: self.dispatches.saturating_sub(earlier.dispatches),
             submits: self.submits.saturating_sub(earlier.submits),
+            compute_passes: self.compute_passes.saturating_sub(earlier.compute_passes),
+            queue_writes: self.queue_writes.saturating_sub(earlier.queue_writes),
             weight_bytes_read: self.weight_bytes_read.saturating_sub(earlier.weight_bytes_read),
             kv_bytes_read: self.kv_bytes_read.saturating_sub(earlier.kv_bytes_read),
             peak_bytes: self.peak_bytes,
@@ -88,6 +96,8 @@ impl GpuStats {
         StatsSnapshot {
             dispatches: self.dispatches.load(Relaxed),
             submits: self.submits.load(Relaxed),
+            compute_passes: self.compute_passes.load(Relaxed),
+            queue_writes: self.queue_writes.load(Relaxed),
             weight_bytes_read: self.weight_bytes_read.load(Relaxed),
             kv_bytes_read: self.kv_bytes_read.load(Relaxed),
             peak_bytes: self.peak_bytes.load(Relaxed),
@@ -127,6 +137,14 @@ impl GpuStats {
 
     pub(crate) fn dispatched(&self) {
         self.dispatches.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn compute_pass(&self) {
+        self.compute_passes.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn queue_write(&self) {
+        self.queue_writes.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn submitted(&self) {
