@@ -1,16 +1,17 @@
 //! GEMV / GEMM / embedding gather for every weight format, against the CPU twins, on shapes that
 //! are not multiples of the 4-row / 4x4 tiles. Also: the no-shader-f16 path and split bindings
-//! give the same results as the normal path.
+//! give the same results as the normal path. The GPU path's GEMV (`MatmulKernel::GemvGpu`) runs
+//! the same checks on devices opened with `KernelPath::Gpu`, with subgroups and without.
 
 mod common;
 
-use common::{assert_close, gpu, gpu_no_f16, gpu_tiny_binding, nmse, run_f32, TINY_BINDING};
+use common::{assert_close, gpu, gpu_no_f16, gpu_path_as, gpu_tiny_binding, nmse, run_f32, GpuPath, TINY_BINDING};
 use webslm::cpu;
 use webslm::formats::quant::{dequantize, random_weights, WeightFormat};
 use webslm::gpu::{Batch, DType, GpuContext};
 use webslm::kernels::elementwise::{elementwise, Op};
 use webslm::kernels::matmul::{matmul_full, matmul_with, Epilogue, MatmulKernel};
-use webslm::kernels::{embedding::embedding, GpuWeight};
+use webslm::kernels::{embedding::embedding, gemv_gpu, GpuWeight};
 use webslm::ops::Activation;
 use webslm::rng::Rng;
 
@@ -102,8 +103,50 @@ fn check_embedding(ctx: &GpuContext, fmt: WeightFormat, rows: usize, k: usize, s
     );
 }
 
+/// The GPU-path GEMV's shapes: every `k_values` length (4-weight lanes, one row per workgroup,
+/// ragged x for float formats) with m from 1 to 4, and a row long enough for whole-chunk lanes
+/// (at least 64 chunks, with lanes left over) at sizes that give 1, 2 and 4 rows per workgroup.
+fn gemv_gpu_shapes(fmt: WeightFormat) -> Vec<(usize, usize, usize)> {
+    let mut shapes = Vec::new();
+    for k in k_values(fmt) {
+        for (m, n) in [(1, 67), (2, 5), (4, 19)] {
+            shapes.push((m, n, k));
+        }
+    }
+    let long = match fmt.block_elems() {
+        1 => 2051,
+        32 => 2080,
+        _ => 2304,
+    };
+    for (m, n) in [(3, 7), (4, 300), (1, 530)] {
+        shapes.push((m, n, long));
+    }
+    shapes
+}
+
+/// The GPU-path GEMV on one format, with subgroups (where the adapter has them) and without.
+fn check_gemv_gpu(fmt: WeightFormat, seed: u64) {
+    let (Some(sg), Some(tree)) = (gpu_path_as(GpuPath::Plain), gpu_path_as(GpuPath::NoSubgroups)) else {
+        return;
+    };
+    assert!(!tree.caps.subgroups, "the no-subgroups device must not have subgroups");
+    if !sg.caps.subgroups {
+        eprintln!("note: adapter has no subgroups; both runs reduce in workgroup memory");
+    }
+    for (i, (m, n, k)) in gemv_gpu_shapes(fmt).into_iter().enumerate() {
+        for ctx in [sg, tree] {
+            check_matmul(ctx, fmt, MatmulKernel::GemvGpu, m, n, k, seed + i as u64);
+        }
+    }
+}
+
 macro_rules! per_format {
-    ($($fmt:ident => $gemv:ident, $gemm:ident, $embed:ident;)*) => {$(
+    ($($fmt:ident => $gemv:ident, $gemm:ident, $embed:ident, $gemv_gpu:ident;)*) => {$(
+        #[test]
+        fn $gemv_gpu() {
+            check_gemv_gpu(WeightFormat::$fmt, 400);
+        }
+
         #[test]
         fn $gemv() {
             let Some(ctx) = gpu() else { return };
@@ -138,21 +181,21 @@ macro_rules! per_format {
 }
 
 per_format! {
-    F32 => gemv_f32, gemm_f32, embedding_f32;
-    F16 => gemv_f16, gemm_f16, embedding_f16;
-    BF16 => gemv_bf16, gemm_bf16, embedding_bf16;
-    Q8_0 => gemv_q8_0, gemm_q8_0, embedding_q8_0;
-    Q4_0 => gemv_q4_0, gemm_q4_0, embedding_q4_0;
-    Q4_1 => gemv_q4_1, gemm_q4_1, embedding_q4_1;
-    Q5_0 => gemv_q5_0, gemm_q5_0, embedding_q5_0;
-    Q5_1 => gemv_q5_1, gemm_q5_1, embedding_q5_1;
-    Q2_K => gemv_q2_k, gemm_q2_k, embedding_q2_k;
-    Q3_K => gemv_q3_k, gemm_q3_k, embedding_q3_k;
-    Q4_K => gemv_q4_k, gemm_q4_k, embedding_q4_k;
-    Q5_K => gemv_q5_k, gemm_q5_k, embedding_q5_k;
-    Q6_K => gemv_q6_k, gemm_q6_k, embedding_q6_k;
-    IQ4_NL => gemv_iq4_nl, gemm_iq4_nl, embedding_iq4_nl;
-    IQ4_XS => gemv_iq4_xs, gemm_iq4_xs, embedding_iq4_xs;
+    F32 => gemv_f32, gemm_f32, embedding_f32, gemv_gpu_f32;
+    F16 => gemv_f16, gemm_f16, embedding_f16, gemv_gpu_f16;
+    BF16 => gemv_bf16, gemm_bf16, embedding_bf16, gemv_gpu_bf16;
+    Q8_0 => gemv_q8_0, gemm_q8_0, embedding_q8_0, gemv_gpu_q8_0;
+    Q4_0 => gemv_q4_0, gemm_q4_0, embedding_q4_0, gemv_gpu_q4_0;
+    Q4_1 => gemv_q4_1, gemm_q4_1, embedding_q4_1, gemv_gpu_q4_1;
+    Q5_0 => gemv_q5_0, gemm_q5_0, embedding_q5_0, gemv_gpu_q5_0;
+    Q5_1 => gemv_q5_1, gemm_q5_1, embedding_q5_1, gemv_gpu_q5_1;
+    Q2_K => gemv_q2_k, gemm_q2_k, embedding_q2_k, gemv_gpu_q2_k;
+    Q3_K => gemv_q3_k, gemm_q3_k, embedding_q3_k, gemv_gpu_q3_k;
+    Q4_K => gemv_q4_k, gemm_q4_k, embedding_q4_k, gemv_gpu_q4_k;
+    Q5_K => gemv_q5_k, gemm_q5_k, embedding_q5_k, gemv_gpu_q5_k;
+    Q6_K => gemv_q6_k, gemm_q6_k, embedding_q6_k, gemv_gpu_q6_k;
+    IQ4_NL => gemv_iq4_nl, gemm_iq4_nl, embedding_iq4_nl, gemv_gpu_iq4_nl;
+    IQ4_XS => gemv_iq4_xs, gemm_iq4_xs, embedding_iq4_xs, gemv_gpu_iq4_xs;
 }
 
 /// F16 weights: the device's native `array<f16>` path and the packed-u32 fallback (forced by
@@ -177,12 +220,77 @@ fn f16_native_and_fallback_agree() {
     check_embedding(fallback, WeightFormat::F16, 17, 130, 9);
 }
 
-/// Tensors bigger than one binding are split by rows into parts; results match the unsplit run.
+/// The same on the GPU path: native f16 and the packed fallback agree (whole-chunk lanes at
+/// k = 2080, 4-weight lanes with ragged x at k = 37).
 #[test]
-fn split_bindings_match_unsplit() {
-    let (Some(normal), Some(tiny)) = (gpu(), gpu_tiny_binding()) else {
+fn gemv_gpu_f16_native_and_fallback_agree() {
+    let (Some(native), Some(fallback)) = (gpu_path_as(GpuPath::Plain), gpu_path_as(GpuPath::NoF16)) else {
         return;
     };
+    assert!(!fallback.caps.shader_f16, "fallback device must not have shader-f16");
+    for (m, n, k) in [(1, 19, 37), (3, 21, 130), (2, 300, 2080)] {
+        let a = check_matmul(native, WeightFormat::F16, MatmulKernel::GemvGpu, m, n, k, 7);
+        let b = check_matmul(fallback, WeightFormat::F16, MatmulKernel::GemvGpu, m, n, k, 7);
+        assert_close(&a, &b, 1e-6, "GemvGpu f16 native vs fallback");
+    }
+}
+
+/// Split weights on the GPU path: one dispatch per part, each writing its rows at its offset,
+/// checked against the CPU twin at the same bounds as the whole. (Not compared with the unsplit
+/// run bit for bit: a part with fewer rows may get a wider workgroup, which sums in another order.)
+#[test]
+fn gemv_gpu_split_bindings_match_the_twin() {
+    let Some(tiny) = gpu_path_as(GpuPath::TinyBinding) else {
+        return;
+    };
+    for (fmt, n, k) in split_shapes(tiny) {
+        for m in [1, 4] {
+            check_matmul(tiny, fmt, MatmulKernel::GemvGpu, m, n, k, 11);
+        }
+    }
+}
+
+/// On a device running the GPU path, `matmul` picks the cooperative GEMV for up to 4 activation
+/// rows, and its counters are the plan's: enough lanes, a short chain of loads per lane.
+#[test]
+fn gpu_path_selects_the_cooperative_gemv() {
+    let Ok(ctx) = GpuContext::new_blocking(webslm::gpu::GpuOptions {
+        kernels: Some(webslm::gpu::KernelPath::Gpu),
+        ..Default::default()
+    }) else {
+        eprintln!("SKIPPED: no GPU adapter");
+        return;
+    };
+    let (n, k) = (530, 2304);
+    let fmt = WeightFormat::Q4_K;
+    let w = GpuWeight::upload(&ctx, "w", fmt, n, k, &random_weights(fmt, n, k, 3)).unwrap();
+    let plan = gemv_gpu::plan(n, k, &ctx.caps).unwrap();
+    for m in 1..=4 {
+        let xt = ctx
+            .upload_f32(&Rng::new(m as u64).vec_f32(m * k, -1.0, 1.0), &[m, k])
+            .unwrap();
+        ctx.stats.reset_shape();
+        let before = ctx.stats.snapshot();
+        run_f32(&ctx, |b| webslm::kernels::matmul::matmul_new(b, &xt, &w));
+        let s = ctx.stats.snapshot().since(&before);
+        assert_eq!(s.min_weight_invocations, Some(plan.invocations()), "m={m}");
+        assert_eq!(s.max_serial_weight_loads, plan.serial_loads, "m={m}");
+        assert_eq!(s.small_dispatch_weight_bytes, 0, "m={m}");
+        assert_eq!(
+            s.weight_bytes_read,
+            w.parts.iter().map(|p| p.buffer.size()).sum::<u64>()
+        );
+    }
+    // Five rows are a prefill: not this kernel.
+    let xt = ctx.upload_f32(&vec![0.5; 5 * k], &[5, k]).unwrap();
+    ctx.stats.reset_shape();
+    run_f32(&ctx, |b| webslm::kernels::matmul::matmul_new(b, &xt, &w));
+    assert_ne!(ctx.stats.snapshot().min_weight_invocations, Some(plan.invocations()));
+}
+
+/// A weight per format that `tiny` splits into several parts.
+fn split_shapes(tiny: &GpuContext) -> Vec<(WeightFormat, usize, usize)> {
+    let mut shapes = Vec::new();
     for fmt in webslm::formats::quant::ALL_FORMATS {
         let k = match fmt.block_elems() {
             1 => 96,
@@ -199,6 +307,18 @@ fn split_bindings_match_unsplit() {
             "{}: {n} rows x {k} should need several {TINY_BINDING}-byte parts, got {parts}",
             fmt.name()
         );
+        shapes.push((fmt, n, k));
+    }
+    shapes
+}
+
+/// Tensors bigger than one binding are split by rows into parts; results match the unsplit run.
+#[test]
+fn split_bindings_match_unsplit() {
+    let (Some(normal), Some(tiny)) = (gpu(), gpu_tiny_binding()) else {
+        return;
+    };
+    for (fmt, n, k) in split_shapes(tiny) {
         for kernel in [MatmulKernel::Gemv, MatmulKernel::GemvUniformX, MatmulKernel::Gemm] {
             let m = if kernel == MatmulKernel::Gemm { 7 } else { 2 };
             let a = check_matmul(normal, fmt, kernel, m, n, k, 11);
@@ -215,14 +335,37 @@ fn split_bindings_match_unsplit() {
 #[test]
 fn epilogues_match_separate_ops() {
     let Some(ctx) = gpu() else { return };
-    let mut rng = Rng::new(77);
+    check_epilogues(
+        ctx,
+        &[
+            (MatmulKernel::GemvUniformX, WeightFormat::Q4_1, 1, 37, 96),
+            (MatmulKernel::Gemv, WeightFormat::Q8_0, 2, 13, 64),
+            (MatmulKernel::Gemm, WeightFormat::Q6_K, 7, 21, 256),
+            (MatmulKernel::Gemm, WeightFormat::F32, 5, 9, 37),
+        ],
+    );
+}
+
+/// The same on the GPU path's GEMV, with and without subgroups: 4-weight lanes with ragged x,
+/// and whole-chunk lanes with 4 activation rows over 2 rows per workgroup.
+#[test]
+fn gemv_gpu_epilogues_match_separate_ops() {
     let cases = [
-        (MatmulKernel::GemvUniformX, WeightFormat::Q4_1, 1, 37, 96),
-        (MatmulKernel::Gemv, WeightFormat::Q8_0, 2, 13, 64),
-        (MatmulKernel::Gemm, WeightFormat::Q6_K, 7, 21, 256),
-        (MatmulKernel::Gemm, WeightFormat::F32, 5, 9, 37),
+        (MatmulKernel::GemvGpu, WeightFormat::Q4_1, 1, 37, 96),
+        (MatmulKernel::GemvGpu, WeightFormat::F32, 3, 9, 37),
+        (MatmulKernel::GemvGpu, WeightFormat::Q6_K, 4, 300, 2304),
     ];
-    for (kernel, fmt, m, n, k) in cases {
+    for ctx in [gpu_path_as(GpuPath::Plain), gpu_path_as(GpuPath::NoSubgroups)]
+        .into_iter()
+        .flatten()
+    {
+        check_epilogues(ctx, &cases);
+    }
+}
+
+fn check_epilogues(ctx: &GpuContext, cases: &[(MatmulKernel, WeightFormat, usize, usize, usize)]) {
+    let mut rng = Rng::new(77);
+    for &(kernel, fmt, m, n, k) in cases {
         let w_bytes = random_weights(fmt, n, k, 5);
         let w = GpuWeight::upload(ctx, "w", fmt, n, k, &w_bytes).unwrap();
         let xt = ctx.upload_f32(&rng.vec_f32(m * k, -1.0, 1.0), &[m, k]).unwrap();

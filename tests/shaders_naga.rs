@@ -12,22 +12,32 @@ use std::path::Path;
 use naga::back::spv;
 use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
 use naga::{Module, ShaderStage, TypeInner};
-use webslm::kernels::layout::{KernelFamily, ParamsLayout, FAMILIES};
+use webslm::kernels::layout::{Assembly, KernelFamily, ParamsLayout, FAMILIES};
 use webslm::kernels::shaders::WeightVariant;
 
 /// Parses and validates one assembled module with what every WebGPU device offers
 /// (`unpack2x16float`: wgpu grants it from the downlevel flags); native-f16 modules also need the
-/// `shader-f16` feature.
-fn compile(source: &str, variant: Option<WeightVariant>) -> Result<(Module, ModuleInfo), String> {
+/// `shader-f16` feature, and subgroup modules the `subgroups` feature (what wgpu grants for it:
+/// subgroup operations and builtins in compute shaders).
+fn compile(source: &str, variant: Option<WeightVariant>, subgroups: bool) -> Result<(Module, ModuleInfo), String> {
     let module = naga::front::wgsl::parse_str(source).map_err(|e| e.emit_to_string(source))?;
     let mut caps = Capabilities::SHADER_FLOAT16_IN_FLOAT32;
     if variant.is_some_and(|v| v.native_f16) {
         caps |= Capabilities::SHADER_FLOAT16;
     }
-    let info = Validator::new(ValidationFlags::all(), caps)
-        .validate(&module)
-        .map_err(|e| e.emit_to_string(source))?;
+    let mut validator = Validator::new(ValidationFlags::all(), caps);
+    if subgroups {
+        validator = Validator::new(ValidationFlags::all(), caps | Capabilities::SUBGROUP);
+        validator
+            .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
+            .subgroup_operations(naga::valid::SubgroupOperationSet::all());
+    }
+    let info = validator.validate(&module).map_err(|e| e.emit_to_string(source))?;
     Ok((module, info))
+}
+
+fn needs_subgroups(family: &KernelFamily) -> bool {
+    matches!(family.assembly, Assembly::Cooperative { subgroups: true })
 }
 
 /// Resolves the overrides of one pipeline for `entry` and writes its SPIR-V.
@@ -62,7 +72,7 @@ fn every_kernel_variant_validates_with_every_override_set() {
     for family in FAMILIES {
         for (variant, source) in family.modules() {
             let what = format!("{} ({})", family.file, variant.map(|v| v.name()).unwrap_or("-".into()));
-            let (module, info) = match compile(&source, variant) {
+            let (module, info) = match compile(&source, variant, needs_subgroups(family)) {
                 Ok(m) => m,
                 Err(e) => {
                     failures.push(format!("{what}: {e}"));
@@ -119,7 +129,7 @@ fn every_wgsl_params_struct_matches_its_rust_twin() {
             failures.push(format!("{}: no module", family.file));
             continue;
         };
-        let module = match compile(&source, variant) {
+        let module = match compile(&source, variant, needs_subgroups(family)) {
             Ok((m, _)) => m,
             Err(e) => {
                 failures.push(format!("{}: {e}", family.file));

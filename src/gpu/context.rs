@@ -13,6 +13,9 @@ pub struct GpuOptions {
     /// Do not request `shader-f16` even when the adapter offers it (headless Chromium's
     /// SwiftShader never does).
     pub disable_shader_f16: bool,
+    /// Do not request `subgroups` even when the adapter offers it, so the kernels that reduce
+    /// through subgroups take their workgroup-memory fallback (as on devices without them).
+    pub disable_subgroups: bool,
     /// Split weights into parts of at most this many bytes, as a device with this small a
     /// `maxStorageBufferBindingSize` would, so the split path runs on any device.
     pub weight_split_override: Option<u64>,
@@ -71,7 +74,10 @@ impl GpuContext {
     async fn from_adapter(adapter: &wgpu::Adapter, options: GpuOptions) -> Result<Self, GpuError> {
         let offered = adapter.features();
         // Request only what kernels use, but all of it that the adapter has.
-        let mut wanted = wgpu::Features::SUBGROUP;
+        let mut wanted = wgpu::Features::empty();
+        if !options.disable_subgroups {
+            wanted |= wgpu::Features::SUBGROUP;
+        }
         if !options.disable_shader_f16 {
             wanted |= wgpu::Features::SHADER_F16;
         }

@@ -5,7 +5,7 @@
 //! field added on one side only would otherwise shift every later field silently.
 
 use super::shaders::{self, WeightVariant};
-use super::{attention, elementwise, embedding, matmul, norm, penalty, pool, rope, softmax, topk};
+use super::{attention, elementwise, embedding, gemv_gpu, matmul, norm, penalty, pool, rope, softmax, topk};
 
 /// `override` constants by name, as `GpuContext::pipeline_with` takes them.
 pub type OverrideSet = Vec<(&'static str, f64)>;
@@ -39,6 +39,10 @@ pub enum Assembly {
     Rows,
     /// `shaders::with_weights`, once per [`WeightVariant`].
     Weights,
+    /// The GPU path's cooperative kernels: `shaders::with_weights` once per [`WeightVariant`],
+    /// workgroups of `gemv_gpu::WORKGROUP_SIZES`; with `subgroups`, a module only a device
+    /// with the `subgroups` feature compiles.
+    Cooperative { subgroups: bool },
 }
 
 /// One WGSL kernel family.
@@ -62,7 +66,7 @@ impl KernelFamily {
         match self.assembly {
             Assembly::Plain => vec![(None, shaders::plain(self.text))],
             Assembly::Rows => vec![(None, shaders::rows(self.text))],
-            Assembly::Weights => WeightVariant::all()
+            Assembly::Weights | Assembly::Cooperative { .. } => WeightVariant::all()
                 .into_iter()
                 .map(|v| (Some(v), shaders::with_weights(self.text, v)))
                 .collect(),
@@ -73,6 +77,7 @@ impl KernelFamily {
     pub fn workgroup_sizes(&self) -> Vec<u32> {
         match self.assembly {
             Assembly::Rows => vec![super::ROW_WG],
+            Assembly::Cooperative { .. } => gemv_gpu::WORKGROUP_SIZES.to_vec(),
             Assembly::Plain | Assembly::Weights => {
                 let mut sizes: Vec<u32> = (0..=4096).map(super::workgroup_size).collect();
                 sizes.sort_unstable();
@@ -96,6 +101,22 @@ pub const FAMILIES: &[KernelFamily] = &[
         assembly: Assembly::Weights,
         entries: &["gemv", "gemm"],
         overrides: matmul::override_sets,
+        params: matmul::params_layout,
+    },
+    KernelFamily {
+        file: "gemv_gpu.wgsl",
+        text: shaders::GEMV_GPU_TREE,
+        assembly: Assembly::Cooperative { subgroups: false },
+        entries: &["gemv_gpu"],
+        overrides: gemv_gpu::override_sets,
+        params: matmul::params_layout,
+    },
+    KernelFamily {
+        file: "gemv_gpu.wgsl",
+        text: shaders::GEMV_GPU_SUBGROUPS,
+        assembly: Assembly::Cooperative { subgroups: true },
+        entries: &["gemv_gpu"],
+        overrides: gemv_gpu::override_sets,
         params: matmul::params_layout,
     },
     KernelFamily {

@@ -2,20 +2,34 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::gpu::{Batch, DType, GpuError, GpuTensor, PipelineKey, WeightDispatch};
+use crate::gpu::{Batch, DType, GpuError, GpuTensor, KernelPath, PipelineKey, WeightDispatch};
 use crate::ops::Activation;
 
 use super::layout::OverrideSet;
 use super::{dim_u32, expect_len, shaders, workgroup_size, GpuWeight};
 
+/// The uniform of every matmul kernel (`Params` in matmul.wgsl and gemv_gpu.wgsl).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    row0: u32,
-    n_out: u32,
+pub(super) struct Params {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub row0: u32,
+    pub n_out: u32,
+}
+
+impl Params {
+    /// The uniform of the dispatch over `part` of `w` for `m` activation rows.
+    pub(super) fn for_part(m: usize, w: &GpuWeight, part: &super::weights::WeightPart) -> Result<Params, GpuError> {
+        Ok(Params {
+            m: dim_u32("m", m)?,
+            n: dim_u32("n", part.rows)?,
+            k: dim_u32("k", w.k)?,
+            row0: dim_u32("row0", part.row0)?,
+            n_out: dim_u32("n", w.n)?,
+        })
+    }
 }
 
 /// `Params` as laid out in memory, checked against the WGSL struct by tests/shaders_naga.rs.
@@ -34,10 +48,17 @@ pub enum MatmulKernel {
     GemvUniformX,
     /// 4 x 4 output tiles per invocation.
     Gemm,
+    /// The GPU path's decode GEMV (m <= 4): workgroups split K (see `gemv_gpu`).
+    GemvGpu,
 }
 
 impl MatmulKernel {
-    pub const ALL: [MatmulKernel; 3] = [MatmulKernel::Gemv, MatmulKernel::GemvUniformX, MatmulKernel::Gemm];
+    pub const ALL: [MatmulKernel; 4] = [
+        MatmulKernel::Gemv,
+        MatmulKernel::GemvUniformX,
+        MatmulKernel::Gemm,
+        MatmulKernel::GemvGpu,
+    ];
 
     /// A name for reports and pipeline labels.
     pub fn name(self) -> &'static str {
@@ -45,6 +66,7 @@ impl MatmulKernel {
             MatmulKernel::Gemv => "gemv",
             MatmulKernel::GemvUniformX => "gemv_ux",
             MatmulKernel::Gemm => "gemm",
+            MatmulKernel::GemvGpu => "gemv_gpu",
         }
     }
 
@@ -54,6 +76,7 @@ impl MatmulKernel {
             MatmulKernel::Gemv => "gemv",
             MatmulKernel::GemvUniformX => "gemv",
             MatmulKernel::Gemm => "gemm",
+            MatmulKernel::GemvGpu => "gemv_gpu",
         }
     }
 }
@@ -70,7 +93,7 @@ pub enum Epilogue<'a> {
 }
 
 impl Epilogue<'_> {
-    fn code(&self) -> Result<u32, GpuError> {
+    pub(super) fn code(&self) -> Result<u32, GpuError> {
         Ok(match self {
             Epilogue::Store => 0,
             Epilogue::Accumulate => 1,
@@ -121,10 +144,15 @@ pub fn override_sets(entry: &str) -> Vec<OverrideSet> {
     sets
 }
 
-/// GEMM's 4x4 tile wastes work below 4 rows, and GEMV reloads each weight once per row above.
-/// The uniform copy of x pays off whenever it fits: every invocation reads the same x values.
-pub fn select_kernel(m: usize, k: usize) -> MatmulKernel {
-    if m >= 4 {
+/// On the GPU path, decode-sized batches (up to 4 rows, what one GEMV lane holds in a vec4 per
+/// weight row) take the cooperative GEMV.
+/// On the software path, GEMM's 4x4 tile wastes work below 4 rows, and GEMV reloads each weight
+/// once per row above. The uniform copy of x pays off whenever it fits: every invocation reads
+/// the same x values.
+pub fn select_kernel(path: KernelPath, m: usize, k: usize) -> MatmulKernel {
+    if path == KernelPath::Gpu && m <= super::gemv_gpu::MAX_M {
+        MatmulKernel::GemvGpu
+    } else if m >= 4 {
         MatmulKernel::Gemm
     } else if k.is_multiple_of(4) && (m * k * 4) as u64 <= UNIFORM_X_BYTES {
         MatmulKernel::GemvUniformX
@@ -135,7 +163,7 @@ pub fn select_kernel(m: usize, k: usize) -> MatmulKernel {
 
 /// Records y[m, n] = x[m, k] W[n, k]^T into `batch`.
 pub fn matmul(batch: &mut Batch<'_>, x: &GpuTensor, w: &GpuWeight, y: &GpuTensor) -> Result<(), GpuError> {
-    matmul_with(batch, select_kernel(x.numel() / w.k.max(1), w.k), x, w, y)
+    matmul_epilogue(batch, x, w, y, Epilogue::Store)
 }
 
 /// As [`matmul`], finishing each result with `epilogue` (see [`Epilogue`]).
@@ -146,7 +174,8 @@ pub fn matmul_epilogue(
     y: &GpuTensor,
     epilogue: Epilogue<'_>,
 ) -> Result<(), GpuError> {
-    let kernel = select_kernel(x.numel() / w.k.max(1), w.k);
+    let path = batch.ctx().caps.kernels.path;
+    let kernel = select_kernel(path, x.numel() / w.k.max(1), w.k);
     matmul_full(batch, kernel, x, w, y, epilogue)
 }
 
@@ -189,11 +218,14 @@ pub fn matmul_full(
         }
         _ => x,
     };
+    if kernel == MatmulKernel::GemvGpu {
+        return super::gemv_gpu::gemv_gpu(batch, x, w, y, gate, epilogue);
+    }
     let epilogue_code = epilogue.code()?;
     // gemv binds the uniform copy of x in both variants (the shader names it either way);
     // only GemvUniformX fills it.
     let uniform_x = match kernel {
-        MatmulKernel::Gemm => None,
+        MatmulKernel::Gemm | MatmulKernel::GemvGpu => None,
         MatmulKernel::Gemv => Some(batch.scratch_uniform(UNIFORM_X_BYTES).clone()),
         MatmulKernel::GemvUniformX => {
             if !w.k.is_multiple_of(4) || x.bytes() > UNIFORM_X_BYTES {
@@ -235,16 +267,10 @@ pub fn matmul_full(
         variant.push_str("_c32");
     }
     for part in &w.parts {
-        let params = Params {
-            m: dim_u32("m", m)?,
-            n: dim_u32("n", part.rows)?,
-            k: dim_u32("k", w.k)?,
-            row0: dim_u32("row0", part.row0)?,
-            n_out: dim_u32("n", w.n)?,
-        };
+        let params = Params::for_part(m, w, part)?;
         let invocations = match kernel {
             MatmulKernel::Gemv | MatmulKernel::GemvUniformX => m * part.rows.div_ceil(4),
-            MatmulKernel::Gemm => m.div_ceil(4) * part.rows.div_ceil(4),
+            MatmulKernel::Gemm | MatmulKernel::GemvGpu => m.div_ceil(4) * part.rows.div_ceil(4),
         };
         let invocations = dim_u32("matmul invocations", invocations)?;
         let wg = workgroup_size(invocations);

@@ -7,7 +7,28 @@ use crate::formats::quant::WeightFormat;
 pub const COMMON: &str = include_str!("../../shaders/common.wgsl");
 pub const WEIGHTS: &str = include_str!("../../shaders/weights.wgsl");
 pub const WEIGHTS_F16: &str = include_str!("../../shaders/weights_f16.wgsl");
-pub const MATMUL: &str = include_str!("../../shaders/matmul.wgsl");
+/// The software path's GEMV and GEMM, with what every matmul kernel shares.
+pub const MATMUL: &str = concat!(
+    include_str!("../../shaders/matmul.wgsl"),
+    "\n",
+    include_str!("../../shaders/matmul_io.wgsl")
+);
+/// The GPU path's cooperative GEMV, reducing in workgroup memory (devices without subgroups).
+pub const GEMV_GPU_TREE: &str = concat!(
+    include_str!("../../shaders/gemv_gpu.wgsl"),
+    "\n",
+    include_str!("../../shaders/matmul_io.wgsl"),
+    "\n",
+    include_str!("../../shaders/gemv_gpu_tree.wgsl")
+);
+/// The same GEMV reducing through subgroups (devices with `subgroups`).
+pub const GEMV_GPU_SUBGROUPS: &str = concat!(
+    include_str!("../../shaders/gemv_gpu.wgsl"),
+    "\n",
+    include_str!("../../shaders/matmul_io.wgsl"),
+    "\n",
+    include_str!("../../shaders/gemv_gpu_subgroups.wgsl")
+);
 pub const EMBEDDING: &str = include_str!("../../shaders/embedding.wgsl");
 pub const NORM: &str = include_str!("../../shaders/norm.wgsl");
 pub const ROPE: &str = include_str!("../../shaders/rope.wgsl");
@@ -85,4 +106,19 @@ pub fn with_weights(kernel: &str, v: WeightVariant) -> String {
         .replace("LOAD_W4", &format!("load_w4_{}", v.name()))
         .replace("LOAD_W32", &format!("load_w32_{}", v.name()));
     format!("{decoders}\n{COMMON}\n{ACTIVATIONS}\n{body}")
+}
+
+/// The GPU path's GEMV for weight variant `v`, reducing through subgroups or workgroup memory.
+/// Browsers require `enable subgroups;` before subgroup builtins are used; naga (wgpu natively)
+/// does not implement the directive and rejects it, so it is added on the web only.
+pub fn gemv_gpu(v: WeightVariant, subgroups: bool) -> String {
+    if !subgroups {
+        return with_weights(GEMV_GPU_TREE, v);
+    }
+    let module = with_weights(GEMV_GPU_SUBGROUPS, v);
+    if cfg!(target_arch = "wasm32") {
+        format!("enable subgroups;\n{module}")
+    } else {
+        module
+    }
 }

@@ -90,6 +90,35 @@ pub fn gpu_exact_loop_budget() -> Option<&'static GpuContext> {
     )
 }
 
+/// Devices running the GPU kernel path (`KernelPath::Gpu`) whatever the adapter is: the GPU
+/// path's kernels are tested on lavapipe this way, in the same variants as the software path.
+#[derive(Clone, Copy)]
+pub enum GpuPath {
+    /// The adapter's features (subgroups where it has them).
+    Plain,
+    /// No subgroups: reductions through workgroup memory.
+    NoSubgroups,
+    /// No shader-f16.
+    NoF16,
+    /// Weights split into `TINY_BINDING`-byte parts.
+    TinyBinding,
+}
+
+pub fn gpu_path_as(variant: GpuPath) -> Option<&'static GpuContext> {
+    static CTX: [OnceLock<Option<GpuContext>>; 4] = [const { OnceLock::new() }; 4];
+    let mut options = GpuOptions {
+        kernels: Some(webslm::gpu::KernelPath::Gpu),
+        ..Default::default()
+    };
+    match variant {
+        GpuPath::Plain => {}
+        GpuPath::NoSubgroups => options.disable_subgroups = true,
+        GpuPath::NoF16 => options.disable_shader_f16 = true,
+        GpuPath::TinyBinding => options.weight_split_override = Some(TINY_BINDING),
+    }
+    open(&CTX[variant as usize], options)
+}
+
 /// Records with `f`, submits, and reads the returned tensor back.
 pub fn run_f32(
     ctx: &GpuContext,
