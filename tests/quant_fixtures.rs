@@ -112,6 +112,18 @@ fn gpu_matmul_matches(ctx: &GpuContext) {
             });
             assert_close(&got, &want, DECODE_TOL, &format!("GPU {kernel:?} {}", f.source));
         }
+        // The GPU path's GEMV serves at most 4 activation rows: the identity 4 rows at a time.
+        for i0 in (0..k).step_by(4) {
+            let m = (k - i0).min(4);
+            let xt = ctx.upload_f32(&eye[i0 * k..(i0 + m) * k], &[m, k]).expect("x");
+            let got = run_f32(ctx, |b| {
+                let y = b.ctx().tensor(&[m, rows], DType::F32)?;
+                matmul_with(b, MatmulKernel::GemvGpu, &xt, &w, &y)?;
+                Ok(y)
+            });
+            let what = format!("GPU GemvGpu {} rows {i0}..", f.source);
+            assert_close(&got, &want[i0 * rows..(i0 + m) * rows], DECODE_TOL, &what);
+        }
     }
 }
 
