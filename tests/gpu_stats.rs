@@ -139,3 +139,25 @@ fn a_decode_step_writes_twice_and_reuses_its_bind_groups() {
         "the prefill's bind groups do not fit a decode step"
     );
 }
+
+/// A batch dropped with its compute pass open (an error while recording) leaves no error for
+/// the next batch to report, and the dispatches of a batch each read their own params from the
+/// arena (the second reads the first's output, the third the input again).
+#[test]
+fn a_dropped_batch_leaves_no_error_and_each_dispatch_keeps_its_params() {
+    use webslm::kernels::elementwise::{elementwise, Op};
+    let Some(ctx) = &gpu_fresh() else { return };
+    let x = ctx.upload_f32(&[1.0, 2.0, 3.0], &[3]).unwrap();
+    let mut batch = Batch::new(ctx).unwrap();
+    let _y = elementwise(&mut batch, Op::Scale(2.0), &x, None).unwrap();
+    drop(batch);
+    let mut batch = Batch::new(ctx).unwrap();
+    let a = elementwise(&mut batch, Op::Scale(2.0), &x, None).unwrap();
+    let b = elementwise(&mut batch, Op::Scale(-3.0), &a, None).unwrap();
+    let c = elementwise(&mut batch, Op::Scale(0.5), &x, None).unwrap();
+    let out = batch.submit_and_read_blocking(&[&a, &b, &c]).unwrap();
+    let f = |w: &Vec<u32>| w.iter().map(|&v| f32::from_bits(v)).collect::<Vec<_>>();
+    assert_eq!(f(&out[0]), [2.0, 4.0, 6.0]);
+    assert_eq!(f(&out[1]), [-6.0, -12.0, -18.0]);
+    assert_eq!(f(&out[2]), [0.5, 1.0, 1.5]);
+}

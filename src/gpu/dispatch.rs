@@ -23,7 +23,8 @@ pub struct Batch<'a> {
     ctx: &'a GpuContext,
     _recording: std::sync::MutexGuard<'a, ()>,
     /// The open compute pass, if any. Declared before `encoder` so that a batch dropped
-    /// unsubmitted ends its pass before the encoder goes (ending it later is a validation error).
+    /// unsubmitted ends its pass while the encoder it records into still exists (wgpu 30 on
+    /// Vulkan reports nothing either way, tests/gpu_stats.rs; other backends need not agree).
     /// `forget_lifetime` lets the batch own the pass next to its encoder; wgpu then checks at run
     /// time that nothing else is encoded while the pass is open, which `end_pass` ensures.
     pass: Option<wgpu::ComputePass<'static>>,
