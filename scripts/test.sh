@@ -10,6 +10,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
 cargo test --release "$@"
+# The host-side counts (compute passes, queue writes, bind groups per decoded token) on the other
+# kernel path too (seconds).
+WEBSLM_KERNELS=gpu cargo test --release --test gpu_stats
 
 # The JS package's own logic in Node, with the wasm glue stubbed (tests/js/register.mjs): aborts,
 # storage faults, the error kinds and sampling defaults against the Rust side.

@@ -5,7 +5,7 @@ mod common;
 
 use common::gpu_fresh;
 use webslm::formats::quant::{random_weights, WeightFormat};
-use webslm::gpu::{Batch, DType};
+use webslm::gpu::{Batch, DType, KernelPath};
 use webslm::kernels::attention::attention;
 use webslm::kernels::matmul::matmul_new;
 use webslm::kernels::GpuWeight;
@@ -78,4 +78,86 @@ fn peak_memory_counts_live_buffers() {
     let b = ctx.tensor(&[2048], DType::F32).unwrap();
     assert_eq!(ctx.stats.snapshot().peak_bytes - start, 4096 + 8192);
     drop((a, b));
+}
+
+/// A decoded token of a tiny Llama (2 layers): the host-side costs `Batch` promises, counted
+/// exactly on the kernel path `WEBSLM_KERNELS` picks (CI runs this file on both).
+/// - queue writes: the token id's upload and the uniform arena, nothing else;
+/// - compute passes: one, plus one more after each copy the step must encode (copies cannot sit
+///   in a pass): the KV cache write (keys and values, one pass break per layer) and, on a path
+///   whose GEMV reads x from a uniform copy, that copy before each GEMV;
+/// - bind groups: the second token reuses every one of the first's, except those binding the
+///   freshly uploaded token id (the embedding gather).
+#[test]
+fn a_decode_step_writes_twice_and_reuses_its_bind_groups() {
+    use webslm::engine::{Engine, EngineOptions};
+    use webslm::kernels::topk::top_k;
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/decoders/tiny-llama3/model-f32.gguf");
+    let options = EngineOptions {
+        context: 64,
+        ..Default::default()
+    };
+    // The engine opens its own device; this only skips (or fails in CI) without an adapter.
+    let Some(ctx) = gpu_fresh() else { return };
+    drop(ctx);
+    let mut engine = Engine::load(&path, &options).expect("tiny-llama3");
+    engine.prefill(&[1, 2, 3]).expect("prefill");
+    let step = |engine: &mut Engine, token: u32| {
+        let before = engine.ctx.stats.snapshot();
+        let ids = engine.ctx.upload_u32(&[token], &[1]).unwrap();
+        let mut batch = Batch::new(&engine.ctx).unwrap();
+        let logits = engine
+            .model
+            .forward(&mut batch, &mut engine.cache, &ids, &[token], false)
+            .unwrap();
+        let best = top_k(&mut batch, &logits, 1).unwrap();
+        let dispatches = batch.dispatch_count() as u64;
+        batch.submit_and_read_blocking(&[&best.ids]).unwrap();
+        let d = engine.ctx.stats.snapshot().since(&before);
+        assert_eq!(d.dispatches, dispatches);
+        d
+    };
+    let first = step(&mut engine, 4);
+    let second = step(&mut engine, 5);
+    let layers = engine.model.cfg.n_layer as u64;
+    for d in [&first, &second] {
+        assert_eq!(d.queue_writes, 2, "the token id and the uniform arena");
+        assert_eq!(d.submits, 1);
+    }
+    // The software path's GEMV reads x from a uniform copy: one copy per projection (q, k, v,
+    // o, gate, up, down per layer, and the output head). The GPU path runs the same GEMV until
+    // its own (issue 16 item 2) lands, which reads x from storage: 0 copies then.
+    let x_copies = match engine.ctx.caps.kernels.path {
+        KernelPath::Software => 7 * layers + 1,
+        KernelPath::Gpu => 7 * layers + 1,
+    };
+    assert_eq!(second.compute_passes, 1 + layers + x_copies, "{second:?}");
+    assert_eq!(second.bind_groups, 1, "only the embedding gather binds a new buffer");
+    assert!(
+        first.bind_groups >= first.dispatches - 1,
+        "the prefill's bind groups do not fit a decode step"
+    );
+}
+
+/// A batch dropped with its compute pass open (an error while recording) leaves no error for
+/// the next batch to report, and the dispatches of a batch each read their own params from the
+/// arena (the second reads the first's output, the third the input again).
+#[test]
+fn a_dropped_batch_leaves_no_error_and_each_dispatch_keeps_its_params() {
+    use webslm::kernels::elementwise::{elementwise, Op};
+    let Some(ctx) = &gpu_fresh() else { return };
+    let x = ctx.upload_f32(&[1.0, 2.0, 3.0], &[3]).unwrap();
+    let mut batch = Batch::new(ctx).unwrap();
+    let _y = elementwise(&mut batch, Op::Scale(2.0), &x, None).unwrap();
+    drop(batch);
+    let mut batch = Batch::new(ctx).unwrap();
+    let a = elementwise(&mut batch, Op::Scale(2.0), &x, None).unwrap();
+    let b = elementwise(&mut batch, Op::Scale(-3.0), &a, None).unwrap();
+    let c = elementwise(&mut batch, Op::Scale(0.5), &x, None).unwrap();
+    let out = batch.submit_and_read_blocking(&[&a, &b, &c]).unwrap();
+    let f = |w: &Vec<u32>| w.iter().map(|&v| f32::from_bits(v)).collect::<Vec<_>>();
+    assert_eq!(f(&out[0]), [2.0, 4.0, 6.0]);
+    assert_eq!(f(&out[1]), [-6.0, -12.0, -18.0]);
+    assert_eq!(f(&out[2]), [0.5, 1.0, 1.5]);
 }

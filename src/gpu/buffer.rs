@@ -4,7 +4,7 @@
 //! buffers are recycled through [`BufferPool`] instead of being created per dispatch. Weights are
 //! allocated once at their exact size and never pooled.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use super::error::GpuError;
@@ -15,10 +15,18 @@ const POOLED_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_SRC)
     .union(wgpu::BufferUsages::COPY_DST);
 
-type FreeLists = HashMap<(u64, wgpu::BufferUsages), Vec<wgpu::Buffer>>;
+/// Idle buffers per (size bucket, usage), ordered by buffer id (pooled buffers are never destroyed,
+/// so an id is never reused for another buffer).
+type FreeLists = HashMap<(u64, wgpu::BufferUsages), BTreeSet<wgpu::Buffer>>;
 
 /// Recycles buffers by (size bucket, usage). Buckets are powers of two, so a buffer serves any
 /// request up to its size; the waste is below 2x and only for activations, which are small.
+///
+/// A request takes the idle buffer with the lowest id, not the last one returned: which buffer
+/// a request gets then depends only on which are idle, not on the order earlier work dropped
+/// them. Every decoded token starts with the same buffers idle, so it gets the same buffers as
+/// the token before, and its bind groups can be reused (`bind_cache.rs`); with last-in-first-out
+/// the order flips from one token to the next.
 #[derive(Clone)]
 pub struct BufferPool {
     device: wgpu::Device,
@@ -46,7 +54,7 @@ impl BufferPool {
             .free
             .lock()
             .ok()
-            .and_then(|mut free| free.get_mut(&(size, usage)).and_then(Vec::pop));
+            .and_then(|mut free| free.get_mut(&(size, usage)).and_then(BTreeSet::pop_first));
         let buffer = reused.unwrap_or_else(|| {
             // Pooled buffers are never freed while the device lives, so this only grows.
             self.stats.allocated(size);
@@ -66,7 +74,10 @@ impl BufferPool {
 
     /// Buffers currently idle in the pool (for tests and memory reports).
     pub fn idle_count(&self) -> usize {
-        self.free.lock().map(|f| f.values().map(Vec::len).sum()).unwrap_or(0)
+        self.free
+            .lock()
+            .map(|f| f.values().map(BTreeSet::len).sum())
+            .unwrap_or(0)
     }
 }
 
@@ -103,7 +114,7 @@ impl Drop for PooledBuffer {
             stats.freed(buffer.size());
         }
         if let Some(Ok(mut free)) = self.free.as_ref().map(|f| f.lock()) {
-            free.entry((buffer.size(), buffer.usage())).or_default().push(buffer);
+            free.entry((buffer.size(), buffer.usage())).or_default().insert(buffer);
         }
     }
 }

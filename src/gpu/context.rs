@@ -49,6 +49,10 @@ pub struct GpuContext {
     /// the pool as soon as it is recorded; only the same batch, which runs them in order, may
     /// take them again before it is submitted (see `Batch`).
     pub(crate) recording: std::sync::Mutex<()>,
+    /// Where every dispatch's params go (see `Batch`).
+    pub(crate) uniform_arena: super::uniform_arena::UniformArena,
+    /// Bind groups reused across batches (see `Batch`).
+    pub(crate) bind_groups: super::bind_cache::BindGroupCache,
 }
 
 impl GpuContext {
@@ -119,6 +123,8 @@ impl GpuContext {
         let stats = std::sync::Arc::new(GpuStats::default());
         Ok(GpuContext {
             pool: BufferPool::new(device.clone(), stats.clone()),
+            uniform_arena: super::uniform_arena::UniformArena::new(device.clone()),
+            bind_groups: Default::default(),
             stats,
             #[cfg(not(target_arch = "wasm32"))]
             profiler: options.profile_kernels.then(Default::default),

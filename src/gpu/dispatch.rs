@@ -2,12 +2,17 @@
 //!
 //! A [`Batch`] records many dispatches into one command encoder and submits them together:
 //! per-submit overhead (about 0.1 ms on lavapipe, more in browsers) would otherwise dominate
-//! small kernels. Each dispatch gets its own small uniform buffer from the pool, because queue
-//! writes land before the whole submit, so one shared uniform buffer would hold only the last value.
+//! small kernels. Within a batch the dispatches share one compute pass (each pass costs a real
+//! GPU a barrier and the browser a validation step), ended only where a copy must be encoded,
+//! since copies cannot sit inside a pass. Each dispatch's params get their own slot in the
+//! uniform arena, written once per batch (`uniform_arena.rs`), and bind groups are reused across
+//! batches where the bindings repeat (`bind_cache.rs`).
 
+use super::bind_cache::BindKey;
 use super::buffer::{GpuTensor, PooledBuffer};
 use super::error::GpuError;
 use super::pipeline::Kernel;
+use super::uniform_arena::UniformBytes;
 use super::GpuContext;
 
 /// Only one batch records at a time per device (it holds `GpuContext::recording`): buffers that
@@ -17,8 +22,16 @@ use super::GpuContext;
 pub struct Batch<'a> {
     ctx: &'a GpuContext,
     _recording: std::sync::MutexGuard<'a, ()>,
+    /// The open compute pass, if any. Declared before `encoder` so that a batch dropped
+    /// unsubmitted ends its pass while the encoder it records into still exists (wgpu 30 on
+    /// Vulkan reports nothing either way, tests/gpu_stats.rs; other backends need not agree).
+    /// `forget_lifetime` lets the batch own the pass next to its encoder; wgpu then checks at run
+    /// time that nothing else is encoded while the pass is open, which `end_pass` ensures.
+    pass: Option<wgpu::ComputePass<'static>>,
     encoder: wgpu::CommandEncoder,
-    /// Uniform buffers used by recorded dispatches; returned to the pool after submit.
+    /// Every dispatch's params, written to the arena just before submit.
+    params: UniformBytes,
+    /// Scratch uniform buffers (matmul's copy of x); returned to the pool after submit.
     uniforms: Vec<PooledBuffer>,
     dispatches: usize,
 }
@@ -36,7 +49,9 @@ impl<'a> Batch<'a> {
         Ok(Batch {
             ctx,
             _recording: recording,
+            pass: None,
             encoder,
+            params: UniformBytes::default(),
             uniforms: Vec::new(),
             dispatches: 0,
         })
@@ -89,21 +104,14 @@ impl<'a> Batch<'a> {
         if workgroups == 0 {
             return Ok(());
         }
-        let uniform = self.ctx.pool.get(
-            params.len().max(16) as u64,
-            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-        );
-        let mut padded = params.to_vec();
-        padded.resize(padded.len().div_ceil(16) * 16, 0);
-        self.ctx.queue.write_buffer(uniform.raw(), 0, &padded);
-        self.ctx.stats.queue_write();
-
+        let slot = self.params.push(params, self.ctx.uniform_arena.align());
+        let arena = self.ctx.uniform_arena.chunk(slot.chunk, &self.ctx.stats);
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
             resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: uniform.raw(),
-                offset: 0,
-                size: wgpu::BufferSize::new(padded.len() as u64),
+                buffer: &arena,
+                offset: slot.offset,
+                size: wgpu::BufferSize::new(slot.size),
             }),
         }];
         for (binding, resource) in buffers {
@@ -112,28 +120,36 @@ impl<'a> Batch<'a> {
                 resource: resource.clone(),
             });
         }
-        let bind_group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        });
+        let create = || {
+            self.ctx.stats.bind_group_created();
+            self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: None,
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            })
+        };
+        let bind_group = match BindKey::new(pipeline, &entries) {
+            Some(key) => self.ctx.bind_groups.get_or_create(key, create),
+            None => create(),
+        };
         let max = self.ctx.caps.max_workgroups_per_dim.max(1);
         let (x, y) = if workgroups <= max {
             (workgroups, 1)
         } else {
             (max, workgroups.div_ceil(max))
         };
-        {
-            let mut pass = self.encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: None,
-                timestamp_writes: None,
-            });
+        let pass = self.pass.get_or_insert_with(|| {
             self.ctx.stats.compute_pass();
-            pass.set_pipeline(pipeline);
-            pass.set_bind_group(0, &bind_group, &[]);
-            pass.dispatch_workgroups(x, y, 1);
-        }
-        self.uniforms.push(uniform);
+            self.encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: None,
+                    timestamp_writes: None,
+                })
+                .forget_lifetime()
+        });
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(x, y, 1);
         self.dispatches += 1;
         self.ctx.stats.dispatched();
         #[cfg(not(target_arch = "wasm32"))]
@@ -143,6 +159,12 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
+    /// Ends the open compute pass, if any, so that the encoder can take a copy (the next
+    /// dispatch opens a new pass).
+    fn end_pass(&mut self) {
+        self.pass = None;
+    }
+
     /// Profiling: submits what is recorded (this dispatch and any copies before it) and charges
     /// the time until the GPU finishes to `kernel`.
     #[cfg(not(target_arch = "wasm32"))]
@@ -150,10 +172,10 @@ impl<'a> Batch<'a> {
         let fresh = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("webslm profiled dispatch"),
         });
+        self.end_pass();
         let recorded = std::mem::replace(&mut self.encoder, fresh);
         let t = std::time::Instant::now();
-        self.ctx.queue.submit([recorded.finish()]);
-        self.ctx.stats.submitted();
+        submit_encoded(self.ctx, &mut self.params, recorded);
         self.ctx.wait_idle()?;
         profiler.add(kernel, t.elapsed().as_secs_f64());
         Ok(())
@@ -161,6 +183,7 @@ impl<'a> Batch<'a> {
 
     /// Records a buffer-to-buffer copy between dispatches (ordered with them).
     pub fn copy(&mut self, src: &wgpu::Buffer, dst: &wgpu::Buffer, bytes: u64) {
+        self.end_pass();
         self.encoder.copy_buffer_to_buffer(src, 0, dst, 0, bytes);
     }
 
@@ -174,6 +197,7 @@ impl<'a> Batch<'a> {
         dst_offset: u64,
         bytes: u64,
     ) {
+        self.end_pass();
         self.encoder
             .copy_buffer_to_buffer(src, src_offset, dst, dst_offset, bytes);
     }
@@ -194,9 +218,16 @@ impl<'a> Batch<'a> {
 
     /// Submits everything recorded so far.
     pub fn submit(self) -> Result<(), GpuError> {
-        self.ctx.queue.submit([self.encoder.finish()]);
-        self.ctx.stats.submitted();
-        self.ctx.check()
+        let Batch {
+            ctx,
+            pass,
+            encoder,
+            mut params,
+            ..
+        } = self;
+        drop(pass);
+        submit_encoded(ctx, &mut params, encoder);
+        ctx.check()
     }
 
     /// Submits everything recorded so far together with copies of `tensors` into one staging
@@ -207,6 +238,7 @@ impl<'a> Batch<'a> {
             total.max(4),
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         );
+        self.end_pass();
         let mut offset = 0;
         for t in tensors {
             self.encoder
@@ -229,6 +261,15 @@ impl<'a> Batch<'a> {
     pub fn submit_and_read_blocking(self, tensors: &[&GpuTensor]) -> Result<Vec<Vec<u32>>, GpuError> {
         pollster::block_on(self.submit_and_read(tensors))
     }
+}
+
+/// Writes the params recorded so far to the uniform arena and submits `encoder` (its pass
+/// ended): the write lands before the submit, as the arena needs.
+fn submit_encoded(ctx: &GpuContext, params: &mut UniformBytes, encoder: wgpu::CommandEncoder) {
+    params.flush(&ctx.uniform_arena, &ctx.queue, &ctx.stats);
+    ctx.queue.submit([encoder.finish()]);
+    ctx.stats.submitted();
+    ctx.bind_groups.next_generation();
 }
 
 /// Event-loop turns a failed map waits for the device-lost callback (about 4 ms each once timers

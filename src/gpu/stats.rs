@@ -17,6 +17,8 @@ pub struct GpuStats {
     compute_passes: AtomicU64,
     /// Host-to-GPU data transfers: `queue.write_buffer` calls and buffers created mapped with data.
     queue_writes: AtomicU64,
+    /// Bind groups created (a cached one reused is not counted).
+    bind_groups: AtomicU64,
     weight_bytes_read: AtomicU64,
     kv_bytes_read: AtomicU64,
     /// The shape of weight-reading dispatches (see [`WeightDispatch`]): weight bytes read by
@@ -41,6 +43,7 @@ pub struct StatsSnapshot {
     pub submits: u64,
     pub compute_passes: u64,
     pub queue_writes: u64,
+    pub bind_groups: u64,
     pub weight_bytes_read: u64,
     pub kv_bytes_read: u64,
     pub peak_bytes: u64,
@@ -78,6 +81,7 @@ impl StatsSnapshot {
             submits: self.submits.saturating_sub(earlier.submits),
             compute_passes: self.compute_passes.saturating_sub(earlier.compute_passes),
             queue_writes: self.queue_writes.saturating_sub(earlier.queue_writes),
+            bind_groups: self.bind_groups.saturating_sub(earlier.bind_groups),
             weight_bytes_read: self.weight_bytes_read.saturating_sub(earlier.weight_bytes_read),
             kv_bytes_read: self.kv_bytes_read.saturating_sub(earlier.kv_bytes_read),
             peak_bytes: self.peak_bytes,
@@ -98,6 +102,7 @@ impl GpuStats {
             submits: self.submits.load(Relaxed),
             compute_passes: self.compute_passes.load(Relaxed),
             queue_writes: self.queue_writes.load(Relaxed),
+            bind_groups: self.bind_groups.load(Relaxed),
             weight_bytes_read: self.weight_bytes_read.load(Relaxed),
             kv_bytes_read: self.kv_bytes_read.load(Relaxed),
             peak_bytes: self.peak_bytes.load(Relaxed),
@@ -145,6 +150,10 @@ impl GpuStats {
 
     pub(crate) fn queue_write(&self) {
         self.queue_writes.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn bind_group_created(&self) {
+        self.bind_groups.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn submitted(&self) {

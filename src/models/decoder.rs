@@ -242,7 +242,8 @@ impl Decoder {
             x = self.block(batch, cache, l, layer, x, pos0, n)?;
         }
         let x = self.norm(batch, &x, &self.out_norm)?;
-        let x = if all_logits {
+        // A decoded token's x is its last row already: no copy (which would also end the pass).
+        let x = if all_logits || n == 1 {
             x
         } else {
             last_row(batch, &x, n, c.n_embd)?
