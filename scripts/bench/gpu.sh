@@ -5,7 +5,8 @@
 # one report, bench/results/gpu-<date>.md (the raw JSON next to it, in bench/results/gpu-<date>/).
 #
 #   scripts/bench/gpu.sh [--runs 3] [--decode 64] [--prompts 128] [--skip-browser]
-#                        [--webslm target/release/webslm] [--out FILE.md]
+#                        [--browser-models smollm2,gemma3,qwen] [--webslm target/release/webslm]
+#                        [--out FILE.md]
 #   scripts/bench/gpu.sh --allow-software     # a smoke test on a software adapter: not a result
 #
 # It stops, before any benchmark, when `webslm info` says the adapter is a software one
@@ -18,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 webslm=${WEBSLM:-target/release/webslm}
-runs=3 decode=64 prompts=128 allow_software=0 browser=1 out=
+runs=3 decode=64 prompts=128 allow_software=0 browser=1 out= browser_models=smollm2,gemma3,qwen
 while [[ $# -gt 0 ]]; do
     case $1 in
         --runs) runs=$2; shift 2 ;;
@@ -28,6 +29,7 @@ while [[ $# -gt 0 ]]; do
         --out) out=$2; shift 2 ;;
         --allow-software) allow_software=1; shift ;;
         --skip-browser) browser=0; shift ;;
+        --browser-models) browser_models=$2; shift 2 ;;
         -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "gpu.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -38,8 +40,9 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 
 # The adapter, before anything else: a software adapter is a clear error unless --allow-software.
 info=$("$webslm" info)
-adapter=$(jq -r '.adapter + " (" + .backend + ")"' <<<"$info")
-if [[ $(jq -r .software <<<"$info") == true ]]; then
+field() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$info" "$1"; }
+adapter="$(field adapter) ($(field backend))"
+if [[ $(field software) == True ]]; then
     if [[ $allow_software == 0 ]]; then
         echo "gpu.sh: no hardware GPU: the adapter is $adapter, a software adapter (a CPU emulating a GPU)." >&2
         echo "        This script measures real GPUs; run it on a machine with one (--allow-software: smoke test only)." >&2
@@ -73,7 +76,7 @@ if [[ $browser == 1 ]]; then
     # The ids www/bench.js knows for the shipped GGUFs.
     for path in software gpu; do
         echo "== browser bench --kernels $path" >&2
-        node scripts/bench/browser.mjs --real-gpu "${soft[@]}" --kernels "$path" --models smollm2,gemma3,qwen \
+        node scripts/bench/browser.mjs --real-gpu "${soft[@]}" --kernels "$path" --models "$browser_models" \
             --runs "$runs" --prompt-tokens 32 --decode-tokens "$decode" --threads 1 \
             --out "$raw/browser-$path.json" >&2
     done
