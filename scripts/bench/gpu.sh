@@ -19,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 webslm=${WEBSLM:-target/release/webslm}
+command="scripts/bench/gpu.sh $*" # for the report, before the options are shifted away
 runs=3 decode=64 prompts=128 allow_software=0 browser=1 out= browser_models=smollm2,gemma3,qwen
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -83,5 +84,5 @@ if [[ $browser == 1 ]]; then
 fi
 
 python3 scripts/bench/gpu_report.py --raw "$raw" --adapter "$adapter" --smoke "$allow_software" \
-    --command "scripts/bench/gpu.sh $*" > "$out"
+    --command "$command" > "$out"
 echo "wrote $out (raw JSON in $raw/)" >&2
