@@ -19,6 +19,20 @@ export function requireNavigatorGpu() {
   }
 }
 
+/** The values of the `kernels` option (src/gpu/kernel_path.rs): `auto` lets the adapter decide. */
+export const KERNEL_PATHS = Object.freeze(['auto', 'software', 'gpu']);
+
+/**
+ * Throws a GpuError for a `kernels` option that is not one of KERNEL_PATHS, before anything is
+ * downloaded (the wasm side refuses it too, with the same kind).
+ * @param {unknown} kernels
+ */
+export function checkKernels(kernels) {
+  if (kernels !== undefined && !KERNEL_PATHS.includes(/** @type {string} */ (kernels))) {
+    throw new WebslmError('GpuError', `unknown kernel path ${JSON.stringify(kernels)}: expected auto, software or gpu`);
+  }
+}
+
 /**
  * `load`, with a gated model's refusal (HTTP 401/403) naming the licence page: the browser sends
  * no hub token, so the way in is a mirror of files the user may download (hubUrl).
@@ -46,28 +60,30 @@ async function namingLicence(resolved, load) {
  * ner, qa, unload }`. A `{ url, ... }` spec without `task` takes it from config.json's
  * `architectures` (a .gguf is a decoder), read before the weights. Options: `worker` (default
  * true: the model runs in a Web Worker), `onProgress({ loaded, total, bytesPerSecond })`,
- * `contextLength` (default 2048), `signal`, and for a catalogue id `variant` (default: the entry's
+ * `contextLength` (default 2048), `kernels` ('auto', the default: the adapter's; 'software':
+ * the kernels tuned for CPU-emulated adapters; 'gpu': those designed for real GPUs), `signal`, and for a catalogue id `variant` (default: the entry's
  * 4-bit GGUF or its own files) and `hubUrl` (a mirror replacing https://huggingface.co in its URLs).
  * @type {typeof import('./webslm.js').createEngine}
  */
 export async function createEngine(model, options = {}) {
-  const { worker = true, onProgress, contextLength = 2048, signal, variant, hubUrl } = options;
+  const { worker = true, onProgress, contextLength = 2048, signal, variant, hubUrl, kernels } = options;
   const inWorker = typeof (/** @type {any} */ (globalThis).WorkerGlobalScope) !== 'undefined';
+  checkKernels(kernels);
   requireNavigatorGpu();
   if (worker && typeof Worker !== 'undefined' && !inWorker) {
-    return createWorkerEngine(model, { onProgress, contextLength, signal, variant, hubUrl });
+    return createWorkerEngine(model, { onProgress, contextLength, signal, variant, hubUrl, kernels });
   }
   await wasm();
   const resolved = resolveModel(model, { variant, hubUrl });
   // A URL spec's task comes from its files (config.json), checked before the weights download.
   if (typeof model !== 'string') resolved.task = await taskOf(resolved, model.task, signal);
   if (resolved.task !== 'text-generation') {
-    const { web, info } = await namingLicence(resolved, openTextModel(resolved, { onProgress, signal }));
+    const { web, info } = await namingLicence(resolved, openTextModel(resolved, { onProgress, signal, kernels }));
     return textModelEngine(web, resolved.id, info);
   }
-  const { web, info } = await namingLicence(resolved, openDecoder(resolved, { onProgress, signal, contextLength }));
+  const { web, info } = await namingLicence(resolved, openDecoder(resolved, { onProgress, signal, contextLength, kernels }));
   // After a device loss: the same weights again, from the Cache API, on a new device. The load's
   // signal is not passed on: it stopped the first load only.
-  const reopen = async () => (await openDecoder(resolved, { contextLength })).web;
+  const reopen = async () => (await openDecoder(resolved, { contextLength, kernels })).web;
   return decoderEngine(web, resolved.id, info, reopen);
 }

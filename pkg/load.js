@@ -13,7 +13,7 @@ import { createWeightLoader, headerBytesNeeded } from './wasm.js';
 export const MAX_VOCAB_TXT_BYTES = 16 << 20;
 
 /**
- * @typedef {{ onProgress?: (p: import('./webslm.js').Progress) => void, signal?: AbortSignal, contextLength?: number }} LoadOptions
+ * @typedef {{ onProgress?: (p: import('./webslm.js').Progress) => void, signal?: AbortSignal, contextLength?: number, kernels?: import('./webslm.js').KernelPath }} LoadOptions
  */
 
 /**
@@ -48,7 +48,7 @@ async function prepare(resolved, cache, signal) {
  * @param {{ total: number, known: { sha256: string } | null }} prepared
  * @param {LoadOptions} options
  */
-async function loadWeights(resolved, cache, { total, known }, { onProgress, signal }) {
+async function loadWeights(resolved, cache, { total, known }, { onProgress, signal, kernels }) {
   const file = resolved.weights;
   const started = performance.now();
   let done = 0;
@@ -70,7 +70,7 @@ async function loadWeights(resolved, cache, { total, known }, { onProgress, sign
       }
       head = concat(/** @type {Uint8Array} */ (head), bytes);
       if (headerBytesNeeded(resolved.format, head, total) > head.length) continue;
-      loader = await createWeightLoader(resolved.format, head, total);
+      loader = await createWeightLoader(resolved.format, head, total, kernels);
       loader.push(head);
       head = null;
     }
@@ -87,6 +87,7 @@ async function loadWeights(resolved, cache, { total, known }, { onProgress, sign
     fromCache: fetched === 0,
     fetchedBytes: fetched,
     seconds: (performance.now() - started) / 1000,
+    kernels: loader.kernels(),
   };
   if (file.sha256 && got !== file.sha256) {
     loader.free();

@@ -2,6 +2,7 @@
 // on the server).
 
 import { fileSize, readPrefix } from './download.js';
+import { checkKernels } from './engine.js';
 import { catalogueSizes, resolveModel } from './models.js';
 import { adapterInfo, headerBytesNeeded, headerSummary, wasm } from './wasm.js';
 
@@ -27,14 +28,16 @@ async function readHeader(resolved, signal) {
 
 /**
  * Whether this browser can run `model`, before any weight is downloaded: `{ ok, reasons,
- * adapter, estimate }`. Checks WebGPU, the adapter's buffer limits against the largest tensor,
+ * adapter, kernels, estimate }`; `kernels` is `{ path, reason }`, the kernel path the adapter
+ * gets (with the `kernels` option as createEngine would take it) and why. Checks WebGPU, the adapter's buffer limits against the largest tensor,
  * and the memory the weights plus the KV cache need (`contextLength`, default 2048). For a
  * catalogue id (`variant` and `hubUrl` as createEngine takes them), `catalogue` lists every
  * variant's download bytes and GPU memory, whatever the outcome. An aborted check rejects with
  * AbortError; every other failure is a reason.
  * @type {typeof import('./webslm.js').checkSupport}
  */
-export async function checkSupport(model, { contextLength = 2048, signal, variant, hubUrl } = {}) {
+export async function checkSupport(model, { contextLength = 2048, signal, variant, hubUrl, kernels } = {}) {
+  checkKernels(kernels);
   /** @type {string[]} */
   const reasons = [];
   const resolved = resolveModel(model, { variant, hubUrl });
@@ -45,7 +48,7 @@ export async function checkSupport(model, { contextLength = 2048, signal, varian
   await wasm();
   let adapter;
   try {
-    adapter = await adapterInfo();
+    adapter = await adapterInfo(kernels);
   } catch (e) {
     return { ok: false, reasons: [/** @type {Error} */ (e).message], catalogue };
   }
@@ -54,7 +57,7 @@ export async function checkSupport(model, { contextLength = 2048, signal, varian
     header = await readHeader(resolved, signal);
   } catch (e) {
     if (/** @type {Error} */ (e).name === 'AbortError') throw e;
-    return { ok: false, reasons: [/** @type {Error} */ (e).message], adapter, catalogue };
+    return { ok: false, reasons: [/** @type {Error} */ (e).message], adapter, kernels: adapter.kernels, catalogue };
   }
   // Tensors larger than one binding are split by rows, but each part is its own buffer.
   if (header.largest_tensor > adapter.max_buffer_size) {
@@ -66,5 +69,13 @@ export async function checkSupport(model, { contextLength = 2048, signal, varian
   /** @type {{ weightBytes: number, kvCacheBytes: number, totalBytes: number, note?: string }} */
   const estimate = { weightBytes: header.weight_bytes, kvCacheBytes: kv, totalBytes: header.weight_bytes + kv };
   if (!adapter.shader_f16) estimate.note = 'no shader-f16: f16 weights are unpacked in the shaders (slower, same results)';
-  return { ok: reasons.length === 0, reasons, adapter, estimate, architecture: header.architecture, catalogue };
+  return {
+    ok: reasons.length === 0,
+    reasons,
+    adapter,
+    kernels: adapter.kernels,
+    estimate,
+    architecture: header.architecture,
+    catalogue,
+  };
 }

@@ -63,14 +63,18 @@ function wrapObject(target) {
   });
 }
 
-/** The adapter's capabilities (src/web.rs `adapterInfo`). */
-export const adapterInfo = () => guard(() => glue.adapterInfo());
+/** The adapter's capabilities and the kernel path `kernels` gets there (src/web.rs `adapterInfo`). */
+export const adapterInfo = (/** @type {string | undefined} */ kernels) => guard(() => glue.adapterInfo(kernels));
 /** How many leading bytes of the weight file its header needs. */
 export const headerBytesNeeded = (/** @type {string} */ format, /** @type {Uint8Array} */ head, /** @type {number} */ total) =>
   guard(() => glue.headerBytesNeeded(format, head, total));
 /** The header's summary: architecture, weight bytes, largest tensor, KV bytes per token. */
 export const headerSummary = (/** @type {string} */ format, /** @type {Uint8Array} */ head, /** @type {number} */ total) =>
   guard(() => glue.headerSummary(format, head, total));
-/** A WeightLoader for a file of `total` bytes whose header is `head`. */
-export const createWeightLoader = (/** @type {string} */ format, /** @type {Uint8Array} */ head, /** @type {number} */ total) =>
-  guard(() => glue.WeightLoader.create(format, head, total));
+/** A WeightLoader for a file of `total` bytes whose header is `head`, on a device running `kernels`. */
+export const createWeightLoader = (
+  /** @type {string} */ format,
+  /** @type {Uint8Array} */ head,
+  /** @type {number} */ total,
+  /** @type {string | undefined} */ kernels,
+) => guard(() => glue.WeightLoader.create(format, head, total, kernels));

@@ -49,11 +49,26 @@ export interface CatalogueOptions {
   hubUrl?: string;
 }
 
+/**
+ * The kernel family a device runs: `software` (few, long-running invocations: the optimum on
+ * CPU-emulated adapters such as SwiftShader), `gpu` (wide workgroups and cooperative reductions:
+ * the optimum on real GPUs), or `auto` (the default: software adapters get `software`).
+ */
+export type KernelPath = 'auto' | 'software' | 'gpu';
+
+/** The kernel path a device runs, and why it was chosen. */
+export interface KernelChoice {
+  path: 'software' | 'gpu';
+  reason: string;
+}
+
 export interface EngineOptions extends CallOptions, CatalogueOptions {
   /** Run the model in a Web Worker (default true). */
   worker?: boolean;
   onProgress?: (p: Progress) => void;
   contextLength?: number;
+  /** Force a kernel path (default 'auto'); another value is a GpuError before any download. */
+  kernels?: KernelPath;
 }
 
 /** A catalogue id's downloads, as checkSupport reports them. */
@@ -94,6 +109,8 @@ export interface LoadInfo {
   fetchedBytes: number;
   seconds: number;
   totalSeconds: number;
+  /** The kernel path the model's device runs. */
+  kernels: KernelChoice;
 }
 
 export interface ChatMessage {
@@ -293,7 +310,7 @@ export function pipeline(
 ): Promise<(prompt: string, req?: GenerationRequest & CallOptions) => Promise<{ generated_text: string }[]>>;
 export function checkSupport(
   model: ModelSpec,
-  options?: { contextLength?: number; signal?: AbortSignal } & CatalogueOptions,
+  options?: { contextLength?: number; signal?: AbortSignal; kernels?: KernelPath } & CatalogueOptions,
 ): Promise<{
   ok: boolean;
   reasons: string[];
@@ -306,11 +323,16 @@ export function checkSupport(
     shader_f16: boolean;
     max_storage_binding: number;
     max_buffer_size: number;
+    kernels: KernelChoice;
   };
+  /** The kernel path this adapter gets (with the `kernels` option), and why. */
+  kernels?: KernelChoice;
   estimate?: { weightBytes: number; kvCacheBytes: number; totalBytes: number; note?: string };
   architecture?: string;
 }>;
 export function wasmMemoryBytes(): Promise<number>;
+/** The values the `kernels` option takes. */
+export const KERNEL_PATHS: readonly KernelPath[];
 export const CHUNK_BYTES: number;
 export function hasModelInCache(model: ModelSpec, options?: CallOptions & CatalogueOptions): Promise<boolean>;
 export function deleteModelFromCache(model: ModelSpec, options?: CallOptions & CatalogueOptions): Promise<void>;

@@ -22,7 +22,7 @@
 
 export { CHUNK_BYTES, deleteModelFromCache, hasModelInCache } from './cache.js';
 export { SAMPLING_DEFAULTS } from './decoder.js';
-export { createEngine } from './engine.js';
+export { createEngine, KERNEL_PATHS } from './engine.js';
 export { ERROR_KINDS, WebslmError } from './errors.js';
 export { catalogue, resolveModel } from './models.js';
 export { pipeline } from './pipeline.js';

@@ -8,10 +8,10 @@ import { channel } from './stream.js';
 
 /**
  * @param {import('./webslm.js').ModelSpec} model
- * @param {{ onProgress?: (p: import('./webslm.js').Progress) => void, contextLength?: number, signal?: AbortSignal, variant?: string, hubUrl?: string }} options
+ * @param {{ onProgress?: (p: import('./webslm.js').Progress) => void, contextLength?: number, signal?: AbortSignal, variant?: string, hubUrl?: string, kernels?: import('./webslm.js').KernelPath }} options
  * @returns {Promise<any>}
  */
-export async function createWorkerEngine(model, { onProgress, contextLength, signal, variant, hubUrl }) {
+export async function createWorkerEngine(model, { onProgress, contextLength, signal, variant, hubUrl, kernels }) {
   if (signal?.aborted) throw abortError(signal);
   // Workers cannot ask for persistent storage; the page asks for them.
   persist();
@@ -75,7 +75,7 @@ export async function createWorkerEngine(model, { onProgress, contextLength, sig
   let shape;
   try {
     shape = await request(
-      { type: MSG.load, model: spec, options: { contextLength, variant, hubUrl: absolute(hubUrl) } },
+      { type: MSG.load, model: spec, options: { contextLength, variant, hubUrl: absolute(hubUrl), kernels } },
       (data, resolve) => {
         if (data.type === MSG.progress) {
           onProgress?.(data.progress);

@@ -14,7 +14,7 @@ use crate::engine::{Engine, EngineOptions};
 use crate::formats::gguf::{GgufError, GgufFile};
 use crate::formats::safetensors::{SafetensorsError, SafetensorsFile};
 use crate::generate::{generate_text_async, Limits};
-use crate::gpu::{GpuContext, GpuError, GpuOptions};
+use crate::gpu::{kernel_path, GpuContext, GpuError, GpuOptions, KernelChoice};
 use crate::models::encoder::{Encoder, EncoderConfig};
 use crate::models::files::ModelFiles;
 use crate::models::streaming::StreamingSource;
@@ -79,10 +79,43 @@ fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
     serde_wasm_bindgen::to_value(v).map_err(|e| js_error("ModelError", e))
 }
 
-/// The adapter's capabilities, for `checkSupport` (a `NoWebGPU` error without one).
+/// The device options for the JS `kernels` option (`'auto'`, `'software'` or `'gpu'`; absent is
+/// `'auto'`): an unknown path is a `GpuError` naming the accepted ones.
+fn gpu_options(kernels: Option<String>) -> Result<GpuOptions, JsValue> {
+    let kernels = match kernels {
+        None => None,
+        Some(k) => kernel_path::parse_requested(&k).map_err(|e| {
+            let e = GpuError::from(e);
+            js_error(gpu_error(&e), e)
+        })?,
+    };
+    Ok(GpuOptions {
+        kernels,
+        ..GpuOptions::default()
+    })
+}
+
+/// `{ path, reason }`: the kernel family a device runs and why.
+#[derive(Serialize)]
+struct Kernels<'a> {
+    path: &'static str,
+    reason: &'a str,
+}
+
+impl<'a> From<&'a KernelChoice> for Kernels<'a> {
+    fn from(k: &'a KernelChoice) -> Self {
+        Kernels {
+            path: k.path.as_str(),
+            reason: &k.reason,
+        }
+    }
+}
+
+/// The adapter's capabilities and the kernel path it gets (with `kernels` as `createEngine` would
+/// ask), for `checkSupport` (a `NoWebGPU` error without one).
 #[wasm_bindgen(js_name = adapterInfo)]
-pub async fn adapter_info() -> Result<JsValue, JsValue> {
-    let ctx = GpuContext::new(GpuOptions::default())
+pub async fn adapter_info(kernels: Option<String>) -> Result<JsValue, JsValue> {
+    let ctx = GpuContext::new(gpu_options(kernels)?)
         .await
         .map_err(|e| js_error(gpu_error(&e), e))?;
     let c = &ctx.caps;
@@ -94,6 +127,7 @@ pub async fn adapter_info() -> Result<JsValue, JsValue> {
         shader_f16: bool,
         max_storage_binding: f64,
         max_buffer_size: f64,
+        kernels: Kernels<'a>,
     }
     to_js(&Info {
         adapter: &c.adapter,
@@ -102,6 +136,7 @@ pub async fn adapter_info() -> Result<JsValue, JsValue> {
         shader_f16: c.shader_f16,
         max_storage_binding: c.max_storage_binding as f64,
         max_buffer_size: c.max_buffer_size as f64,
+        kernels: (&c.kernels).into(),
     })
 }
 
@@ -208,8 +243,15 @@ pub struct WeightLoader {
 
 #[wasm_bindgen]
 impl WeightLoader {
-    /// Parses the header (`prefix` must hold it: see [`header_bytes_needed`]) and opens the GPU.
-    pub async fn create(format: String, prefix: Vec<u8>, file_len: f64) -> Result<WeightLoader, JsValue> {
+    /// Parses the header (`prefix` must hold it: see [`header_bytes_needed`]) and opens the GPU,
+    /// running the kernel path `kernels` asks for (absent: the adapter's).
+    pub async fn create(
+        format: String,
+        prefix: Vec<u8>,
+        file_len: f64,
+        kernels: Option<String>,
+    ) -> Result<WeightLoader, JsValue> {
+        let options = gpu_options(kernels)?;
         let len = file_len as u64;
         let (header, source) = match format.as_str() {
             "gguf" => {
@@ -223,10 +265,13 @@ impl WeightLoader {
             }
             other => return Err(js_error("FormatError", format!("unknown weight format {other:?}"))),
         };
-        let ctx = GpuContext::new(GpuOptions::default())
-            .await
-            .map_err(|e| js_error(gpu_error(&e), e))?;
+        let ctx = GpuContext::new(options).await.map_err(|e| js_error(gpu_error(&e), e))?;
         Ok(WeightLoader { ctx, header, source })
+    }
+
+    /// `{ path, reason }`: the kernel path this loader's device runs, for `loadInfo.kernels`.
+    pub fn kernels(&self) -> Result<JsValue, JsValue> {
+        to_js(&Kernels::from(&self.ctx.caps.kernels))
     }
 
     /// The next bytes of the file, in order; each completed tensor goes to the GPU.

@@ -126,11 +126,11 @@ fn a_decode_step_writes_twice_and_reuses_its_bind_groups() {
         assert_eq!(d.submits, 1);
     }
     // The software path's GEMV reads x from a uniform copy: one copy per projection (q, k, v,
-    // o, gate, up, down per layer, and the output head). The GPU path runs the same GEMV until
-    // its own (issue 16 item 2) lands, which reads x from storage: 0 copies then.
+    // o, gate, up, down per layer, and the output head). The GPU path's cooperative GEMV reads
+    // x from storage: no copies.
     let x_copies = match engine.ctx.caps.kernels.path {
         KernelPath::Software => 7 * layers + 1,
-        KernelPath::Gpu => 7 * layers + 1,
+        KernelPath::Gpu => 0,
     };
     assert_eq!(second.compute_passes, 1 + layers + x_copies, "{second:?}");
     assert_eq!(second.bind_groups, 1, "only the embedding gather binds a new buffer");
@@ -160,4 +160,41 @@ fn a_dropped_batch_leaves_no_error_and_each_dispatch_keeps_its_params() {
     assert_eq!(f(&out[0]), [2.0, 4.0, 6.0]);
     assert_eq!(f(&out[1]), [-6.0, -12.0, -18.0]);
     assert_eq!(f(&out[2]), [0.5, 1.0, 1.5]);
+}
+
+/// The serial weight-load chains add up over dispatches (the reference-GPU model's latency term),
+/// while the maximum keeps the longest: two GEMVs of different K, alone and together.
+#[test]
+fn serial_weight_loads_sum_over_dispatches_and_the_max_keeps_the_longest() {
+    let Some(ctx) = &gpu_fresh() else { return };
+    let weight = |n: usize, k: usize, seed: u64| {
+        let bytes = random_weights(WeightFormat::Q8_0, n, k, seed);
+        GpuWeight::upload(ctx, "w", WeightFormat::Q8_0, n, k, &bytes).unwrap()
+    };
+    let (wa, wb) = (weight(40, 64, 1), weight(40, 640, 2));
+    let xa = ctx.upload_f32(&Rng::new(3).vec_f32(64, -1.0, 1.0), &[1, 64]).unwrap();
+    let xb = ctx.upload_f32(&Rng::new(4).vec_f32(640, -1.0, 1.0), &[1, 640]).unwrap();
+    let run = |pairs: &[(&webslm::gpu::GpuTensor, &GpuWeight)]| {
+        ctx.stats.reset_shape();
+        let before = ctx.stats.snapshot();
+        let mut batch = Batch::new(ctx).unwrap();
+        for (x, w) in pairs {
+            let _y = matmul_new(&mut batch, x, w).unwrap();
+        }
+        batch.submit().unwrap();
+        ctx.stats.snapshot().since(&before)
+    };
+    let a = run(&[(&xa, &wa)]);
+    let b = run(&[(&xb, &wb)]);
+    assert!(
+        a.serial_weight_loads >= 1 && b.serial_weight_loads > a.serial_weight_loads,
+        "{a:?} {b:?}"
+    );
+    assert_eq!(
+        a.serial_weight_loads, a.max_serial_weight_loads,
+        "one dispatch: the sum is its chain"
+    );
+    let both = run(&[(&xa, &wa), (&xb, &wb)]);
+    assert_eq!(both.serial_weight_loads, a.serial_weight_loads + b.serial_weight_loads);
+    assert_eq!(both.max_serial_weight_loads, b.max_serial_weight_loads);
 }

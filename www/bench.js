@@ -43,6 +43,7 @@
 export const BENCH_MODELS = [
   { id: 'smollm2', name: 'SmolLM2 135M Instruct (Q4_1)', url: '/models/SmolLM2-135M-Instruct.Q4_1.gguf' },
   { id: 'gemma3', name: 'Gemma 3 270M (Q4_K_M)', url: '/models/gemma-3-270m-q4_k_m.gguf' },
+  { id: 'qwen', name: 'Qwen2.5-Coder 0.5B Instruct (Q4_K_M)', url: '/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf' },
   {
     id: 'minilm', name: 'all-MiniLM-L6-v2 embeddings', task: 'feature-extraction',
     url: '/models/all-minilm-l6-v2/model.safetensors', configUrl: '/models/all-minilm-l6-v2/config.json',
@@ -71,6 +72,7 @@ export const DEFAULTS = {
   decodeTokens: 32,
   contextLength: 1024, // both engines' KV cache (wllama's default n_ctx)
   webslmWorker: true,
+  kernels: 'auto', // webslm's kernel path: 'auto' (the adapter's), 'software' or 'gpu'
   wllamaThreads: [1, 2], // 2 (or more) only when the page is crossOriginIsolated
   // Embedding models only:
   sentences: 64, // how many of scripts/bench/sentences.json, or the sentences themselves
@@ -153,6 +155,7 @@ async function loadWebslmColdWarm(spec, options, row, label, log, onCold = async
   const cold = await createEngine(spec, options);
   row.cold_load_s = round(now() - t, 3);
   row.cold_from_cache = cold.loadInfo?.fromCache;
+  row.kernels = cold.loadInfo?.kernels; // the path that ran and why
   try {
     await onCold(cold);
   } finally {
@@ -169,7 +172,7 @@ async function loadWebslmColdWarm(spec, options, row, label, log, onCold = async
 /** webslm's row; also returns the prompt text (exactly promptTokens for webslm) for the other engines. */
 async function benchWebslm(model, cfg, log) {
   const spec = { url: model.url, task: 'text-generation' };
-  const options = { worker: cfg.webslmWorker, contextLength: cfg.contextLength };
+  const options = { worker: cfg.webslmWorker, contextLength: cfg.contextLength, kernels: cfg.kernels };
   const row = { engine: 'webslm', backend: 'webgpu', worker: cfg.webslmWorker, model: model.id, runs: [] };
   let engine = null;
   let prompt = null;
@@ -358,7 +361,7 @@ async function timeEmbeddings(embed, sentences, cfg, row, log, label) {
 
 async function benchWebslmEmbeddings(model, sentences, cfg, log) {
   const spec = { url: model.url, configUrl: model.configUrl, tokenizerUrl: model.tokenizerUrl, task: 'feature-extraction' };
-  const options = { worker: cfg.webslmWorker };
+  const options = { worker: cfg.webslmWorker, kernels: cfg.kernels };
   const row = {
     engine: 'webslm', backend: 'webgpu', worker: cfg.webslmWorker, model: model.id, task: 'feature-extraction',
     weights: 'fp32 safetensors', sentences: sentences.length,

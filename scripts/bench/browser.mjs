@@ -9,7 +9,10 @@
 // Options: --models a,b (an id from www/bench.js, optionally id:N for N decode tokens on that
 // model), --runs, --prompt-tokens, --decode-tokens, --threads 1,2 (wllama and transformers.js),
 // --sentences N and --batch-sizes 1,8 (minilm), --out FILE (default
-// bench/results/browser-<date>.json), --timeout-min (the whole bench; SwiftShader is slow).
+// bench/results/browser-<date>.json), --timeout-min (the whole bench; SwiftShader is slow),
+// --kernels auto|software|gpu (webslm's kernel path), --real-gpu (launch Chromium on the machine's
+// GPU rather than SwiftShader, and fail when the adapter WebGPU gives is still a fallback one;
+// scripts/bench/gpu.sh uses it) with --allow-software (accept a fallback adapter: smoke tests).
 // The server is cross-origin isolated so that wllama and onnxruntime-web may start threads.
 // minilm's transformers.js rows are skipped, with the reason in the report, when the ONNX twin
 // (scripts/bench/fetch-onnx-twin.sh) is missing. Exits non-zero when the bench itself breaks, and
@@ -28,6 +31,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // Chromium off the closed network.
 const FLAGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-gpu-sandbox', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
+// A real GPU in headless Chromium: the new headless mode keeps the GPU process, Vulkan (Linux) is
+// Dawn's backend there, and the blocklist would otherwise turn many server GPUs down.
+const REAL_GPU_FLAGS = ['--headless=new', '--use-angle=vulkan', '--enable-features=Vulkan', '--ignore-gpu-blocklist'];
 
 function options() {
   const { values } = parseArgs({
@@ -42,6 +48,9 @@ function options() {
       out: { type: 'string' },
       'timeout-min': { type: 'string', default: '90' },
       smoke: { type: 'boolean', default: false },
+      kernels: { type: 'string', default: 'auto' },
+      'real-gpu': { type: 'boolean', default: false },
+      'allow-software': { type: 'boolean', default: false },
     },
   });
   const int = (name, value) => {
@@ -62,7 +71,15 @@ function options() {
     batchSizes: values['batch-sizes'].split(',').map((b) => int('batch-sizes', b)),
     out: values.out ?? join(ROOT, 'bench', 'results', `browser-${date}.json`),
     timeoutMs: int('timeout-min', values['timeout-min']) * 60_000,
+    kernels: kernelPath(values.kernels),
+    realGpu: values['real-gpu'],
+    allowSoftware: values['allow-software'],
   };
+}
+
+function kernelPath(value) {
+  if (!['auto', 'software', 'gpu'].includes(value)) throw new Error(`--kernels must be auto, software or gpu, not ${value}`);
+  return value;
 }
 
 /** `id` or `id:N` -> the page's model entry, with N decode tokens for it when given. */
@@ -191,7 +208,8 @@ async function main() {
   // Other work on this small machine (2 cores) slows both engines: the report keeps the load.
   const loadBefore = loadavg();
   const server = await startServer(ROOT, 0, { isolated: true });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: FLAGS });
+  const args = cfg.realGpu ? [...FLAGS, ...REAL_GPU_FLAGS] : FLAGS;
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args });
   try {
     const context = await browser.newContext(); // a fresh profile: empty Cache API and OPFS
     const page = await context.newPage();
@@ -201,8 +219,19 @@ async function main() {
     page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
     await page.goto(`${server.origin}/www/bench.html`);
     await page.waitForFunction(() => window.benchReady === true);
+    if (cfg.realGpu) {
+      const adapter = await page.evaluate(async () => {
+        const a = await navigator.gpu?.requestAdapter();
+        return a ? { fallback: a.info?.isFallbackAdapter ?? a.isFallbackAdapter, architecture: a.info?.architecture, vendor: a.info?.vendor } : null;
+      });
+      const software = !adapter || adapter.fallback || adapter.architecture === 'swiftshader';
+      if (software && !cfg.allowSoftware) {
+        throw new Error(`--real-gpu: Chromium's WebGPU adapter is ${adapter ? JSON.stringify(adapter) : 'missing'}, not a hardware GPU`);
+      }
+    }
     const models = pickModels(cfg.models, await page.evaluate(() => window.benchModels));
     const config = {
+      kernels: cfg.kernels,
       models, runs: cfg.runs, promptTokens: cfg.promptTokens, decodeTokens: cfg.decodeTokens, wllamaThreads: cfg.wllamaThreads,
       sentences: cfg.sentences, batchSizes: cfg.batchSizes, transformersThreads: cfg.wllamaThreads,
     };

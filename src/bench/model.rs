@@ -7,7 +7,9 @@
 //!
 //! After the last run's decode, a few more tokens are stepped one at a time to see where a decoded
 //! token goes: CPU time recording it, time waiting for the GPU and the readback, dispatches and
-//! submits, and bytes of weights and KV cache fetched against the least a token must read.
+//! submits, and bytes of weights and KV cache fetched against the least a token must read; and
+//! the counters that stand in for a real-GPU timing (`PerToken`), with what they predict on two
+//! reference GPUs (`gpu_model`: a model, not a measurement).
 
 use std::path::Path;
 
@@ -20,6 +22,7 @@ use crate::kernels::topk::top_k;
 use crate::models::ModelError;
 use crate::sampling::{Sampler, SamplingParams};
 
+use super::gpu_model::{self, Predicted, TokenWork};
 use super::prompt::prompt_ids;
 
 #[derive(Clone, Debug)]
@@ -71,6 +74,78 @@ impl TokenCost {
     }
 }
 
+/// The shape of one decoded token's work, from `GpuStats` (see `gpu::stats`): what a real GPU's
+/// speed depends on and a software adapter's timing cannot show. Averages over the measured
+/// tokens; maxima and minima over all of them.
+#[derive(Clone, Debug, Serialize)]
+pub struct PerToken {
+    pub dispatches: f64,
+    pub compute_passes: f64,
+    pub queue_writes: f64,
+    /// The fewest invocations a weight-reading dispatch (a GEMV, in decode) had.
+    pub min_gemv_invocations: Option<u64>,
+    /// Share of the weight bytes read by dispatches of fewer than
+    /// `gpu::SMALL_DISPATCH_INVOCATIONS` invocations (too few to fill a real GPU).
+    pub small_dispatch_weight_share: f64,
+    /// The longest chain of weight loads one invocation makes in a loop.
+    pub max_serial_weight_loads: u64,
+    /// Those chains summed over the token's weight-reading dispatches (the model's latency term).
+    pub serial_weight_loads: f64,
+    /// The largest dynamically indexed private array a dispatched kernel declares.
+    pub private_array_bytes: u64,
+    pub weight_bytes_read: f64,
+    /// KV cache bytes read for one token at `TokenCost::position`.
+    pub kv_bytes_per_token: f64,
+}
+
+impl PerToken {
+    fn from_stats(d: &StatsSnapshot, tokens: usize) -> Self {
+        let per = |x: u64| x as f64 / tokens as f64;
+        PerToken {
+            dispatches: per(d.dispatches),
+            compute_passes: per(d.compute_passes),
+            queue_writes: per(d.queue_writes),
+            min_gemv_invocations: d.min_weight_invocations,
+            small_dispatch_weight_share: d.small_dispatch_weight_bytes as f64 / d.weight_bytes_read.max(1) as f64,
+            max_serial_weight_loads: d.max_serial_weight_loads,
+            serial_weight_loads: per(d.serial_weight_loads),
+            private_array_bytes: d.private_array_bytes,
+            weight_bytes_read: per(d.weight_bytes_read),
+            kv_bytes_per_token: per(d.kv_bytes_read),
+        }
+    }
+
+    /// What these counters predict on the reference GPUs.
+    pub fn model_tok_s(&self) -> ModelTokS {
+        let work = TokenWork {
+            bytes: self.weight_bytes_read + self.kv_bytes_per_token,
+            serial_weight_loads: self.serial_weight_loads,
+            dispatches: self.dispatches,
+            compute_passes: self.compute_passes,
+        };
+        let [integrated, discrete] = gpu_model::REFERENCE_GPUS.map(|g| gpu_model::predict(&work, &g));
+        ModelTokS {
+            kind: gpu_model::LABEL,
+            integrated_100gbps: integrated.tok_s,
+            discrete_500gbps: discrete.tok_s,
+            terms: vec![integrated, discrete],
+            gpus: gpu_model::REFERENCE_GPUS.to_vec(),
+        }
+    }
+}
+
+/// Decode tok/s that the per-token counters predict on two reference GPUs: a model, not a
+/// measurement (`kind` says so in the JSON).
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelTokS {
+    pub kind: &'static str,
+    pub integrated_100gbps: f64,
+    pub discrete_500gbps: f64,
+    /// Each GPU's time per token split into the model's terms, and the constants it assumed.
+    pub terms: Vec<Predicted>,
+    pub gpus: Vec<gpu_model::ReferenceGpu>,
+}
+
 /// GPU time per decoded token of each kernel family (see `gpu::profile`).
 #[derive(Clone, Debug, Serialize)]
 pub struct KernelShare {
@@ -95,10 +170,16 @@ pub struct Profile {
 pub struct ModelBench {
     pub model: String,
     pub adapter: String,
+    /// The kernel path the device ran (`software` or `gpu`), and why it was chosen.
+    pub kernels: String,
+    pub kernels_reason: String,
     pub prompt_lens: Vec<usize>,
     pub decode_tokens: usize,
     pub runs: Vec<RunTimes>,
     pub cost: TokenCost,
+    /// The counters of the same measured tokens that predict real-GPU speed, and the prediction.
+    pub per_token: PerToken,
+    pub model_tok_s: ModelTokS,
     /// Bytes: weights on the GPU, the KV cache, and the most buffer memory alive at once.
     pub weight_bytes: u64,
     pub kv_cache_bytes: u64,
@@ -224,11 +305,11 @@ pub fn bench_model(
         runs.push(times);
         if let Some(cost) = cost {
             let sizes = (engine.model.weight_bytes(), engine.cache.size_bytes());
-            last = Some((cost, engine.ctx.caps.summary(), sizes));
+            last = Some((cost, engine.ctx.caps.clone(), sizes));
         }
     }
     // The prompts are not empty (checked above), so the last run measured the cost.
-    let ((cost, gpu_peak_bytes), adapter, (weight_bytes, kv_cache_bytes)) =
+    let ((cost, per_token, gpu_peak_bytes), caps, (weight_bytes, kv_cache_bytes)) =
         last.ok_or_else(|| ModelError::Config("no prompt to benchmark".into()))?;
     // Every engine of the runs is gone: the profiled one has the device to itself.
     let profile = match cfg.profile_tokens {
@@ -237,7 +318,9 @@ pub fn bench_model(
     };
     Ok(ModelBench {
         model: path.display().to_string(),
-        adapter,
+        adapter: caps.summary(),
+        kernels: caps.kernels.path.to_string(),
+        kernels_reason: caps.kernels.reason.clone(),
         prompt_lens: cfg.prompt_lens.clone(),
         decode_tokens: cfg.decode_tokens,
         runs,
@@ -245,6 +328,8 @@ pub fn bench_model(
         kv_cache_bytes,
         gpu_peak_bytes,
         cost,
+        model_tok_s: per_token.model_tok_s(),
+        per_token,
         profile,
         prompts,
     })
@@ -265,10 +350,12 @@ fn timed_step(engine: &mut Engine, token: u32) -> Result<(u32, f64, f64), ModelE
     Ok((next, recorded, sw.secs() - recorded))
 }
 
-/// Steps `tokens` tokens after whatever the cache holds; returns their cost and the GPU's peak
-/// buffer bytes so far.
-fn token_cost(engine: &mut Engine, mut token: u32, tokens: usize) -> Result<(TokenCost, u64), ModelError> {
+/// Steps `tokens` tokens after whatever the cache holds; returns their cost, their shape counters
+/// and the GPU's peak buffer bytes so far.
+fn token_cost(engine: &mut Engine, mut token: u32, tokens: usize) -> Result<(TokenCost, PerToken, u64), ModelError> {
     let position = engine.cache.len();
+    // The maxima and minima cover the measured tokens only, not the prefill's GEMMs.
+    engine.ctx.stats.reset_shape();
     let before = engine.ctx.stats.snapshot();
     let (mut record, mut wait) = (Vec::new(), Vec::new());
     let mut kv_needed = 0u64;
@@ -294,7 +381,7 @@ fn token_cost(engine: &mut Engine, mut token: u32, tokens: usize) -> Result<(Tok
         record_secs: median(record),
         wait_secs: median(wait),
     };
-    Ok((cost, after.peak_bytes))
+    Ok((cost, PerToken::from_stats(&d, tokens), after.peak_bytes))
 }
 
 /// Decodes `tokens` tokens after `prompt` with every dispatch submitted and timed alone.

@@ -17,13 +17,13 @@ use std::process::ExitCode;
 use opts::Opts;
 
 use webslm::bench::{bench_matmul, bench_ops, BenchConfig, BenchRow};
-use webslm::gpu::{GpuContext, GpuOptions};
+use webslm::gpu::GpuContext;
 use webslm::tokenizer::Tokenizer;
 
 const USAGE: &str = "usage: webslm <command> [options]
 
 commands:
-  info                       print the GPU adapter's capabilities (JSON)
+  info [--kernels K]         print the GPU adapter's capabilities and the kernel path (JSON)
   inspect --model PATH       print a model's architecture, hyper-parameters and tensors (JSON);
                              PATH is a .gguf file or a safetensors model folder (config.json
                              + model.safetensors or model.safetensors.index.json); shapes are
@@ -31,12 +31,16 @@ commands:
   bench-kernels [--quick] [--json]
                              time every kernel x weight format on the GPU next to its CPU twin
   bench --model P [--runs 5] [--prompts 128,512] [--decode 128] [--cost-tokens 8] [--profile N]
-        [--context N] [--json FILE]
+        [--context N] [--json FILE|-] [--kernels software|gpu|auto]
                              a decoder end to end, medians over runs: load time, prefill tok/s
                              and time to first token per prompt length, decode tok/s, GPU
                              memory; per decoded token: dispatches, submits, bytes of weights
-                             and KV read against the least possible; --profile N times each
-                             kernel over N tokens
+                             and KV read against the least possible, the counters that stand
+                             in for a real-GPU timing (compute passes, queue writes, GEMV
+                             invocations, serial loads, private arrays) and the decode tok/s
+                             they predict on two reference GPUs (a model, not a measurement);
+                             --profile N times each kernel over N tokens; --json - prints the
+                             JSON alone on stdout
   generate --model P --prompt T [--max-tokens N] [--temperature X] [--top-k K] [--top-p P]
            [--min-p M] [--repeat-penalty R] [--seed S] [--stop STR] [--json]
                              continue the raw prompt; streams text, or one JSON object with
@@ -76,7 +80,12 @@ commands:
                              ~/.cache/webslm (or $WEBSLM_CACHE) with curl, size and sha256 checked
   help                       this text
 
+Every command that opens a GPU (info, bench, bench-kernels, generate, logits, score, chat and
+the encoder commands) takes --kernels software|gpu|auto: the kernels tuned for software
+adapters (CPU emulators), the ones designed for real GPUs, or (auto, the default) the adapter's.
+
 environment:
+  WEBSLM_KERNELS=software|gpu|auto the same as --kernels, where no --kernels is given
   WGPU_BACKEND=vulkan|metal|dx12   pick the native backend
   WEBSLM_HUB=URL                   a mirror that replaces https://huggingface.co in catalogue URLs
   HF_TOKEN=TOKEN                   the hub token gated models (Gemma, Llama) need";
@@ -84,7 +93,7 @@ environment:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("info") => info(),
+        Some("info") => info(&args[1..]),
         Some("bench-kernels") => bench_kernels(&args[1..]),
         Some("bench") => bench_cmd::bench(&args[1..]),
         Some("logits") => model_cmds::logits(&args[1..]),
@@ -126,12 +135,12 @@ fn tokenize(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn open_gpu() -> Result<GpuContext, String> {
-    GpuContext::new_blocking(GpuOptions::default()).map_err(|e| e.to_string())
+fn open_gpu(opts: &Opts) -> Result<GpuContext, String> {
+    GpuContext::new_blocking(opts.gpu_options()?).map_err(|e| e.to_string())
 }
 
-fn info() -> Result<(), String> {
-    let ctx = open_gpu()?;
+fn info(args: &[String]) -> Result<(), String> {
+    let ctx = open_gpu(&Opts::parse_gpu(args, &[], &[])?)?;
     let c = &ctx.caps;
     println!(
         "{}",
@@ -156,9 +165,9 @@ fn inspect(args: &[String]) -> Result<(), String> {
 }
 
 fn bench_kernels(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse(args, &["quick", "json"], &[])?;
+    let opts = Opts::parse_gpu(args, &["quick", "json"], &[])?;
     let (quick, json) = (opts.has("quick"), opts.has("json"));
-    let ctx = open_gpu()?;
+    let ctx = open_gpu(&opts)?;
     let cfg = if quick {
         BenchConfig::quick()
     } else {

@@ -28,6 +28,9 @@ pub struct GpuStats {
     /// subtracted, so [`GpuStats::reset_shape`] starts a new window for them.
     small_dispatch_weight_bytes: AtomicU64,
     max_serial_weight_loads: AtomicU64,
+    /// The serial chains of all weight-reading dispatches, summed: dependent dispatches run one
+    /// after another, so their latency floors add up (the reference-GPU model in `bench`).
+    serial_weight_loads: AtomicU64,
     /// Stored as `u64::MAX - invocations`, so that `fetch_max` keeps the minimum (0: none yet).
     min_weight_invocations_inverted: AtomicU64,
     private_array_bytes: AtomicU64,
@@ -48,6 +51,8 @@ pub struct StatsSnapshot {
     pub kv_bytes_read: u64,
     pub peak_bytes: u64,
     pub small_dispatch_weight_bytes: u64,
+    /// Summed over weight-reading dispatches (subtractable, unlike the maximum).
+    pub serial_weight_loads: u64,
     /// Since the last [`GpuStats::reset_shape`], not since `earlier`.
     pub max_serial_weight_loads: u64,
     /// `None` when no weight-reading dispatch reported its shape since the last reset.
@@ -88,6 +93,7 @@ impl StatsSnapshot {
             small_dispatch_weight_bytes: self
                 .small_dispatch_weight_bytes
                 .saturating_sub(earlier.small_dispatch_weight_bytes),
+            serial_weight_loads: self.serial_weight_loads.saturating_sub(earlier.serial_weight_loads),
             max_serial_weight_loads: self.max_serial_weight_loads,
             min_weight_invocations: self.min_weight_invocations,
             private_array_bytes: self.private_array_bytes,
@@ -107,6 +113,7 @@ impl GpuStats {
             kv_bytes_read: self.kv_bytes_read.load(Relaxed),
             peak_bytes: self.peak_bytes.load(Relaxed),
             small_dispatch_weight_bytes: self.small_dispatch_weight_bytes.load(Relaxed),
+            serial_weight_loads: self.serial_weight_loads.load(Relaxed),
             max_serial_weight_loads: self.max_serial_weight_loads.load(Relaxed),
             min_weight_invocations: match self.min_weight_invocations_inverted.load(Relaxed) {
                 0 => None,
@@ -130,6 +137,7 @@ impl GpuStats {
             self.small_dispatch_weight_bytes.fetch_add(d.bytes, Relaxed);
         }
         self.max_serial_weight_loads.fetch_max(d.serial_loads, Relaxed);
+        self.serial_weight_loads.fetch_add(d.serial_loads, Relaxed);
         self.min_weight_invocations_inverted
             .fetch_max(u64::MAX - d.invocations, Relaxed);
     }

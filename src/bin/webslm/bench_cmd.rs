@@ -1,5 +1,6 @@
 //! `webslm bench --model P`: load, prefill, decode and per-token costs of a decoder (see
-//! `webslm::bench::model`), as a table on stdout and optionally JSON for `scripts/bench/`.
+//! `webslm::bench::model`), as a table on stdout and optionally JSON for `scripts/bench/`
+//! (`--json FILE`, or `--json -` for the JSON alone on stdout, the table then going to stderr).
 
 use webslm::bench::model::{bench_model, ModelBench, ModelBenchConfig};
 use webslm::engine::EngineOptions;
@@ -9,7 +10,7 @@ use super::opts::{print_line, Opts};
 const MIB: f64 = 1048576.0;
 
 pub fn bench(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse(
+    let opts = Opts::parse_gpu(
         args,
         &[],
         &[
@@ -40,22 +41,37 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     let defaults = EngineOptions::default();
     let options = EngineOptions {
         context: opts.get("context", defaults.context)?,
+        gpu: opts.gpu_options()?,
         ..defaults
     };
     let resolved = super::resolve::model_path(path)?;
     let report =
         bench_model(&resolved, &cfg, &options, |line| eprintln!("{line}")).map_err(|e| format!("{path}: {e}"))?;
-    print_report(&report)?;
-    if let Some(out) = opts.str("json") {
+    let json = opts.str("json");
+    let to_stdout = json == Some("-");
+    print_report(&report, |line: String| {
+        if to_stdout {
+            eprintln!("{line}");
+            Ok(())
+        } else {
+            print_line(line)
+        }
+    })?;
+    if let Some(out) = json {
         let body = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-        std::fs::write(out, body).map_err(|e| format!("writing {out}: {e}"))?;
+        if to_stdout {
+            print_line(body)?;
+        } else {
+            std::fs::write(out, body).map_err(|e| format!("writing {out}: {e}"))?;
+        }
     }
     Ok(())
 }
 
-fn print_report(r: &ModelBench) -> Result<(), String> {
+fn print_report(r: &ModelBench, mut print_line: impl FnMut(String) -> Result<(), String>) -> Result<(), String> {
     print_line(format!("model    {}", r.model))?;
     print_line(format!("adapter  {}", r.adapter))?;
+    print_line(format!("kernels  {} ({})", r.kernels, r.kernels_reason))?;
     print_line(format!("medians of {} runs", r.runs.len()))?;
     print_line(format!("load                 {:>9.2} s", r.median_load_secs()))?;
     for (i, len) in r.prompt_lens.iter().enumerate() {
@@ -94,6 +110,37 @@ fn print_report(r: &ModelBench) -> Result<(), String> {
         c.record_secs * 1000.0,
         c.wait_secs * 1000.0
     ))?;
+    let t = &r.per_token;
+    print_line(format!(
+        "  shape: {:.0} compute passes, {:.0} queue writes, fewest GEMV invocations {}, {:.1}% of weight \
+         bytes in dispatches under {} invocations",
+        t.compute_passes,
+        t.queue_writes,
+        t.min_gemv_invocations.map_or("-".to_string(), |n| n.to_string()),
+        t.small_dispatch_weight_share * 100.0,
+        webslm::gpu::SMALL_DISPATCH_INVOCATIONS
+    ))?;
+    print_line(format!(
+        "         serial weight loads {} at most per invocation ({:.0} summed over dispatches), private \
+         array {} bytes, KV {:.2} MiB",
+        t.max_serial_weight_loads,
+        t.serial_weight_loads,
+        t.private_array_bytes,
+        t.kv_bytes_per_token / MIB
+    ))?;
+    let m = &r.model_tok_s;
+    print_line(format!(
+        "MODELLED decode (not measured): {:.0} tok/s on a 100 GB/s integrated GPU, {:.0} tok/s on a 500 GB/s \
+         discrete GPU",
+        m.integrated_100gbps, m.discrete_500gbps
+    ))?;
+    for p in &m.terms {
+        print_line(format!(
+            "  {:<20} bandwidth {:.0} us + load latency {:.0} us + dispatches {:.0} us + passes {:.0} us",
+            p.gpu, p.bandwidth_us, p.latency_us, p.dispatch_us, p.pass_us
+        ))?;
+    }
+    print_line(format!("  ({})", m.kind))?;
     if let Some(p) = &r.profile {
         print_line(format!(
             "GPU time per token by kernel ({} tokens, each dispatch alone; an empty submit costs {:.3} ms):",

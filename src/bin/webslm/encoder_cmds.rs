@@ -7,15 +7,15 @@ use serde_json::json;
 use webslm::analysis::ner::Aggregation;
 use webslm::analysis::qa::QaOptions;
 use webslm::analysis::{EmbedOptions, TextModel};
-use webslm::gpu::GpuOptions;
 use webslm::ops::Pooling;
 
 use super::opts::{print_line, Opts};
 
 fn open(opts: &Opts) -> Result<TextModel, String> {
     let dir = opts.required("model")?;
+    let gpu = opts.gpu_options()?; // a bad --kernels before a download
     let path = super::resolve::model_path(dir)?;
-    TextModel::open(&path, GpuOptions::default()).map_err(|e| format!("{dir}: {e}"))
+    TextModel::open(&path, gpu).map_err(|e| format!("{dir}: {e}"))
 }
 
 /// `--text` values, then the lines of `--file` (empty lines skipped).
@@ -33,7 +33,7 @@ fn texts(opts: &Opts) -> Result<Vec<String>, String> {
 
 /// `embed`: one L2-normalised vector per text, all texts in one batch unless --batch-size.
 pub fn embed(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse(
+    let opts = Opts::parse_gpu(
         args,
         &["truncate", "no-normalize"],
         &["model", "text", "file", "pooling", "batch-size"],
@@ -61,7 +61,7 @@ pub fn embed(args: &[String]) -> Result<(), String> {
 
 /// `classify`: every label with its score, highest first.
 pub fn classify(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse(args, &["truncate"], &["model", "text", "file"])?;
+    let opts = Opts::parse_gpu(args, &["truncate"], &["model", "text", "file"])?;
     let texts = texts(&opts)?;
     let model = open(&opts)?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -73,7 +73,7 @@ pub fn classify(args: &[String]) -> Result<(), String> {
 
 /// `ner`: entities with label, score, word and character offsets.
 pub fn ner(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse(args, &["truncate"], &["model", "text", "file", "aggregation"])?;
+    let opts = Opts::parse_gpu(args, &["truncate"], &["model", "text", "file", "aggregation"])?;
     let texts = texts(&opts)?;
     // Word level by default: an entity never ends inside a word, and "first" matches how BERT
     // NER models are fine-tuned (labels on each word's first token).
@@ -93,7 +93,7 @@ pub fn ner(args: &[String]) -> Result<(), String> {
 
 /// `qa`: the best answer span (or the `--top-k` best) in the context.
 pub fn qa(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse(
+    let opts = Opts::parse_gpu(
         args,
         &["handle-impossible"],
         &[
@@ -138,7 +138,7 @@ pub fn qa(args: &[String]) -> Result<(), String> {
 /// `bench-embed`: sentences per second at each batch size, on a fixed sentence list (the one
 /// `scripts/bench/sentence_transformers_speed.py` times, so the two can be compared).
 pub fn bench_embed(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse(args, &[], &["model", "sentences", "batch", "seconds"])?;
+    let opts = Opts::parse_gpu(args, &[], &["model", "sentences", "batch", "seconds"])?;
     let path = opts.str("sentences").unwrap_or("scripts/bench/sentences.json");
     let body = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
     #[derive(serde::Deserialize)]

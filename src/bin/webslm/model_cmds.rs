@@ -22,6 +22,7 @@ pub fn load(opts: &Opts) -> Result<Loaded, String> {
     let defaults = EngineOptions::default();
     let options = EngineOptions {
         context: opts.get("context", defaults.context)?,
+        gpu: opts.gpu_options()?,
         ..defaults
     };
     let resolved = super::resolve::model_path(path)?;
@@ -53,7 +54,7 @@ fn prompt_ids(opts: &Opts, tokenizer: &Tokenizer) -> Result<Vec<u32>, String> {
 
 /// `webslm logits --model P --prompt T --top K`: the top K next-token logits, best first.
 pub fn logits(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse(args, &[], &["model", "prompt", "ids", "top", "context"])?;
+    let opts = Opts::parse_gpu(args, &[], &["model", "prompt", "ids", "top", "context"])?;
     let k: usize = opts.get("top", 5)?;
     let mut m = load(&opts)?;
     let ids = prompt_ids(&opts, &m.tokenizer)?;
@@ -99,7 +100,7 @@ pub const SAMPLING_OPTS: [&str; 7] = [
 pub fn generate(args: &[String]) -> Result<(), String> {
     let mut valued = vec!["model", "prompt", "ids", "context", "stop"];
     valued.extend(SAMPLING_OPTS);
-    let opts = Opts::parse(args, &["json"], &valued)?;
+    let opts = Opts::parse_gpu(args, &["json"], &valued)?;
     let json = opts.has("json");
     let max_tokens: usize = opts.get("max-tokens", 128)?;
     let stops: Vec<String> = opts.str("stop").map(|s| vec![s.to_string()]).unwrap_or_default();
@@ -151,7 +152,7 @@ pub fn generate(args: &[String]) -> Result<(), String> {
 
 /// `webslm score --model P --file F`: the file as one sequence, teacher-forced.
 pub fn score(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse(args, &[], &["model", "file", "ids", "context"])?;
+    let opts = Opts::parse_gpu(args, &[], &["model", "file", "ids", "context"])?;
     let mut m = load(&opts)?;
     let ids = match opts.str("file") {
         Some(f) => {
@@ -176,7 +177,7 @@ pub fn chat(args: &[String]) -> Result<(), String> {
 
     let mut valued = vec!["model", "system", "context"];
     valued.extend(SAMPLING_OPTS);
-    let opts = Opts::parse(args, &[], &valued)?;
+    let opts = Opts::parse_gpu(args, &[], &valued)?;
     let max_tokens: usize = opts.get("max-tokens", 512)?;
     let mut m = load(&opts)?;
     let template = m.engine.chat_template().map_err(|e| e.to_string())?;

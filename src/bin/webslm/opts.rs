@@ -3,6 +3,13 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
+use webslm::gpu::{kernel_path, GpuOptions};
+
+/// The option every command that opens a GPU takes: `--kernels software|gpu|auto` picks the
+/// kernel family (see `webslm::gpu::kernel_path`); without it, `WEBSLM_KERNELS` and then the
+/// adapter decide.
+const KERNELS: &str = "kernels";
+
 pub struct Opts {
     /// Every value given for each name, in order (`--text A --text B`).
     values: HashMap<String, Vec<String>>,
@@ -29,6 +36,26 @@ impl Opts {
             }
         }
         Ok(Opts { values, flags })
+    }
+
+    /// [`Opts::parse`] for a command that opens a GPU: `--kernels` is accepted as well.
+    pub fn parse_gpu(args: &[String], switches: &[&str], valued: &[&str]) -> Result<Self, String> {
+        let mut valued = valued.to_vec();
+        valued.push(KERNELS);
+        Self::parse(args, switches, &valued)
+    }
+
+    /// The device options the command line asks for (`--kernels`); an unknown path is an error
+    /// before any device or model is opened.
+    pub fn gpu_options(&self) -> Result<GpuOptions, String> {
+        let kernels = match self.str(KERNELS) {
+            None => None,
+            Some(v) => kernel_path::parse_requested(v).map_err(|e| format!("--{KERNELS}: {e}"))?,
+        };
+        Ok(GpuOptions {
+            kernels,
+            ..GpuOptions::default()
+        })
     }
 
     pub fn has(&self, name: &str) -> bool {

@@ -16,7 +16,19 @@ export const state = {
   tokenizeThrows: null,
   /** Decoders built (a recovery after a device loss builds one more). */
   decodersBuilt: 0,
+  /** The `kernels` argument the last adapterInfo() or WeightLoader.create() received. */
+  lastKernels: 'unset',
 };
+
+/** src/web.rs's `gpu_options` and `Kernels`: the stub adapter is a software one. */
+function kernelChoice(kernels) {
+  if (kernels === undefined || kernels === 'auto')
+    return { path: 'software', reason: 'stub is a software adapter (a CPU emulating a GPU)' };
+  if (kernels === 'software' || kernels === 'gpu') return { path: kernels, reason: 'requested by the caller' };
+  throw Object.assign(new Error(`unknown kernel path ${JSON.stringify(kernels)}: expected auto, software or gpu`), {
+    name: 'GpuError',
+  });
+}
 
 /** web.rs's DeviceLost error, as a lost device makes every call fail. */
 const deviceLost = () => Object.assign(new Error('the GPU device was lost (stub)'), { name: 'DeviceLost' });
@@ -27,8 +39,10 @@ export default async function init() {
   return { memory: { buffer: { byteLength: 1 << 20 } } };
 }
 
-export async function adapterInfo() {
+export async function adapterInfo(kernels) {
+  state.lastKernels = kernels;
   return {
+    kernels: kernelChoice(kernels),
     adapter: 'stub',
     backend: 'none',
     software: true,
@@ -48,11 +62,13 @@ export function headerSummary(_format, _head, total) {
 }
 
 export class WeightLoader {
-  static async create(_format, _head, total) {
-    return new WeightLoader(total);
+  static async create(_format, _head, total, kernels) {
+    state.lastKernels = kernels;
+    return new WeightLoader(total, kernelChoice(kernels));
   }
-  constructor(total) {
+  constructor(total, kernels) {
     this.total = total;
+    this.choice = kernels;
     this.got = 0;
     this.hash = createHash('sha256');
   }
@@ -62,6 +78,9 @@ export class WeightLoader {
   }
   largestTensor() {
     return this.total;
+  }
+  kernels() {
+    return this.choice;
   }
   sha256() {
     return this.hash.copy().digest('hex');
