@@ -343,3 +343,52 @@ fn ranks_broken(bytes: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&bytes[8 + len..]);
     out
 }
+
+/// `webslm logits --lora PATH[:SCALE]`: the merged model's top logits; `:0` the base model's; an
+/// adapter for another architecture fails with a message naming both.
+#[test]
+fn cli_lora_flag() {
+    let g = golden("llama3-a");
+    let p = &g.prompts[0];
+    let ids: Vec<String> = p.ids.iter().map(u32::to_string).collect();
+    let run = |lora: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_webslm"))
+            .args(["logits", "--top", "1", "--ids", &ids.join(",")])
+            .arg("--model")
+            .arg(base_path("tiny-llama3", true))
+            .arg("--lora")
+            .arg(lora)
+            .output()
+            .expect("webslm runs")
+    };
+    let top = |rows: &[Vec<f32>]| {
+        let last = rows.last().expect("rows");
+        let best = (0..last.len()).fold(0, |b, i| if last[i] > last[b] { i } else { b });
+        (best as u64, last[best])
+    };
+    for (scale, want) in [("", top(&p.logits)), (":0", top(&p.base_logits))] {
+        let path = adapter_path("llama3-a", "adapter-f32.gguf").display().to_string();
+        let out = run(&format!("{path}{scale}"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        if !out.status.success() && !in_ci && stderr.contains("GPU") {
+            eprintln!("SKIPPED: {stderr}");
+            return;
+        }
+        assert!(out.status.success(), "{stderr}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(json["ids"][0].as_u64(), Some(want.0), "scale {scale:?}: {json}");
+        let logit = json["logits"][0].as_f64().expect("logit") as f32;
+        assert!(
+            (logit - want.1).abs() <= LOGIT_TOL,
+            "scale {scale:?}: {logit} vs {}",
+            want.1
+        );
+    }
+    let out = run(&adapter_path("qwen2-rs", "adapter-f32.gguf").display().to_string());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("`qwen2`") && stderr.contains("`llama`"),
+        "{stderr}"
+    );
+}
