@@ -2,9 +2,10 @@
 //! scripts/lora/make_fixtures.py) against transformers' merged model (`merge_and_unload`).
 //!
 //! Bounds (the issue's): logits within 1e-3 of the merged model at every position, from the PEFT
-//! folder on the HF base and from the F32 and F16 GGUFs on the F32 GGUF base (the F16 adapter's
-//! reference is the merged model of the f16-rounded A and B: the rounding alone moves these
-//! logits by up to 1.1e-2, so comparing it with the f32 merge would need a looser bound). Scale 0
+//! folder on the HF base and from the F32, F16 and Q8_0 GGUFs on the F32 GGUF base (the F16 and
+//! Q8_0 adapters' reference is the merged model of A and B as those files hold them: the f16
+//! rounding alone moves these logits by up to 1.1e-2, so comparing with the f32 merge would need
+//! a looser bound). Scale 0
 //! and the empty active set give exactly the logits of the model before the adapter was attached.
 //! Adapters also cross formats (a PEFT folder on a GGUF base, a GGUF adapter on an HF base:
 //! llama.cpp permutes Llama's q/k rows, see `lora::attach`).
@@ -25,22 +26,25 @@ struct Prompt {
     logits_f16: Vec<Vec<f32>>,
     logits_llamacpp_scale: Option<Vec<Vec<f32>>>,
     logits_f16_llamacpp_scale: Option<Vec<Vec<f32>>>,
+    logits_q8_0: Vec<Vec<f32>>,
+    logits_q8_0_llamacpp_scale: Option<Vec<Vec<f32>>>,
 }
 
 impl Prompt {
-    /// The merged model a copy must match: of the f16-rounded adapter for an F16 file, at
-    /// llama.cpp's Gemma 2 attention scale on a GGUF base (see the fixture script).
-    fn expected(&self, f16: bool, gguf_base: bool) -> &Vec<Vec<f32>> {
-        match (
-            f16,
-            gguf_base,
-            &self.logits_llamacpp_scale,
-            &self.logits_f16_llamacpp_scale,
-        ) {
-            (false, true, Some(l), _) => l,
-            (true, true, _, Some(l)) => l,
-            (false, _, _, _) => &self.logits,
-            (true, _, _, _) => &self.logits_f16,
+    /// The merged model a copy must match: of the adapter as the file holds it (f16-rounded,
+    /// or A read back from Q8_0), at llama.cpp's Gemma 2 attention scale on a GGUF base (see
+    /// the fixture script).
+    fn expected(&self, file: &str, gguf_base: bool) -> &Vec<Vec<f32>> {
+        let (plain, llamacpp) = if file.contains("f16") {
+            (&self.logits_f16, &self.logits_f16_llamacpp_scale)
+        } else if file.contains("q8_0") {
+            (&self.logits_q8_0, &self.logits_q8_0_llamacpp_scale)
+        } else {
+            (&self.logits, &self.logits_llamacpp_scale)
+        };
+        match (gguf_base, llamacpp) {
+            (true, Some(l)) => l,
+            _ => plain,
         }
     }
 }
@@ -160,7 +164,7 @@ fn check(adapter: &str, file: &str, gguf_base: bool) {
     );
     let mut worst = 0.0f32;
     for p in &g.prompts {
-        let want = p.expected(file.contains("f16"), gguf_base);
+        let want = p.expected(file, gguf_base);
         let d = max_diff(&all_logits(&mut engine, &p.ids), want);
         assert!(
             d <= LOGIT_TOL,
@@ -189,6 +193,10 @@ macro_rules! fixture_tests {
             #[test]
             fn gguf_f16_on_gguf_base() {
                 super::check($adapter, "adapter-f16.gguf", true);
+            }
+            #[test]
+            fn gguf_q8_0_on_gguf_base() {
+                super::check($adapter, "adapter-q8_0.gguf", true);
             }
         }
     )*};

@@ -146,6 +146,55 @@ def make_adapter(spec, tmp):
     return peft_dir, golden
 
 
+GGUF_PART = {"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
+             "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
+             "ffn_down": "mlp.down_proj"}
+
+
+def q8_reference(convert_dir, spec, golden, path):
+    """The Q8_0 GGUF's reference: the merged model of the adapter as that file holds it. The
+    converter quantises only rows that are whole 32-value blocks: lora_a (k values a row) is
+    Q8_0, lora_b (r = 4 or 8 a row) stays F16. Each lora_a is read back (gguf-py's dequantize)
+    into a copy of the PEFT model; lora_b is taken as f16-rounded (not from the file: llama.cpp
+    permutes Llama's q/k rows there)."""
+    import numpy as np
+    import torch
+    sys.path.insert(0, os.path.join(convert_dir, "gguf-py"))
+    import gguf
+    from peft import PeftModel
+    name, base = spec[0], spec[1]
+    model = PeftModel.from_pretrained(load_base(base), os.path.join(os.path.dirname(path), "peft"))
+    params = dict(model.named_parameters())
+    reader = gguf.GGUFReader(path)
+    quantised = 0
+    for t in reader.tensors:
+        stem = t.name.rsplit(".weight.", 1)[0]
+        if t.name.endswith("lora_b"):
+            assert t.tensor_type != gguf.GGMLQuantizationType.Q8_0, t.name
+            continue
+        if t.tensor_type != gguf.GGMLQuantizationType.Q8_0:
+            continue
+        parts = stem.split(".")
+        module = "lm_head" if stem == "output" else f"model.layers.{parts[1]}.{GGUF_PART[parts[2]]}"
+        key = f"base_model.model.{module}.lora_A.default.weight"
+        a = gguf.quants.dequantize(t.data, t.tensor_type).reshape(params[key].shape)
+        with torch.no_grad():
+            params[key].copy_(torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)))
+        quantised += 1
+    assert quantised > 0, f"{path}: no Q8_0 tensor"
+    with torch.no_grad():
+        for pname, p in params.items():
+            if "lora_B" in pname:
+                p.copy_(p.half().float())
+    prompts = [p["ids"] for p in golden["prompts"]]
+    rows = {"logits_q8_0": merged(model, prompts, f16=False, llamacpp=False)}
+    if base == "tiny-gemma2":
+        rows["logits_q8_0_llamacpp_scale"] = merged(model, prompts, f16=False, llamacpp=True)
+    for key, ls in rows.items():
+        for p, l in zip(golden["prompts"], ls):
+            p[key] = rounded(l)
+
+
 def versions():
     import numpy
     import peft
@@ -188,8 +237,9 @@ def main():
             name, base = spec[0], spec[1]
             peft_dir, golden = make_adapter(spec, tmp)
             out = os.path.join(tmp, name)
-            for outtype in ["f32", "f16"]:
+            for outtype in ["f32", "f16", "q8_0"]:
                 convert(args.convert_dir, base, peft_dir, outtype, os.path.join(out, f"adapter-{outtype}.gguf"))
+            q8_reference(args.convert_dir, spec, golden, os.path.join(out, "adapter-q8_0.gguf"))
             with open(os.path.join(out, "golden.json"), "w") as f:
                 json.dump(golden, f, separators=(",", ":"))
                 f.write("\n")
@@ -197,6 +247,7 @@ def main():
             cfg_path = os.path.join(peft_dir, "adapter_config.json")
             cfg = json.load(open(cfg_path))
             cfg["base_model_name_or_path"] = f"tests/fixtures/decoders/{base}"
+            cfg["target_modules"] = sorted(cfg["target_modules"])  # a set in PEFT: any order
             with open(cfg_path, "w") as f:
                 json.dump(cfg, f, indent=2, sort_keys=True)
                 f.write("\n")
