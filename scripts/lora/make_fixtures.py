@@ -212,7 +212,8 @@ def convert(convert_dir, base, peft_dir, outtype, outfile):
     # the GGUF means what the PEFT folder does.
     cfg = json.load(open(os.path.join(peft_dir, "adapter_config.json")))
     if cfg.get("use_rslora"):
-        src = peft_dir + "-rslora-as-alpha"
+        # Next to tmp/<name>/, not inside it: tmp/<name>/ is what gets copied into the fixtures.
+        src = os.path.dirname(peft_dir) + "-rslora-as-alpha"
         shutil.rmtree(src, ignore_errors=True)
         shutil.copytree(peft_dir, src)
         cfg["lora_alpha"] = cfg["lora_alpha"] * cfg["r"] ** 0.5
