@@ -24,6 +24,7 @@ pub const TARGETS: &[(&str, Handler)] = &[
     ("vocab_txt", vocab_txt),
     ("hf_config", hf_config),
     ("chat_template", chat_template),
+    ("lora_adapter", lora_adapter),
 ];
 
 /// A text that crosses byte-level, whitespace, digit and CJK pre-tokenizer paths.
@@ -52,6 +53,33 @@ pub fn gguf_vocab(data: &[u8]) {
     };
     if let Ok(tok) = Tokenizer::from_gguf(&f) {
         exercise(&tok);
+    }
+}
+
+/// A LoRA adapter: the input as a GGUF adapter, and as a PEFT folder (a u32 LE length, that many
+/// bytes of `adapter_config.json`, then `adapter_model.safetensors`). What parses must hold
+/// pairs of agreeing rank whose bytes are whole rows.
+pub fn lora_adapter(data: &[u8]) {
+    let gguf = webslm::lora::gguf::parse(data);
+    let peft = match data.get(..4) {
+        Some(n) => {
+            let n = u32::from_le_bytes([n[0], n[1], n[2], n[3]]) as usize;
+            let rest = &data[4..];
+            let (cfg, st) = rest.split_at(n.min(rest.len()));
+            webslm::lora::peft::parse(cfg, st)
+        }
+        None => return,
+    };
+    for adapter in [gguf, peft].into_iter().flatten() {
+        let _ = adapter.tensor_bytes();
+        for p in &adapter.pairs {
+            assert_eq!(p.a.rows, p.b.cols, "rank");
+            let _ = adapter.pair_scale(p.a.rows);
+            for m in [&p.a, &p.b] {
+                let row = m.format.row_bytes(m.cols).expect("a parsed matrix has whole rows");
+                assert_eq!(row * m.rows, m.bytes.len(), "matrix bytes");
+            }
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use crate::clock::Stopwatch;
 use crate::gpu::{Batch, DType, GpuContext, GpuOptions, GpuTensor};
 use crate::kernels::penalty::penalize;
 use crate::kernels::topk::{top_k, TopK};
+use crate::lora::{self, AdapterSpec, LoraAdapter, LoraError};
 use crate::models::files::ModelFiles;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::models::safetensors_source::{SafetensorsSource, ShardedSource};
@@ -109,6 +110,8 @@ pub struct Engine {
     pub files: ModelFiles,
     /// Tokens the last prefill actually ran (the rest came from the cache).
     pub last_prefill_tokens: usize,
+    /// The id the next LoRA adapter gets (ids are never reused within an engine).
+    next_adapter: u32,
 }
 
 impl Engine {
@@ -142,7 +145,42 @@ impl Engine {
             cache,
             files,
             last_prefill_tokens: 0,
+            next_adapter: 0,
         })
+    }
+
+    /// Attaches a LoRA adapter: checked against the model, uploaded once, inactive until
+    /// [`Engine::set_adapters`] names it. Returns its id and the GPU bytes it added.
+    pub fn load_adapter(&mut self, adapter: &LoraAdapter) -> Result<(u32, u64), LoraError> {
+        let id = self.next_adapter;
+        let bytes = lora::attach_decoder(&self.ctx, &mut self.model, adapter, id)?;
+        self.next_adapter += 1;
+        Ok((id, bytes))
+    }
+
+    /// The adapters the next calls run with (empty: the base model). Switching uploads nothing;
+    /// a cached prefix computed under other adapters is dropped.
+    pub fn set_adapters(&mut self, active: &[AdapterSpec]) -> Result<(), LoraError> {
+        if lora::set_active(self.model.linears_mut(), active)? {
+            self.cache.truncate(0);
+        }
+        Ok(())
+    }
+
+    /// Frees adapter `id`'s GPU memory.
+    pub fn unload_adapter(&mut self, id: u32) -> Result<(), LoraError> {
+        let active = self
+            .model
+            .linears_mut()
+            .iter()
+            .any(|(_, l)| l.lora.iter().any(|t| t.adapter == id && t.scale != 0.0));
+        if !lora::detach(self.model.linears_mut(), id) {
+            return Err(LoraError::UnknownId(id));
+        }
+        if active {
+            self.cache.truncate(0);
+        }
+        Ok(())
     }
 
     /// The model's tokenizer: the GGUF vocabulary, or the folder's `tokenizer.json`.

@@ -15,6 +15,7 @@ pub mod formats;
 pub mod generate;
 pub mod gpu;
 pub mod kernels;
+pub mod lora;
 pub mod models;
 pub mod ops;
 #[cfg(not(target_arch = "wasm32"))]

@@ -22,7 +22,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("catalogue", &["formats"]),
     ("models", &["formats", "gpu", "kernels", "ops", "tokenizer"]),
     ("sampling", &["kernels", "rng"]),
-    ("analysis", &["models", "gpu", "kernels", "ops", "tokenizer"]),
+    // LoRA adapters: parsed from their files, fitted onto a loaded model's projections.
+    ("lora", &["formats", "gpu", "kernels", "models", "ops"]),
+    ("analysis", &["lora", "models", "gpu", "kernels", "ops", "tokenizer"]),
     (
         "engine",
         &[
@@ -31,6 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "formats",
             "gpu",
             "kernels",
+            "lora",
             "models",
             "sampling",
             "tokenizer",
@@ -57,6 +60,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "models",
             "sampling",
             "engine",
+            "lora",
         ],
     ),
     (
@@ -68,6 +72,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "formats",
             "generate",
             "gpu",
+            "lora",
             "models",
             "ops",
             "sampling",

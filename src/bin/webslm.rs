@@ -51,7 +51,9 @@ commands:
                              interactive chat with the model's chat template, streaming
   score --model P --file F   the file as one sequence, teacher-forced: {tokens, ppl, argmax_next}
                              (logits, generate and score also take --ids I,J,.. instead of text,
-                             and --context N, the KV cache size, default 2048)
+                             and --context N, the KV cache size, default 2048; logits, generate,
+                             score and chat take --lora PATH[:SCALE], repeatable: a LoRA adapter,
+                             a llama.cpp .gguf adapter or a PEFT folder, active at SCALE, default 1)
   embed --model DIR --text T [--text T2 ...] [--file F] [--pooling mean|cls] [--truncate]
         [--batch-size N] [--no-normalize]
                              sentence embeddings, L2-normalised: {\"embeddings\":[[...],...]};

@@ -102,6 +102,11 @@ impl StatsSnapshot {
 }
 
 impl GpuStats {
+    /// Bytes of GPU buffers alive now (weights, caches, pooled activations).
+    pub fn live_bytes(&self) -> u64 {
+        self.live_bytes.load(Relaxed)
+    }
+
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
             dispatches: self.dispatches.load(Relaxed),

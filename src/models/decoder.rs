@@ -161,6 +161,32 @@ impl Decoder {
         })
     }
 
+    /// Every projection under its llama.cpp stem (`blk.0.attn_q`, `output`), for LoRA adapters
+    /// to find their targets in.
+    pub fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {
+        let mut out = Vec::new();
+        for (l, layer) in self.layers.iter_mut().enumerate() {
+            let named = [
+                ("attn_q", Some(&mut layer.wq)),
+                ("attn_k", Some(&mut layer.wk)),
+                ("attn_v", Some(&mut layer.wv)),
+                ("attn_output", Some(&mut layer.wo)),
+                ("ffn_gate", layer.w_gate.as_mut()),
+                ("ffn_up", Some(&mut layer.w_up)),
+                ("ffn_down", Some(&mut layer.w_down)),
+            ];
+            for (stem, lin) in named {
+                if let Some(lin) = lin {
+                    out.push((format!("blk.{l}.{stem}"), lin));
+                }
+            }
+        }
+        if let Some(output) = self.output.as_mut() {
+            out.push(("output".to_string(), output));
+        }
+        out
+    }
+
     /// GPU memory held by the weights (matrices in their stored format, biases, norms), in bytes.
     pub fn weight_bytes(&self) -> u64 {
         let m = Linear::size_bytes;

@@ -1,4 +1,5 @@
-//! `y = x W^T (+ b)`, the projection every model is made of.
+//! `y = x W^T (+ b) (+ s * (x A^T) B^T)`, the projection every model is made of, with the
+//! low-rank terms of any LoRA adapters attached to it (`crate::lora`).
 
 use crate::gpu::{Batch, GpuContext, GpuError, GpuTensor};
 use crate::kernels::elementwise::{elementwise, Op};
@@ -12,6 +13,20 @@ use super::ModelError;
 pub struct Linear {
     pub w: GpuWeight,
     pub b: Option<GpuTensor>,
+    /// One term per attached adapter; only those with a non-zero `scale` run.
+    pub lora: Vec<LowRank>,
+}
+
+/// One adapter's `s * B (A x)` on a projection `[n, k]`: uploaded once, switched on and off by
+/// `scale` alone (switching adapters per request uploads nothing).
+pub struct LowRank {
+    pub adapter: u32,
+    pub a: GpuWeight, // [r, k]
+    pub b: GpuWeight, // [n, r]
+    /// The file's own scale at user scale 1 (`alpha / r`, or `alpha / sqrt(r)` with rsLoRA).
+    pub file_scale: f32,
+    /// `file_scale * the request's scale`; 0 when the adapter is not in the active set.
+    pub scale: f32,
 }
 
 impl Linear {
@@ -44,15 +59,35 @@ impl Linear {
             } else {
                 None
             },
+            lora: Vec::new(),
         })
+    }
+
+    /// Whether any low-rank term runs (the fused epilogues then give way to the plain path).
+    fn has_active_lora(&self) -> bool {
+        self.lora.iter().any(|t| t.scale != 0.0)
+    }
+
+    /// `y += s * (x A^T) B^T` for every active term: A x into an `[m, r]` temporary, scaled
+    /// there (r values a row, cheaper than scaling y), then accumulated into y by the matmul's
+    /// `Accumulate` epilogue. Three small dispatches per term; the rank-r temporaries are tiny.
+    fn add_lora(&self, batch: &mut Batch<'_>, x: &GpuTensor, y: &GpuTensor) -> Result<(), GpuError> {
+        for t in self.lora.iter().filter(|t| t.scale != 0.0) {
+            let ax = matmul_new(batch, x, &t.a)?;
+            let ax = elementwise(batch, Op::Scale(t.scale), &ax, None)?;
+            matmul_epilogue(batch, &ax, &t.b, y, Epilogue::Accumulate)?;
+        }
+        Ok(())
     }
 
     pub fn forward(&self, batch: &mut Batch<'_>, x: &GpuTensor) -> Result<GpuTensor, GpuError> {
         let y = matmul_new(batch, x, &self.w)?;
-        match &self.b {
-            Some(b) => elementwise(batch, Op::AddRowBias, &y, Some(b)),
-            None => Ok(y),
-        }
+        let y = match &self.b {
+            Some(b) => elementwise(batch, Op::AddRowBias, &y, Some(b))?,
+            None => y,
+        };
+        self.add_lora(batch, x, &y)?;
+        Ok(y)
     }
 
     /// `residual + x W^T + b`. Without a bias the projection adds itself into `residual` in
@@ -66,6 +101,7 @@ impl Linear {
         match &self.b {
             None => {
                 matmul_epilogue(batch, x, &self.w, &residual, Epilogue::Accumulate)?;
+                self.add_lora(batch, x, &residual)?;
                 Ok(residual)
             }
             Some(_) => {
@@ -85,8 +121,8 @@ impl Linear {
         act: Activation,
     ) -> Result<GpuTensor, GpuError> {
         match &self.b {
-            None => matmul_new_epilogue(batch, x, &self.w, Epilogue::Gate(act, gate)),
-            Some(_) => {
+            None if !self.has_active_lora() => matmul_new_epilogue(batch, x, &self.w, Epilogue::Gate(act, gate)),
+            _ => {
                 let up = self.forward(batch, x)?;
                 elementwise(batch, Op::Glu(act), gate, Some(&up))
             }
@@ -106,8 +142,13 @@ impl Linear {
         self.w.n
     }
 
-    /// GPU memory held by the weight and bias.
+    /// GPU memory held by the weight and bias (not the adapters': see [`Linear::lora_bytes`]).
     pub fn size_bytes(&self) -> u64 {
         self.w.size_bytes() + self.b.as_ref().map_or(0, GpuTensor::bytes)
+    }
+
+    /// GPU memory held by the attached adapters' low-rank terms.
+    pub fn lora_bytes(&self) -> u64 {
+        self.lora.iter().map(|t| t.a.size_bytes() + t.b.size_bytes()).sum()
     }
 }

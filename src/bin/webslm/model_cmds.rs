@@ -26,7 +26,8 @@ pub fn load(opts: &Opts) -> Result<Loaded, String> {
         ..defaults
     };
     let resolved = super::resolve::model_path(path)?;
-    let engine = Engine::load(&resolved, &options).map_err(|e| format!("{path}: {e}"))?;
+    let mut engine = Engine::load(&resolved, &options).map_err(|e| format!("{path}: {e}"))?;
+    load_adapters(&opts.all("lora"), &mut engine)?;
     let tokenizer = engine.tokenizer().map_err(|e| format!("{path}: {e}"))?;
     let stop_ids = engine.stop_ids(&tokenizer);
     Ok(Loaded {
@@ -34,6 +35,24 @@ pub fn load(opts: &Opts) -> Result<Loaded, String> {
         tokenizer,
         stop_ids,
     })
+}
+
+/// `--lora PATH[:SCALE]` (repeatable): each adapter (a GGUF adapter or a PEFT folder) attached
+/// and active at its scale (default 1).
+fn load_adapters(specs: &[&str], engine: &mut Engine) -> Result<(), String> {
+    let mut active = Vec::new();
+    for spec in specs {
+        let (path, scale) = match spec.rsplit_once(':') {
+            Some((p, s)) if s.parse::<f32>().is_ok() => (p, s.parse::<f32>().unwrap_or(1.0)),
+            _ => (*spec, 1.0),
+        };
+        let adapter = webslm::lora::read(std::path::Path::new(path)).map_err(|e| format!("--lora {path}: {e}"))?;
+        let (id, _) = engine
+            .load_adapter(&adapter)
+            .map_err(|e| format!("--lora {path}: {e}"))?;
+        active.push(webslm::lora::AdapterSpec { id, scale });
+    }
+    engine.set_adapters(&active).map_err(|e| format!("--lora: {e}"))
 }
 
 /// The prompt's ids: `--prompt TEXT` tokenised, or `--ids I,J,..` as given.
@@ -54,7 +73,7 @@ fn prompt_ids(opts: &Opts, tokenizer: &Tokenizer) -> Result<Vec<u32>, String> {
 
 /// `webslm logits --model P --prompt T --top K`: the top K next-token logits, best first.
 pub fn logits(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse_gpu(args, &[], &["model", "prompt", "ids", "top", "context"])?;
+    let opts = Opts::parse_gpu(args, &[], &["model", "prompt", "ids", "top", "context", "lora"])?;
     let k: usize = opts.get("top", 5)?;
     let mut m = load(&opts)?;
     let ids = prompt_ids(&opts, &m.tokenizer)?;
@@ -98,7 +117,7 @@ pub const SAMPLING_OPTS: [&str; 7] = [
 
 /// `webslm generate --model P --prompt T [sampling options] [--json]`.
 pub fn generate(args: &[String]) -> Result<(), String> {
-    let mut valued = vec!["model", "prompt", "ids", "context", "stop"];
+    let mut valued = vec!["model", "prompt", "ids", "context", "stop", "lora"];
     valued.extend(SAMPLING_OPTS);
     let opts = Opts::parse_gpu(args, &["json"], &valued)?;
     let json = opts.has("json");
@@ -152,7 +171,7 @@ pub fn generate(args: &[String]) -> Result<(), String> {
 
 /// `webslm score --model P --file F`: the file as one sequence, teacher-forced.
 pub fn score(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse_gpu(args, &[], &["model", "file", "ids", "context"])?;
+    let opts = Opts::parse_gpu(args, &[], &["model", "file", "ids", "context", "lora"])?;
     let mut m = load(&opts)?;
     let ids = match opts.str("file") {
         Some(f) => {
@@ -175,7 +194,7 @@ pub fn chat(args: &[String]) -> Result<(), String> {
     use std::io::BufRead;
     use webslm::chat::ChatSession;
 
-    let mut valued = vec!["model", "system", "context"];
+    let mut valued = vec!["model", "system", "context", "lora"];
     valued.extend(SAMPLING_OPTS);
     let opts = Opts::parse_gpu(args, &[], &valued)?;
     let max_tokens: usize = opts.get("max-tokens", 512)?;
