@@ -48,6 +48,13 @@ pub fn environment(fuel: u64, now: NaiveDateTime) -> Environment<'static> {
     });
     env.add_function("strftime_now", move |format: String| strftime(now, &format));
     env.add_filter("tojson", tojson);
+    // `string` is Python's str() too (`{{ flag | string }}` is `True`, not `true`).
+    env.add_filter("string", |v: &Value| -> Result<Value, Error> {
+        Ok(match v.kind() {
+            ValueKind::String => v.clone(),
+            _ => Value::from(python_repr(v, 0)?),
+        })
+    });
     // Python's `iter(x)` decides `is iterable`: None is not (minijinja says it is, and templates
     // guard `tools | length` with it), jinja2's Undefined is (it iterates as empty).
     env.add_test("iterable", |v: &Value| {
