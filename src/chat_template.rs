@@ -3,10 +3,12 @@
 //! transformers' `apply_chat_template` renders it; and a per-family fallback when a model has none.
 //!
 //! HF renders templates in a Jinja2 sandbox with `trim_blocks`, `lstrip_blocks`, the
-//! `loopcontrols` extension, a `raise_exception(msg)` global and a `tojson` filter that calls
-//! Python's `json.dumps(x, ensure_ascii=False)`. Templates also call Python string and dict
-//! methods (`.strip()`, `.startswith()`, `.items()`), which `minijinja_contrib::pycompat` supplies.
-//! We set up the same environment.
+//! `loopcontrols` extension, `raise_exception(msg)` and `strftime_now(fmt)` globals and a `tojson`
+//! filter that calls Python's `json.dumps(x, ensure_ascii=False)`. Templates also call Python
+//! string and dict methods (`.strip()`, `.startswith()`, `.items()`), which
+//! `minijinja_contrib::pycompat` supplies. [`env`] sets up the same environment, [`messages`]
+//! prepares the messages as transformers does, [`pyjson`] is the `tojson` filter.
+//! tests/chat_template_corpus.rs holds this to HF's output on llama.cpp's template corpus.
 //!
 //! A template is untrusted input (it ships inside the model file). minijinja never panics on a
 //! bad template; we turn its errors into [`ChatTemplateError`], and bound the work a render may do
@@ -20,14 +22,17 @@
 //! memory. Python's jinja2, which HF uses, has the same problem (its lists are eager). Render
 //! templates from untrusted models where a runaway can be stopped (a Web Worker in the browser).
 
-use std::fmt;
+mod env;
+pub mod messages;
+mod pyjson;
 
-use minijinja::syntax::SyntaxConfig;
-use minijinja::value::{Kwargs, Value, ValueKind};
-use minijinja::{Environment, Error, ErrorKind, State};
+use chrono::NaiveDateTime;
+use minijinja::value::Value;
+use minijinja::{Error, ErrorKind};
 use serde::{Deserialize, Serialize};
 
 use crate::formats::gguf::{GgufError, GgufFile, MetaValue};
+use env::{environment, without_generation_tags, Raised};
 
 /// Fuel every render gets, whatever its input: 2 M units is about 10 ms of rendering, hundreds of
 /// times what a real template spends on a short conversation.
@@ -55,6 +60,10 @@ pub enum ChatTemplateError {
     NoDefaultTemplate { names: String },
     #[error("the messages cannot be turned into template values: {0}")]
     BadMessages(#[source] serde_json::Error),
+    #[error("the messages are not an OpenAI-style message list: {message}")]
+    InvalidMessages { message: String },
+    #[error("the tools are not valid JSON: {0}")]
+    BadTools(#[source] serde_json::Error),
     #[error(transparent)]
     Gguf(#[from] GgufError),
 }
@@ -177,6 +186,13 @@ pub struct RenderOptions {
     pub add_generation_prompt: bool,
     /// Fuel for this render; `None` is [`BASE_FUEL`] plus [`FUEL_PER_INPUT_BYTE`] per input byte.
     pub fuel: Option<u64>,
+    /// The template's `tools` variable: a JSON array of OpenAI tool definitions
+    /// (`{"type": "function", "function": {name, description, parameters}}`), as JSON text so
+    /// that its keys keep their order when the template prints it. `None`: `tools` is `none`.
+    pub tools_json: Option<String>,
+    /// What `strftime_now` formats (templates print today's date with it); `None` is the wall
+    /// clock ([`crate::clock::wall_clock`]). Tests pin it.
+    pub now: Option<NaiveDateTime>,
 }
 
 /// A validated chat template with the model's BOS/EOS token strings, which templates print.
@@ -188,24 +204,13 @@ pub struct ChatTemplate {
     pub eos_token: String,
 }
 
-/// Marks an error as the template's own `raise_exception(msg)`, so it maps to
-/// [`ChatTemplateError::Raised`] however deep in the render it happened.
-#[derive(Debug)]
-struct Raised(String);
-
-impl fmt::Display for Raised {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Raised {}
-
 impl ChatTemplate {
     /// A template from its text; a syntax error is reported here, not at the first render.
     pub fn new(source: impl Into<String>, origin: TemplateOrigin) -> Result<ChatTemplate, ChatTemplateError> {
         let source = source.into();
-        environment(0).template_from_str(&source).map_err(|e| map_error(e, 0))?;
+        environment(0, NaiveDateTime::default())
+            .template_from_str(&without_generation_tags(&source))
+            .map_err(|e| map_error(e, 0))?;
         Ok(ChatTemplate {
             source,
             origin,
@@ -316,40 +321,45 @@ impl ChatTemplate {
     /// the template reads) into the prompt text. The text contains the special tokens the template
     /// writes (BOS included, for Gemma and Llama 3): tokenize it without adding them again.
     pub fn render<M: Serialize>(&self, messages: &[M], opts: &RenderOptions) -> Result<String, ChatTemplateError> {
-        let input_bytes = serde_json::to_vec(messages)
-            .map_err(ChatTemplateError::BadMessages)?
-            .len() as u64;
+        let json = serde_json::to_string(messages).map_err(ChatTemplateError::BadMessages)?;
+        self.render_json(&json, opts)
+    }
+
+    /// Renders a JSON message list (OpenAI-style: `role`, `content`, `tool_calls`, `tool_call_id`,
+    /// ...), prepared as transformers prepares it ([`messages::normalize`]). Object keys keep the
+    /// order they have in `messages_json`.
+    pub fn render_json(&self, messages_json: &str, opts: &RenderOptions) -> Result<String, ChatTemplateError> {
+        let messages: Value = serde_json::from_str(messages_json).map_err(ChatTemplateError::BadMessages)?;
+        self.render_value(&messages, opts)
+    }
+
+    /// Renders a message list already parsed into template values.
+    pub fn render_value(&self, messages: &Value, opts: &RenderOptions) -> Result<String, ChatTemplateError> {
+        let tools: Value = match &opts.tools_json {
+            Some(t) => serde_json::from_str(t).map_err(ChatTemplateError::BadTools)?,
+            None => Value::from(()),
+        };
+        let messages = messages::normalize(messages)?;
+        let input_bytes = messages.to_string().len() as u64 + opts.tools_json.as_ref().map_or(0, |t| t.len() as u64);
         let fuel = opts
             .fuel
             .unwrap_or_else(|| BASE_FUEL.saturating_add(input_bytes.saturating_mul(FUEL_PER_INPUT_BYTE)));
-        let env = environment(fuel);
-        let tmpl = env.template_from_str(&self.source).map_err(|e| map_error(e, fuel))?;
+        let now = opts.now.unwrap_or_else(crate::clock::wall_clock);
+        let env = environment(fuel, now);
+        let source = without_generation_tags(&self.source);
+        let tmpl = env.template_from_str(&source).map_err(|e| map_error(e, fuel))?;
+        // The variables apply_chat_template passes: the messages, tools, documents (webslm has
+        // none), add_generation_prompt and the tokenizer's special tokens.
         let ctx = minijinja::context! {
-            messages => Value::from(minijinja::value::Serde(messages)),
+            messages => messages,
+            tools => tools,
+            documents => Value::from(()),
             add_generation_prompt => opts.add_generation_prompt,
             bos_token => &self.bos_token,
             eos_token => &self.eos_token,
         };
         tmpl.render(ctx).map_err(|e| map_error(e, fuel))
     }
-}
-
-/// The Jinja environment HF transformers renders chat templates in (`fuel` 0: compile only).
-fn environment(fuel: u64) -> Environment<'static> {
-    let mut env = Environment::new();
-    let syntax = SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build();
-    // The default syntax config always builds; keep minijinja's default if that ever changes.
-    if let Ok(syntax) = syntax {
-        env.set_syntax(syntax);
-    }
-    env.set_fuel(Some(fuel.max(1)));
-    env.set_recursion_limit(RECURSION_LIMIT);
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-    env.add_function("raise_exception", |msg: String| -> Result<Value, Error> {
-        Err(Error::new(ErrorKind::InvalidOperation, "raise_exception").with_source(Raised(msg)))
-    });
-    env.add_filter("tojson", tojson);
-    env
 }
 
 fn map_error(e: Error, fuel: u64) -> ChatTemplateError {
@@ -369,146 +379,4 @@ fn map_error(e: Error, fuel: u64) -> ChatTemplateError {
         },
         _ => ChatTemplateError::Render { message: e.to_string() },
     }
-}
-
-/// HF's `tojson`: Python's `json.dumps(value, ensure_ascii=False, indent=indent)`, which puts a
-/// space after `,` and `:` and keeps non-ASCII text as is (minijinja's own filter escapes `<`,
-/// `>`, `&` and `'` for HTML, which would change tool definitions in the prompt).
-fn tojson(state: &State, value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let indent: Option<usize> = kwargs.get("indent")?;
-    let _: Option<Value> = kwargs.get("separators")?;
-    let sort_keys: Option<bool> = kwargs.get("sort_keys")?;
-    kwargs.assert_all_used()?;
-    // minijinja charges the returned string against the fuel, but only once it exists; a list
-    // that repeats one long string many times would serialize to far more bytes than it holds,
-    // so stop as soon as the text outgrows the fuel left.
-    let budget = state.fuel_levels().map_or(u64::MAX, |(_, left)| left);
-    let mut w = JsonWriter {
-        out: String::new(),
-        indent,
-        sort: sort_keys.unwrap_or(false),
-        budget: usize::try_from(budget).unwrap_or(usize::MAX),
-    };
-    w.value(value, 0)?;
-    Ok(Value::from(w.out))
-}
-
-/// Nesting limit for `tojson` (template values nest only as deep as their source allows).
-const MAX_JSON_DEPTH: usize = 64;
-
-struct JsonWriter {
-    out: String,
-    indent: Option<usize>,
-    sort: bool,
-    budget: usize,
-}
-
-impl JsonWriter {
-    fn newline(&mut self, level: usize) {
-        if let Some(n) = self.indent {
-            self.out.push('\n');
-            self.out
-                .extend(std::iter::repeat_n(' ', n.saturating_mul(level).min(self.budget)));
-        }
-    }
-
-    /// Python's separators: `", "` without indent, `","` plus a newline with it.
-    fn item_sep(&mut self, level: usize) {
-        self.out.push_str(if self.indent.is_some() { "," } else { ", " });
-        self.newline(level);
-    }
-
-    fn value(&mut self, v: &Value, depth: usize) -> Result<(), Error> {
-        if depth > MAX_JSON_DEPTH {
-            return Err(Error::new(
-                ErrorKind::InvalidOperation,
-                "tojson: the value nests too deep",
-            ));
-        }
-        if self.out.len() > self.budget {
-            return Err(Error::from(ErrorKind::OutOfFuel));
-        }
-        match v.kind() {
-            ValueKind::Undefined | ValueKind::None => self.out.push_str("null"),
-            ValueKind::Bool => self.out.push_str(if v.is_true() { "true" } else { "false" }),
-            ValueKind::Number => {
-                // minijinja prints integral floats as `1.0`, as Python does.
-                let s = v.to_string();
-                self.out.push_str(match s.as_str() {
-                    "inf" => "Infinity",
-                    "-inf" => "-Infinity",
-                    "NaN" | "nan" => "NaN",
-                    other => other,
-                });
-            }
-            ValueKind::String => write_json_str(&mut self.out, v.as_str().unwrap_or_default()),
-            ValueKind::Seq | ValueKind::Iterable => {
-                self.out.push('[');
-                let mut first = true;
-                for item in v.try_iter()? {
-                    if first {
-                        self.newline(depth + 1);
-                    } else {
-                        self.item_sep(depth + 1);
-                    }
-                    first = false;
-                    self.value(&item, depth + 1)?;
-                }
-                if !first {
-                    self.newline(depth);
-                }
-                self.out.push(']');
-            }
-            ValueKind::Map => {
-                let mut keys: Vec<Value> = v.try_iter()?.collect();
-                if self.sort {
-                    keys.sort();
-                }
-                self.out.push('{');
-                for (i, key) in keys.iter().enumerate() {
-                    if i == 0 {
-                        self.newline(depth + 1);
-                    } else {
-                        self.item_sep(depth + 1);
-                    }
-                    match key.as_str() {
-                        Some(k) => write_json_str(&mut self.out, k),
-                        None => write_json_str(&mut self.out, &key.to_string()),
-                    }
-                    self.out.push_str(": ");
-                    self.value(&v.get_item(key)?, depth + 1)?;
-                }
-                if !keys.is_empty() {
-                    self.newline(depth);
-                }
-                self.out.push('}');
-            }
-            kind => {
-                return Err(Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!("tojson: cannot serialize a value of kind {kind}"),
-                ))
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A JSON string as Python's `json.dumps(ensure_ascii=False)` writes it.
-fn write_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }

@@ -48,3 +48,28 @@ pub async fn next_task() {
     });
     let _ = wasm_bindgen_futures::JsFuture::from(timer).await;
 }
+
+/// The wall-clock date and time, for templates that print today's date (`strftime_now`): the
+/// browser's local time (as Python's `datetime.now()` gives it), and UTC natively, where the
+/// standard library knows no time zone.
+pub fn wall_clock() -> chrono::NaiveDateTime {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let secs = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
+        chrono::DateTime::from_timestamp(secs, since_epoch.subsec_nanos())
+            .unwrap_or_default()
+            .naive_utc()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        // Date.now() is UTC milliseconds; getTimezoneOffset() is UTC minus local, in minutes.
+        let d = js_sys::Date::new_0();
+        let local_ms = d.get_time() - d.get_timezone_offset() * 60_000.0;
+        chrono::DateTime::from_timestamp_millis(local_ms as i64)
+            .unwrap_or_default()
+            .naive_utc()
+    }
+}

@@ -437,7 +437,7 @@ impl WebEngine {
         let template = self.engine.chat_template().map_err(|e| js_error("ModelError", e))?;
         let opts = RenderOptions {
             add_generation_prompt: true,
-            fuel: None,
+            ..Default::default()
         };
         template.render(&messages, &opts).map_err(|e| js_error("ModelError", e))
     }

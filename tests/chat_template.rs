@@ -307,3 +307,22 @@ fn undefined_and_type_errors_are_typed_errors() {
         assert!(matches!(custom(src), Err(ChatTemplateError::Render { .. })), "{src:?}");
     }
 }
+
+/// The Python semantics templates lean on, against transformers 5.24's own rendering of the same
+/// template and inputs (the expected text is its output, as JSON): `tojson` with each keyword,
+/// printing None/True/lists/floats as Python does, `strftime_now` on a pinned clock,
+/// `{% generation %}`, null keys dropped and reasoning aliased, `map` results, `is iterable`.
+#[test]
+fn python_semantics_match_transformers() {
+    let template = r#"{% set x = tools[0] %}{{ x | tojson }}|{{ x | tojson(indent=2) }}|{{ x | tojson(ensure_ascii=True) }}|{{ x | tojson(separators=(',', ':'), sort_keys=True) }}|{{ none }} {{ true }} {{ [1, 'a', none, 2.5] }} {{ {'k': "it's"} }} {{ 1e-5 }} {{ 1e16 }} {{ 0.1 }} {{ 3.0 }}|{{ strftime_now('%d %b %Y, %A %B %H:%M:%S %j') }}|{% generation %}{{ messages[0].thinking }}/{{ messages[0].reasoning_content }}{% endgeneration %}|{{ messages[0] | tojson }}|{{ (messages | map(attribute='role') | list) }}|{{ none is iterable }}{{ undef is iterable }}{{ 'ab' is iterable }} {{ none | string }}{{ true | string }}{{ [1, "x"] | string }}{{ 2.50 | string }}"#;
+    let tools = r#"[{"b": "Zürich \"q\" <&> \u2028 😀", "a": [1, 2.0, 1e-7, true, null, {}], "c": {}}]"#;
+    let messages = r#"[{"role":"assistant","content":"hi","reasoning":"because","extra":null}]"#;
+    let want: String = serde_json::from_str(r#""{\"b\": \"Zürich \\\"q\\\" <&>   😀\", \"a\": [1, 2.0, 1e-07, true, null, {}], \"c\": {}}|{\n  \"b\": \"Zürich \\\"q\\\" <&>   😀\",\n  \"a\": [\n    1,\n    2.0,\n    1e-07,\n    true,\n    null,\n    {}\n  ],\n  \"c\": {}\n}|{\"b\": \"Z\\u00fcrich \\\"q\\\" <&> \\u2028 \\ud83d\\ude00\", \"a\": [1, 2.0, 1e-07, true, null, {}], \"c\": {}}|{\"a\":[1,2.0,1e-07,true,null,{}],\"b\":\"Zürich \\\"q\\\" <&>   😀\",\"c\":{}}|None True [1, 'a', None, 2.5] {'k': \"it's\"} 1e-05 1e+16 0.1 3.0|26 Jul 2026, Sunday July 09:05:03 207|because/because|{\"thinking\": \"because\", \"role\": \"assistant\", \"content\": \"hi\", \"reasoning\": \"because\", \"reasoning_content\": \"because\"}|['assistant']|FalseTrueTrue NoneTrue[1, 'x']2.5""#).unwrap();
+    let opts = RenderOptions {
+        tools_json: Some(tools.to_owned()),
+        now: chrono::NaiveDate::from_ymd_opt(2026, 7, 26).and_then(|d| d.and_hms_opt(9, 5, 3)),
+        ..RenderOptions::default()
+    };
+    let t = ChatTemplate::new(template, TemplateOrigin::Custom).unwrap();
+    assert_eq!(t.render_json(messages, &opts).unwrap(), want);
+}

@@ -18,7 +18,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("cpu", &["ops", "formats", "rng"]),
     ("kernels", &["gpu", "ops", "formats"]),
     ("tokenizer", &["formats"]),
-    ("chat_template", &["formats"]),
+    ("chat_template", &["clock", "formats"]),
     ("catalogue", &["formats"]),
     ("models", &["formats", "gpu", "kernels", "ops", "tokenizer"]),
     ("sampling", &["kernels", "rng"]),

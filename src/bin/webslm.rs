@@ -11,6 +11,8 @@ mod model_cmds;
 mod opts;
 #[path = "webslm/resolve.rs"]
 mod resolve;
+#[path = "webslm/template_cmd.rs"]
+mod template_cmd;
 
 use std::process::ExitCode;
 
@@ -49,6 +51,11 @@ commands:
                              the top K next-token logits after the prompt (JSON)
   chat --model P [--system S] [sampling options]
                              interactive chat with the model's chat template, streaming
+  template (--model P | --template FILE.jinja) --messages FILE [--tools FILE]
+           [--no-generation-prompt] [--bos S] [--eos S]
+                             {\"prompt\": ...}: the chat template rendered for an OpenAI-style
+                             message list (tool_calls, tool results) and tools, as HF
+                             transformers' apply_chat_template renders it
   score --model P --file F   the file as one sequence, teacher-forced: {tokens, ppl, argmax_next}
                              (logits, generate and score also take --ids I,J,.. instead of text,
                              and --context N, the KV cache size, default 2048; logits, generate,
@@ -102,6 +109,7 @@ fn main() -> ExitCode {
         Some("generate") => model_cmds::generate(&args[1..]),
         Some("score") => model_cmds::score(&args[1..]),
         Some("chat") => model_cmds::chat(&args[1..]),
+        Some("template") => template_cmd::template(&args[1..]),
         Some("tokenize") => tokenize(&args[1..]),
         Some("embed") => encoder_cmds::embed(&args[1..]),
         Some("classify") => encoder_cmds::classify(&args[1..]),
