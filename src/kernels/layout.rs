@@ -5,7 +5,7 @@
 //! field added on one side only would otherwise shift every later field silently.
 
 use super::shaders::{self, WeightVariant};
-use super::{attention, elementwise, embedding, matmul, norm, penalty, pool, rope, softmax, topk};
+use super::{attention, elementwise, embedding, gemm_gpu, matmul, norm, penalty, pool, rope, softmax, topk};
 
 /// `override` constants by name, as `GpuContext::pipeline_with` takes them.
 pub type OverrideSet = Vec<(&'static str, f64)>;
@@ -39,6 +39,9 @@ pub enum Assembly {
     Rows,
     /// `shaders::with_weights`, once per [`WeightVariant`].
     Weights,
+    /// `shaders::with_weights_tiled`, once per [`WeightVariant`] and tile type, dispatched with
+    /// `gemm_gpu::THREADS` lanes.
+    WeightsTiled,
 }
 
 /// One WGSL kernel family.
@@ -66,6 +69,10 @@ impl KernelFamily {
                 .into_iter()
                 .map(|v| (Some(v), shaders::with_weights(self.text, v)))
                 .collect(),
+            Assembly::WeightsTiled => WeightVariant::all()
+                .into_iter()
+                .flat_map(|v| [false, true].map(|f16| (Some(v), shaders::with_weights_tiled(self.text, v, f16))))
+                .collect(),
         }
     }
 
@@ -73,6 +80,7 @@ impl KernelFamily {
     pub fn workgroup_sizes(&self) -> Vec<u32> {
         match self.assembly {
             Assembly::Rows => vec![super::ROW_WG],
+            Assembly::WeightsTiled => vec![gemm_gpu::THREADS],
             Assembly::Plain | Assembly::Weights => {
                 let mut sizes: Vec<u32> = (0..=4096).map(super::workgroup_size).collect();
                 sizes.sort_unstable();
@@ -96,6 +104,14 @@ pub const FAMILIES: &[KernelFamily] = &[
         assembly: Assembly::Weights,
         entries: &["gemv", "gemm"],
         overrides: matmul::override_sets,
+        params: matmul::params_layout,
+    },
+    KernelFamily {
+        file: "gemm_gpu.wgsl",
+        text: shaders::GEMM_GPU,
+        assembly: Assembly::WeightsTiled,
+        entries: &[gemm_gpu::ENTRY],
+        overrides: gemm_gpu::override_sets,
         params: matmul::params_layout,
     },
     KernelFamily {

@@ -1,4 +1,5 @@
-//! y = x W^T with W in its block format: GEMV for decode, register-blocked GEMM for prefill.
+//! y = x W^T with W in its block format: GEMV for decode, register-blocked GEMM for prefill, and
+//! on the real-GPU path the workgroup-tiled GEMM of `gemm_gpu` for prefill.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -10,12 +11,25 @@ use super::{dim_u32, expect_len, shaders, workgroup_size, GpuWeight};
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
+pub(super) struct Params {
     m: u32,
     n: u32,
     k: u32,
     row0: u32,
     n_out: u32,
+}
+
+impl Params {
+    /// The uniforms of an `m`-row product with one part of `w`.
+    pub(super) fn for_part(m: usize, w: &GpuWeight, part: &super::weights::WeightPart) -> Result<Self, GpuError> {
+        Ok(Params {
+            m: dim_u32("m", m)?,
+            n: dim_u32("n", part.rows)?,
+            k: dim_u32("k", w.k)?,
+            row0: dim_u32("row0", part.row0)?,
+            n_out: dim_u32("n", w.n)?,
+        })
+    }
 }
 
 /// `Params` as laid out in memory, checked against the WGSL struct by tests/shaders_naga.rs.
@@ -34,10 +48,17 @@ pub enum MatmulKernel {
     GemvUniformX,
     /// 4 x 4 output tiles per invocation.
     Gemm,
+    /// 32 x 32 output tiles per 64-lane workgroup, through workgroup memory (`gemm_gpu`).
+    GemmTiled,
 }
 
 impl MatmulKernel {
-    pub const ALL: [MatmulKernel; 3] = [MatmulKernel::Gemv, MatmulKernel::GemvUniformX, MatmulKernel::Gemm];
+    pub const ALL: [MatmulKernel; 4] = [
+        MatmulKernel::Gemv,
+        MatmulKernel::GemvUniformX,
+        MatmulKernel::Gemm,
+        MatmulKernel::GemmTiled,
+    ];
 
     /// A name for reports and pipeline labels.
     pub fn name(self) -> &'static str {
@@ -45,6 +66,7 @@ impl MatmulKernel {
             MatmulKernel::Gemv => "gemv",
             MatmulKernel::GemvUniformX => "gemv_ux",
             MatmulKernel::Gemm => "gemm",
+            MatmulKernel::GemmTiled => "gemm_tiled",
         }
     }
 
@@ -54,6 +76,7 @@ impl MatmulKernel {
             MatmulKernel::Gemv => "gemv",
             MatmulKernel::GemvUniformX => "gemv",
             MatmulKernel::Gemm => "gemm",
+            MatmulKernel::GemmTiled => super::gemm_gpu::ENTRY,
         }
     }
 }
@@ -133,9 +156,19 @@ pub fn select_kernel(m: usize, k: usize) -> MatmulKernel {
     }
 }
 
+/// The kernel for an `m`-row product on this device: the GPU path tiles prefill in workgroup
+/// memory (`gemm_gpu`); otherwise [`select_kernel`].
+fn kernel_for(batch: &Batch<'_>, x: &GpuTensor, w: &GpuWeight) -> MatmulKernel {
+    let m = x.numel() / w.k.max(1);
+    if super::gemm_gpu::chosen(&batch.ctx().caps, w.format, m) {
+        return MatmulKernel::GemmTiled;
+    }
+    select_kernel(m, w.k)
+}
+
 /// Records y[m, n] = x[m, k] W[n, k]^T into `batch`.
 pub fn matmul(batch: &mut Batch<'_>, x: &GpuTensor, w: &GpuWeight, y: &GpuTensor) -> Result<(), GpuError> {
-    matmul_with(batch, select_kernel(x.numel() / w.k.max(1), w.k), x, w, y)
+    matmul_with(batch, kernel_for(batch, x, w), x, w, y)
 }
 
 /// As [`matmul`], finishing each result with `epilogue` (see [`Epilogue`]).
@@ -146,7 +179,7 @@ pub fn matmul_epilogue(
     y: &GpuTensor,
     epilogue: Epilogue<'_>,
 ) -> Result<(), GpuError> {
-    let kernel = select_kernel(x.numel() / w.k.max(1), w.k);
+    let kernel = kernel_for(batch, x, w);
     matmul_full(batch, kernel, x, w, y, epilogue)
 }
 
@@ -190,10 +223,13 @@ pub fn matmul_full(
         _ => x,
     };
     let epilogue_code = epilogue.code()?;
+    if kernel == MatmulKernel::GemmTiled {
+        return super::gemm_gpu::record(batch, x, w, y, gate, epilogue_code);
+    }
     // gemv binds the uniform copy of x in both variants (the shader names it either way);
     // only GemvUniformX fills it.
     let uniform_x = match kernel {
-        MatmulKernel::Gemm => None,
+        MatmulKernel::Gemm | MatmulKernel::GemmTiled => None,
         MatmulKernel::Gemv => Some(batch.scratch_uniform(UNIFORM_X_BYTES).clone()),
         MatmulKernel::GemvUniformX => {
             if !w.k.is_multiple_of(4) || x.bytes() > UNIFORM_X_BYTES {
@@ -235,16 +271,10 @@ pub fn matmul_full(
         variant.push_str("_c32");
     }
     for part in &w.parts {
-        let params = Params {
-            m: dim_u32("m", m)?,
-            n: dim_u32("n", part.rows)?,
-            k: dim_u32("k", w.k)?,
-            row0: dim_u32("row0", part.row0)?,
-            n_out: dim_u32("n", w.n)?,
-        };
+        let params = Params::for_part(m, w, part)?;
         let invocations = match kernel {
             MatmulKernel::Gemv | MatmulKernel::GemvUniformX => m * part.rows.div_ceil(4),
-            MatmulKernel::Gemm => m.div_ceil(4) * part.rows.div_ceil(4),
+            MatmulKernel::Gemm | MatmulKernel::GemmTiled => m.div_ceil(4) * part.rows.div_ceil(4),
         };
         let invocations = dim_u32("matmul invocations", invocations)?;
         let wg = workgroup_size(invocations);
