@@ -5,13 +5,16 @@
 
 mod common;
 
-use common::{assert_close, gpu, gpu_no_f16, gpu_path_as, gpu_tiny_binding, nmse, run_f32, GpuPath, TINY_BINDING};
+use common::{
+    assert_close, gpu, gpu_exact_loop_budget, gpu_no_f16, gpu_path, gpu_path_as, gpu_path_fresh, gpu_path_no_f16,
+    gpu_path_tiny_binding, gpu_tiny_binding, nmse, run_f32, GpuPath, TINY_BINDING,
+};
 use webslm::cpu;
-use webslm::formats::quant::{dequantize, random_weights, WeightFormat};
-use webslm::gpu::{Batch, DType, GpuContext};
+use webslm::formats::quant::{dequantize, f16_to_f32, f32_to_f16, random_weights, WeightFormat, ALL_FORMATS};
+use webslm::gpu::{Batch, DType, GpuContext, GpuError};
 use webslm::kernels::elementwise::{elementwise, Op};
-use webslm::kernels::matmul::{matmul_full, matmul_with, Epilogue, MatmulKernel};
-use webslm::kernels::{embedding::embedding, gemv_gpu, GpuWeight};
+use webslm::kernels::matmul::{matmul, matmul_full, matmul_with, Epilogue, MatmulKernel};
+use webslm::kernels::{embedding::embedding, gemm_gpu, gemv_gpu, GpuWeight};
 use webslm::ops::Activation;
 use webslm::rng::Rng;
 
@@ -52,6 +55,13 @@ fn check_matmul(
     let w_bytes = random_weights(fmt, n, k, seed);
     let x = rng.vec_f32(m * k, -1.0, 1.0);
     let want = cpu::matmul::matmul(&x, m, k, &w_bytes, fmt, n);
+    // The tiled GEMM may hold weights as f16 in workgroup memory: the summation bound below then
+    // holds against the twin that rounds the weights the same way (ggml's bounds stay on `want`).
+    let rounded = kernel == MatmulKernel::GemmTiled && gemm_gpu::f16_tile(&ctx.caps, fmt);
+    let twin = match rounded {
+        true => cpu::matmul::matmul_f16_weights(&x, m, k, &w_bytes, fmt, n),
+        false => want.clone(),
+    };
 
     let w = GpuWeight::upload(ctx, "w", fmt, n, k, &w_bytes).expect("upload weight");
     let xt = ctx.upload_f32(&x, &[m, k]).expect("upload x");
@@ -61,23 +71,27 @@ fn check_matmul(
         Ok(y)
     });
 
-    let what = format!("{kernel:?} {} m={m} n={n} k={k}", fmt.name());
+    let what = format!("{kernel:?} {} m={m} n={n} k={k} f16 tile {rounded}", fmt.name());
     let e = nmse(&got, &want);
     assert!(e <= MATMUL_NMSE, "{what}: NMSE {e:e} > {MATMUL_NMSE:e}");
-    let wf = dequantized(fmt, &w_bytes, n, k);
+    let mut wf = dequantized(fmt, &w_bytes, n, k);
+    if rounded {
+        wf = wf.iter().map(|&v| f16_to_f32(f32_to_f16(v))).collect();
+    }
     for i in 0..m {
         for j in 0..n {
             let mag: f64 = (0..k)
                 .map(|t| f64::from(x[i * k + t].abs()) * f64::from(wf[j * k + t].abs()))
                 .sum();
             let bound = (k as f64 + 8.0) * 2f64.powi(-24) * mag + 1e-30;
-            let err = f64::from((got[i * n + j] - want[i * n + j]).abs());
+            let err = f64::from((got[i * n + j] - twin[i * n + j]).abs());
             assert!(
                 err <= bound,
                 "{what}: y[{i}][{j}] = {} want {} (|err| {err:e} > {bound:e})",
                 got[i * n + j],
-                want[i * n + j]
+                twin[i * n + j]
             );
+            let err = f64::from((got[i * n + j] - want[i * n + j]).abs());
             assert!(err <= 2e-2 * mag.max(1e-30), "{what}: relative error above 2e-2");
         }
     }
@@ -342,6 +356,8 @@ fn epilogues_match_separate_ops() {
             (MatmulKernel::Gemv, WeightFormat::Q8_0, 2, 13, 64),
             (MatmulKernel::Gemm, WeightFormat::Q6_K, 7, 21, 256),
             (MatmulKernel::Gemm, WeightFormat::F32, 5, 9, 37),
+            (MatmulKernel::GemmTiled, WeightFormat::Q4_K, 35, 40, 256),
+            (MatmulKernel::GemmTiled, WeightFormat::F32, 9, 33, 37),
         ],
     );
 }
@@ -408,4 +424,121 @@ fn check_epilogues(ctx: &GpuContext, cases: &[(MatmulKernel, WeightFormat, usize
             assert_close(&got, &unfused, 1e-6, &format!("{what}: gate {act:?} vs unfused"));
         }
     }
+}
+
+// ---- The real-GPU path's tiled GEMM (kernels::gemm_gpu) ----
+
+/// Every format on the GPU path, at shapes ragged against the 32 x 32 tile in m and n (and in k
+/// for the float formats), with the weight tile in f16 (`f16`) or f32 (no shader-f16).
+fn tiled_every_format(ctx: &GpuContext) {
+    for fmt in ALL_FORMATS {
+        for (i, k) in k_values(fmt).into_iter().enumerate() {
+            for (m, n) in [(1, 5), (8, 33), (33, 70), (70, 31)] {
+                check_matmul(ctx, fmt, MatmulKernel::GemmTiled, m, n, k, 400 + i as u64);
+            }
+        }
+    }
+}
+
+#[test]
+fn gemm_tiled_every_format() {
+    let Some(ctx) = gpu_path() else { return };
+    if !ctx.caps.shader_f16 {
+        eprintln!("note: adapter has no shader-f16; the f16 weight tile is not exercised");
+    }
+    tiled_every_format(ctx);
+}
+
+#[test]
+fn gemm_tiled_every_format_without_shader_f16() {
+    let Some(ctx) = gpu_path_no_f16() else { return };
+    assert!(!ctx.caps.shader_f16);
+    tiled_every_format(ctx);
+}
+
+/// Weights split into parts: each part's tiles write their own columns, as the unsplit run.
+#[test]
+fn gemm_tiled_split_bindings_match_unsplit() {
+    let (Some(normal), Some(tiny)) = (gpu_path(), gpu_path_tiny_binding()) else {
+        return;
+    };
+    for (fmt, k) in [
+        (WeightFormat::F32, 96),
+        (WeightFormat::Q8_0, 320),
+        (WeightFormat::Q6_K, 512),
+    ] {
+        let n = 151;
+        let a = check_matmul(normal, fmt, MatmulKernel::GemmTiled, 37, n, k, 13);
+        let b = check_matmul(tiny, fmt, MatmulKernel::GemmTiled, 37, n, k, 13);
+        assert_close(&a, &b, 1e-6, &format!("tiled {} split vs whole", fmt.name()));
+    }
+}
+
+/// On the GPU path `matmul` picks the tile for a prefill (64-lane workgroups, one per 32 x 32
+/// tile, which the stats report) and keeps the other kernels for a decode row.
+#[test]
+fn gpu_path_selects_the_tile_for_prefill() {
+    let Some(ctx) = gpu_path_fresh() else { return };
+    let (n, k) = (40, 96);
+    let w_bytes = random_weights(WeightFormat::Q8_0, n, k, 3);
+    let w = GpuWeight::upload(&ctx, "w", WeightFormat::Q8_0, n, k, &w_bytes).expect("upload");
+    for (m, tiled) in [
+        (1, false),
+        (gemm_gpu::MIN_ROWS - 1, false),
+        (gemm_gpu::MIN_ROWS, true),
+        (45, true),
+    ] {
+        let x = Rng::new(m as u64).vec_f32(m * k, -1.0, 1.0);
+        let xt = ctx.upload_f32(&x, &[m, k]).expect("x");
+        ctx.stats.reset_shape();
+        let got = run_f32(&ctx, |b| {
+            let y = b.ctx().tensor(&[m, n], DType::F32)?;
+            matmul(b, &xt, &w, &y)?;
+            Ok(y)
+        });
+        let lanes = ctx.stats.snapshot().min_weight_invocations.expect("a weight dispatch");
+        let tile_lanes =
+            (m.div_ceil(gemm_gpu::TILE) * n.div_ceil(gemm_gpu::TILE)) as u64 * u64::from(gemm_gpu::THREADS);
+        assert_eq!(lanes == tile_lanes, tiled, "m={m}: {lanes} invocations");
+        let want = cpu::matmul::matmul(&x, m, k, &w_bytes, WeightFormat::Q8_0, n);
+        assert!(nmse(&got, &want) <= MATMUL_NMSE, "m={m}");
+    }
+}
+
+/// The K loop's count (`gemm_gpu::loops`) at lavapipe's exact limit: the longest row it allows
+/// computes every step, and one step more is a typed error, not garbage.
+#[test]
+fn gemm_tiled_at_the_loop_limit() {
+    let Some(ctx) = gpu_exact_loop_budget() else { return };
+    let budget = ctx.caps.loop_budget;
+    let steps =
+        webslm::kernels::loop_budget::largest(1 << 20, |s| gemm_gpu::loops(s as usize * gemm_gpu::TILE).run <= budget)
+            .expect("one step fits");
+    let k = steps as usize * gemm_gpu::TILE;
+    // Small integers keep every partial sum exact, so any step skipped shows.
+    let (m, n) = (33, 3);
+    let mut rng = Rng::new(5);
+    let x: Vec<f32> = (0..m * k).map(|_| rng.usize_range(0, 5) as f32 - 2.0).collect();
+    let wv: Vec<f32> = (0..n * k).map(|_| rng.usize_range(0, 5) as f32 - 2.0).collect();
+    let w_bytes: Vec<u8> = wv.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let w = GpuWeight::upload(ctx, "w", WeightFormat::F32, n, k, &w_bytes).expect("upload");
+    let xt = ctx.upload_f32(&x, &[m, k]).expect("x");
+    let got = run_f32(ctx, |b| {
+        let y = b.ctx().tensor(&[m, n], DType::F32)?;
+        matmul_with(b, MatmulKernel::GemmTiled, &xt, &w, &y)?;
+        Ok(y)
+    });
+    assert_eq!(
+        got,
+        cpu::matmul::matmul(&x, m, k, &w_bytes, WeightFormat::F32, n),
+        "k={k}"
+    );
+
+    let k = k + gemm_gpu::TILE;
+    let w = GpuWeight::upload(ctx, "w", WeightFormat::F32, 1, k, &vec![0u8; 4 * k]).expect("upload");
+    let xt = ctx.upload_f32(&vec![0.0; k], &[1, k]).expect("x");
+    let y = ctx.tensor(&[1, 1], DType::F32).expect("y");
+    let mut batch = Batch::new(ctx).expect("batch");
+    let err = matmul_with(&mut batch, MatmulKernel::GemmTiled, &xt, &w, &y).expect_err("past the budget");
+    assert!(matches!(err, GpuError::LoopBudget { .. }), "{err}");
 }

@@ -16,13 +16,14 @@ use webslm::kernels::layout::{Assembly, KernelFamily, ParamsLayout, FAMILIES};
 use webslm::kernels::shaders::WeightVariant;
 
 /// Parses and validates one assembled module with what every WebGPU device offers
-/// (`unpack2x16float`: wgpu grants it from the downlevel flags); native-f16 modules also need the
-/// `shader-f16` feature, and subgroup modules the `subgroups` feature (what wgpu grants for it:
-/// subgroup operations and builtins in compute shaders).
+/// (`unpack2x16float`: wgpu grants it from the downlevel flags); native-f16 modules and those with
+/// f16 workgroup tiles (which open with `enable f16;`) also need the `shader-f16` feature, and
+/// subgroup modules the `subgroups` feature (what wgpu grants for it: subgroup operations and
+/// builtins in compute shaders).
 fn compile(source: &str, variant: Option<WeightVariant>, subgroups: bool) -> Result<(Module, ModuleInfo), String> {
     let module = naga::front::wgsl::parse_str(source).map_err(|e| e.emit_to_string(source))?;
     let mut caps = Capabilities::SHADER_FLOAT16_IN_FLOAT32;
-    if variant.is_some_and(|v| v.native_f16) {
+    if variant.is_some_and(|v| v.native_f16) || source.starts_with("enable f16;") {
         caps |= Capabilities::SHADER_FLOAT16;
     }
     let mut validator = Validator::new(ValidationFlags::all(), caps);

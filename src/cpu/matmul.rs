@@ -1,6 +1,6 @@
 //! Reference matrix multiply against a (possibly quantised) Linear weight.
 
-use crate::formats::quant::{dequantize, WeightFormat};
+use crate::formats::quant::{dequantize, f16_to_f32, f32_to_f16, WeightFormat};
 
 /// `y[i][j] = sum_t x[i][t] * W[j][t]`, returning `y` as `[m, n]` row-major.
 ///
@@ -14,10 +14,32 @@ use crate::formats::quant::{dequantize, WeightFormat};
 /// Panics (test reference) if `x.len() != m*k` or if `w` is not exactly `n`
 /// rows of `k` elements in `fmt`.
 pub fn matmul(x: &[f32], m: usize, k: usize, w: &[u8], fmt: WeightFormat, n: usize) -> Vec<f32> {
+    matmul_rounded(x, m, k, w, fmt, n, |v| v)
+}
+
+/// As [`matmul`], with each dequantised weight rounded to f16 (to nearest, ties to even) first:
+/// the twin of the tiled GEMM with f16 weight tiles (`kernels::gemm_gpu`), which decodes a block
+/// in f32 and stores it to workgroup memory as f16.
+pub fn matmul_f16_weights(x: &[f32], m: usize, k: usize, w: &[u8], fmt: WeightFormat, n: usize) -> Vec<f32> {
+    matmul_rounded(x, m, k, w, fmt, n, |v| f16_to_f32(f32_to_f16(v)))
+}
+
+fn matmul_rounded(
+    x: &[f32],
+    m: usize,
+    k: usize,
+    w: &[u8],
+    fmt: WeightFormat,
+    n: usize,
+    round: impl Fn(f32) -> f32,
+) -> Vec<f32> {
     assert_eq!(x.len(), m * k, "matmul: x must be [m, k]");
     let mut wf = vec![0.0f32; n * k];
     if let Err(e) = dequantize(fmt, w, k, &mut wf) {
         panic!("matmul: bad weight buffer: {e}");
+    }
+    for v in &mut wf {
+        *v = round(*v);
     }
     let mut y = vec![0.0f32; m * n];
     for (xi, yi) in x.chunks_exact(k.max(1)).zip(y.chunks_exact_mut(n.max(1))) {
@@ -32,7 +54,7 @@ pub fn matmul(x: &[f32], m: usize, k: usize, w: &[u8], fmt: WeightFormat, n: usi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::quant::{f32_to_f16, random_weights, ALL_FORMATS};
+    use crate::formats::quant::{random_weights, ALL_FORMATS};
     use crate::rng::Rng;
 
     #[test]
@@ -66,6 +88,19 @@ mod tests {
             let wb: Vec<u8> = wf.iter().flat_map(|v| v.to_le_bytes()).collect();
             assert_eq!(matmul(&x, m, k, &w, f, n), matmul(&x, m, k, &wb, WeightFormat::F32, n));
         }
+    }
+
+    #[test]
+    fn f16_rounding_twin() {
+        // 1 + 2^-12 is not an f16: it rounds to 1 (ties to even); 0.5 is exact.
+        let w: Vec<u8> = [1.0f32 + 2f32.powi(-12), 0.5]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        assert_eq!(
+            matmul_f16_weights(&[1.0, 2.0], 1, 2, &w, WeightFormat::F32, 1),
+            vec![2.0]
+        );
     }
 
     #[test]

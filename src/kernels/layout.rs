@@ -5,7 +5,7 @@
 //! field added on one side only would otherwise shift every later field silently.
 
 use super::shaders::{self, WeightVariant};
-use super::{attention, elementwise, embedding, gemv_gpu, matmul, norm, penalty, pool, rope, softmax, topk};
+use super::{attention, elementwise, embedding, gemm_gpu, gemv_gpu, matmul, norm, penalty, pool, rope, softmax, topk};
 
 /// `override` constants by name, as `GpuContext::pipeline_with` takes them.
 pub type OverrideSet = Vec<(&'static str, f64)>;
@@ -43,6 +43,9 @@ pub enum Assembly {
     /// workgroups of `gemv_gpu::WORKGROUP_SIZES`; with `subgroups`, a module only a device
     /// with the `subgroups` feature compiles.
     Cooperative { subgroups: bool },
+    /// `shaders::with_weights_tiled`, once per [`WeightVariant`] and tile type, dispatched with
+    /// `gemm_gpu::THREADS` lanes.
+    WeightsTiled,
 }
 
 /// One WGSL kernel family.
@@ -70,6 +73,10 @@ impl KernelFamily {
                 .into_iter()
                 .map(|v| (Some(v), shaders::with_weights(self.text, v)))
                 .collect(),
+            Assembly::WeightsTiled => WeightVariant::all()
+                .into_iter()
+                .flat_map(|v| [false, true].map(|f16| (Some(v), shaders::with_weights_tiled(self.text, v, f16))))
+                .collect(),
         }
     }
 
@@ -78,6 +85,7 @@ impl KernelFamily {
         match self.assembly {
             Assembly::Rows => vec![super::ROW_WG],
             Assembly::Cooperative { .. } => gemv_gpu::WORKGROUP_SIZES.to_vec(),
+            Assembly::WeightsTiled => vec![gemm_gpu::THREADS],
             Assembly::Plain | Assembly::Weights => {
                 let mut sizes: Vec<u32> = (0..=4096).map(super::workgroup_size).collect();
                 sizes.sort_unstable();
@@ -117,6 +125,14 @@ pub const FAMILIES: &[KernelFamily] = &[
         assembly: Assembly::Cooperative { subgroups: true },
         entries: &["gemv_gpu"],
         overrides: gemv_gpu::override_sets,
+        params: matmul::params_layout,
+    },
+    KernelFamily {
+        file: "gemm_gpu.wgsl",
+        text: shaders::GEMM_GPU,
+        assembly: Assembly::WeightsTiled,
+        entries: &[gemm_gpu::ENTRY],
+        overrides: gemm_gpu::override_sets,
         params: matmul::params_layout,
     },
     KernelFamily {

@@ -1,4 +1,5 @@
-//! y = x W^T with W in its block format: GEMV for decode, register-blocked GEMM for prefill.
+//! y = x W^T with W in its block format: GEMV for decode, register-blocked GEMM for prefill, and
+//! on the real-GPU path the workgroup-tiled GEMM of `gemm_gpu` for prefill.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -50,14 +51,17 @@ pub enum MatmulKernel {
     Gemm,
     /// The GPU path's decode GEMV (m <= 4): workgroups split K (see `gemv_gpu`).
     GemvGpu,
+    /// 32 x 32 output tiles per 64-lane workgroup, through workgroup memory (`gemm_gpu`).
+    GemmTiled,
 }
 
 impl MatmulKernel {
-    pub const ALL: [MatmulKernel; 4] = [
+    pub const ALL: [MatmulKernel; 5] = [
         MatmulKernel::Gemv,
         MatmulKernel::GemvUniformX,
         MatmulKernel::Gemm,
         MatmulKernel::GemvGpu,
+        MatmulKernel::GemmTiled,
     ];
 
     /// A name for reports and pipeline labels.
@@ -67,6 +71,7 @@ impl MatmulKernel {
             MatmulKernel::GemvUniformX => "gemv_ux",
             MatmulKernel::Gemm => "gemm",
             MatmulKernel::GemvGpu => "gemv_gpu",
+            MatmulKernel::GemmTiled => "gemm_tiled",
         }
     }
 
@@ -77,6 +82,7 @@ impl MatmulKernel {
             MatmulKernel::GemvUniformX => "gemv",
             MatmulKernel::Gemm => "gemm",
             MatmulKernel::GemvGpu => "gemv_gpu",
+            MatmulKernel::GemmTiled => super::gemm_gpu::ENTRY,
         }
     }
 }
@@ -161,6 +167,16 @@ pub fn select_kernel(path: KernelPath, m: usize, k: usize) -> MatmulKernel {
     }
 }
 
+/// The kernel for an `m`-row product on this device: the GPU path tiles prefill in workgroup
+/// memory (`gemm_gpu`); otherwise [`select_kernel`].
+fn kernel_for(batch: &Batch<'_>, x: &GpuTensor, w: &GpuWeight) -> MatmulKernel {
+    let m = x.numel() / w.k.max(1);
+    if super::gemm_gpu::chosen(&batch.ctx().caps, w.format, m) {
+        return MatmulKernel::GemmTiled;
+    }
+    select_kernel(batch.ctx().caps.kernels.path, m, w.k)
+}
+
 /// Records y[m, n] = x[m, k] W[n, k]^T into `batch`.
 pub fn matmul(batch: &mut Batch<'_>, x: &GpuTensor, w: &GpuWeight, y: &GpuTensor) -> Result<(), GpuError> {
     matmul_epilogue(batch, x, w, y, Epilogue::Store)
@@ -174,8 +190,7 @@ pub fn matmul_epilogue(
     y: &GpuTensor,
     epilogue: Epilogue<'_>,
 ) -> Result<(), GpuError> {
-    let path = batch.ctx().caps.kernels.path;
-    let kernel = select_kernel(path, x.numel() / w.k.max(1), w.k);
+    let kernel = kernel_for(batch, x, w);
     matmul_full(batch, kernel, x, w, y, epilogue)
 }
 
@@ -222,10 +237,13 @@ pub fn matmul_full(
         return super::gemv_gpu::gemv_gpu(batch, x, w, y, gate, epilogue);
     }
     let epilogue_code = epilogue.code()?;
+    if kernel == MatmulKernel::GemmTiled {
+        return super::gemm_gpu::record(batch, x, w, y, gate, epilogue_code);
+    }
     // gemv binds the uniform copy of x in both variants (the shader names it either way);
     // only GemvUniformX fills it.
     let uniform_x = match kernel {
-        MatmulKernel::Gemm | MatmulKernel::GemvGpu => None,
+        MatmulKernel::Gemm | MatmulKernel::GemvGpu | MatmulKernel::GemmTiled => None,
         MatmulKernel::Gemv => Some(batch.scratch_uniform(UNIFORM_X_BYTES).clone()),
         MatmulKernel::GemvUniformX => {
             if !w.k.is_multiple_of(4) || x.bytes() > UNIFORM_X_BYTES {
@@ -270,7 +288,7 @@ pub fn matmul_full(
         let params = Params::for_part(m, w, part)?;
         let invocations = match kernel {
             MatmulKernel::Gemv | MatmulKernel::GemvUniformX => m * part.rows.div_ceil(4),
-            MatmulKernel::Gemm | MatmulKernel::GemvGpu => m.div_ceil(4) * part.rows.div_ceil(4),
+            MatmulKernel::Gemm | MatmulKernel::GemvGpu | MatmulKernel::GemmTiled => m.div_ceil(4) * part.rows.div_ceil(4),
         };
         let invocations = dim_u32("matmul invocations", invocations)?;
         let wg = workgroup_size(invocations);

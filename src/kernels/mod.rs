@@ -6,6 +6,7 @@
 pub mod attention;
 pub mod elementwise;
 pub mod embedding;
+pub mod gemm_gpu;
 pub mod gemv_gpu;
 pub mod layout;
 pub mod loop_budget;

@@ -1,6 +1,7 @@
 //! The one place WGSL enters the binary. Kernels are plain WGSL files in `shaders/`, one per
 //! family; the only text substitution is the greppable placeholders `WEIGHTS_TYPE`, `LOAD_W4`
-//! and `LOAD_W32`, which pick the weight decoder (see `weights.wgsl`).
+//! and `LOAD_W32`, which pick the weight decoder (see `weights.wgsl`), plus the `TileT` alias
+//! the tiled GEMM's workgroup tiles are declared with (`with_weights_tiled`).
 
 use crate::formats::quant::WeightFormat;
 
@@ -28,6 +29,15 @@ pub const GEMV_GPU_SUBGROUPS: &str = concat!(
     include_str!("../../shaders/matmul_io.wgsl"),
     "\n",
     include_str!("../../shaders/gemv_gpu_subgroups.wgsl")
+);
+/// The real-GPU tiled GEMM, after matmul.wgsl and matmul_io.wgsl, whose Params, bindings, overrides
+/// and epilogue it shares.
+pub const GEMM_GPU: &str = concat!(
+    include_str!("../../shaders/matmul.wgsl"),
+    "\n",
+    include_str!("../../shaders/matmul_io.wgsl"),
+    "\n",
+    include_str!("../../shaders/gemm_gpu.wgsl")
 );
 pub const EMBEDDING: &str = include_str!("../../shaders/embedding.wgsl");
 pub const NORM: &str = include_str!("../../shaders/norm.wgsl");
@@ -121,4 +131,13 @@ pub fn gemv_gpu(v: WeightVariant, subgroups: bool) -> String {
     } else {
         module
     }
+}
+
+/// As [`with_weights`], declaring the workgroup tiles' element type `TileT`: `f16` when
+/// `f16_tile` (the module then enables `f16`, first, unless the native-f16 decoders already do),
+/// else `f32`.
+pub fn with_weights_tiled(kernel: &str, v: WeightVariant, f16_tile: bool) -> String {
+    let enable = if f16_tile && !v.native_f16 { "enable f16;\n" } else { "" };
+    let tile = if f16_tile { "f16" } else { "f32" };
+    format!("{enable}{}\nalias TileT = {tile};\n", with_weights(kernel, v))
 }

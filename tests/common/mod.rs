@@ -77,6 +77,44 @@ pub fn gpu_tiny_binding() -> Option<&'static GpuContext> {
     )
 }
 
+/// The same adapter running the real-GPU kernel path (`KernelPath::Gpu`), as forced on lavapipe.
+pub fn gpu_path() -> Option<&'static GpuContext> {
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    open(&CTX, gpu_path_options(GpuOptions::default()))
+}
+
+/// The GPU path without `shader-f16`.
+pub fn gpu_path_no_f16() -> Option<&'static GpuContext> {
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    let options = GpuOptions {
+        disable_shader_f16: true,
+        ..Default::default()
+    };
+    open(&CTX, gpu_path_options(options))
+}
+
+/// The GPU path with weights split into [`TINY_BINDING`]-byte parts.
+pub fn gpu_path_tiny_binding() -> Option<&'static GpuContext> {
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    let options = GpuOptions {
+        weight_split_override: Some(TINY_BINDING),
+        ..Default::default()
+    };
+    open(&CTX, gpu_path_options(options))
+}
+
+/// A GPU-path device of its own (see [`gpu_fresh`]).
+pub fn gpu_path_fresh() -> Option<GpuContext> {
+    open_new(gpu_path_options(GpuOptions::default()))
+}
+
+fn gpu_path_options(options: GpuOptions) -> GpuOptions {
+    GpuOptions {
+        kernels: Some(webslm::gpu::KernelPath::Gpu),
+        ..options
+    }
+}
+
 /// The same adapter planning kernels for lavapipe's exact loop limit, with no margin: a kernel
 /// whose loop count is underestimated then returns garbage there (tests/loop_limit.rs).
 pub fn gpu_exact_loop_budget() -> Option<&'static GpuContext> {
