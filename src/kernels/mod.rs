@@ -4,8 +4,10 @@
 //! share (activation, norm kind, pooling, RoPE layout, attention shapes) are in `crate::ops`.
 
 pub mod attention;
+pub mod attention_gpu;
 pub mod elementwise;
 pub mod embedding;
+pub mod kv_append;
 pub mod layout;
 pub mod loop_budget;
 pub mod matmul;
