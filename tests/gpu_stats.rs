@@ -63,6 +63,44 @@ fn decode_attention_reads_each_visible_key_once() {
     assert_eq!(d.dispatches, 2, "partial and combine");
 }
 
+/// The same decode step on the real-GPU path with an f16 cache: the same keys read once per KV
+/// head, at half the bytes, by a kernel with no private array.
+#[test]
+fn gpu_path_decode_attention_reads_f16_keys_once() {
+    let Ok(ctx) = webslm::gpu::GpuContext::new_blocking(webslm::gpu::GpuOptions {
+        kernels: Some(webslm::gpu::KernelPath::Gpu),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let p = AttentionParams {
+        batch: 1,
+        q_len: 1,
+        kv_len: 100,
+        kv_cap: 100,
+        n_head: 6,
+        n_kv_head: 2,
+        head_dim: 32,
+        pos0: 99,
+        causal: true,
+        window: 40,
+        softcap: 0.0,
+        scale: 0.2,
+    };
+    let kv = p.kv_cap * p.n_kv_head * p.head_dim;
+    let q = ctx.upload_f32(&[0.5; 6 * 32], &[6 * 32]).unwrap();
+    let k = ctx.upload_f16(&vec![0; kv / 2], &[kv]).unwrap();
+    let v = ctx.upload_f16(&vec![0; kv / 2], &[kv]).unwrap();
+    let before = ctx.stats.snapshot();
+    let mut batch = Batch::new(&ctx).unwrap();
+    let _out = attention(&mut batch, &q, &k, &v, None, &p).unwrap();
+    batch.submit().unwrap();
+    let d = ctx.stats.snapshot().since(&before);
+    assert_eq!(d.kv_bytes_read, 40 * 2 * 32 * 2 * 2);
+    assert_eq!(d.dispatches, 2, "flash decoding and combine");
+    assert_eq!(ctx.stats.snapshot().private_array_bytes, 0);
+}
+
 /// Peak memory counts buffers alive together: uploads freed before the next do not add up.
 #[test]
 fn peak_memory_counts_live_buffers() {
