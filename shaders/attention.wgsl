@@ -1,4 +1,5 @@
-// Scaled dot-product attention in two passes (flash-decoding):
+// Scaled dot-product attention in two passes (flash-decoding), for software adapters
+// (attention_gpu.wgsl is the real-GPU kernel):
 //   attention_partial: one invocation per (batch, query, group of query heads sharing a kv
 //                      head, key chunk) runs an online softmax per head over its chunk and
 //                      writes each head's unnormalised sum with its (max, sum of exp);
@@ -11,7 +12,8 @@
 //
 //   q   [batch, q_len, n_head, head_dim]
 //   k,v [batch, kv_cap, n_kv_head, head_dim]; position t lives in slot t % kv_cap, so a
-//       sliding-window layer can keep a ring buffer of just its window
+//       sliding-window layer can keep a ring buffer of just its window. f32 or packed f16:
+//       the host puts kv_f32.wgsl or kv_f16.wgsl (bindings 2 and 3, load_k / load_v) first.
 //   out [batch, q_len, n_head, head_dim]
 // Query s is at position pos0 + s. Key t is visible when t < kv_len and, if causal, t <= qpos
 // and (window == 0 or t > qpos - window); with use_mask, also mask[b * kv_len + t] != 0 (BERT
@@ -39,8 +41,6 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> mask: array<u32>;
 // Per (row, chunk): the unnormalised output, and (running max, sum of exp).
 @group(0) @binding(5) var<storage, read_write> part_acc: array<vec4<f32>>;
@@ -104,7 +104,7 @@ fn attention_partial(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_w
             sc[j] = 0.0;
         }
         for (var i = 0u; i < d4; i++) {
-            let kv = k[kb + i];
+            let kv = load_k(kb + i);
             for (var j = 0u; j < nh; j++) {
                 sc[j] += dot(q[(row0 + j) * d4 + i], kv);
             }
@@ -128,7 +128,7 @@ fn attention_partial(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_w
             }
         }
         for (var i = 0u; i < d4; i++) {
-            let vv = v[kb + i];
+            let vv = load_v(kb + i);
             for (var j = 0u; j < nh; j++) {
                 acc[j * d4 + i] += sc[j] * vv;
             }

@@ -15,7 +15,7 @@ use crate::models::files::ModelFiles;
 use crate::models::safetensors_source::{SafetensorsSource, ShardedSource};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::models::{source::GgufSource, tensor_source::TensorSource};
-use crate::models::{Decoder, KvCache, ModelError};
+use crate::models::{Decoder, KvCache, KvDtype, ModelError};
 use crate::sampling::{Sampler, SamplingParams};
 use crate::tokenizer::{Tokenizer, TokenizerError};
 
@@ -26,6 +26,8 @@ pub struct EngineOptions {
     pub context: usize,
     /// Most prompt tokens one forward pass takes; longer prompts are prefilled in chunks.
     pub max_chunk: usize,
+    /// How the KV cache stores keys and values (f16 unless asked otherwise).
+    pub kv_dtype: KvDtype,
     pub gpu: GpuOptions,
 }
 
@@ -34,6 +36,7 @@ impl Default for EngineOptions {
         EngineOptions {
             context: 2048,
             max_chunk: 128,
+            kv_dtype: KvDtype::default(),
             gpu: GpuOptions::default(),
         }
     }
@@ -138,7 +141,7 @@ impl Engine {
         options: &EngineOptions,
     ) -> Result<Self, ModelError> {
         let context = options.context.min(model.cfg.train_context).max(1);
-        let cache = KvCache::new(&ctx, &model.cfg, context, options.max_chunk)?;
+        let cache = KvCache::new(&ctx, &model.cfg, context, options.max_chunk, options.kv_dtype)?;
         Ok(Engine {
             ctx,
             model,

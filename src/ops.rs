@@ -103,9 +103,9 @@ impl AttentionParams {
 
     /// Bytes of keys and values fetched (for `webslm bench`) when `fetchers` invocations per
     /// query read each key row and value row their causal window lets them see (n_kv_head when
-    /// every KV head is read once, n_head when each query head reads its own). Key-mask skips
-    /// are not subtracted.
-    pub fn kv_bytes_fetched(&self, fetchers: usize) -> u64 {
+    /// every KV head is read once, n_head when each query head reads its own), stored as
+    /// `elem_bytes` per element (4 for f32, 2 for f16). Key-mask skips are not subtracted.
+    pub fn kv_bytes_fetched(&self, fetchers: usize, elem_bytes: usize) -> u64 {
         let keys: usize = (0..self.q_len)
             .map(|s| {
                 let qpos = self.pos0 as usize + s;
@@ -121,7 +121,7 @@ impl AttentionParams {
                 hi.saturating_sub(lo)
             })
             .sum();
-        (keys * self.batch * fetchers * self.head_dim * 4 * 2) as u64
+        (keys * self.batch * fetchers * self.head_dim * elem_bytes * 2) as u64
     }
 }
 

@@ -188,7 +188,7 @@ pub fn vocab_txt_ids(
 
 /// What a weight file's header says, for `checkSupport` before any weight is downloaded:
 /// `{ architecture, tensors, weight_bytes, largest_tensor, kv_bytes_per_token }` (the last for
-/// GGUF decoders only: an f32 K and V per layer).
+/// GGUF decoders only: an f16 K and V per layer, the engine's default cache).
 #[wasm_bindgen(js_name = headerSummary)]
 pub fn header_summary(format: &str, prefix: &[u8], file_len: f64) -> Result<JsValue, JsValue> {
     #[derive(Serialize)]
@@ -204,7 +204,7 @@ pub fn header_summary(format: &str, prefix: &[u8], file_len: f64) -> Result<JsVa
         "gguf" => {
             let g = GgufFile::parse(prefix, len).map_err(|e| model_error(e.into()))?;
             let cfg = crate::models::config_from_gguf(&g).map_err(model_error)?;
-            let kv = cfg.n_layer * 2 * cfg.n_kv_head * cfg.head_dim * 4;
+            let kv = cfg.n_layer * 2 * cfg.n_kv_head * cfg.head_dim * crate::models::KvDtype::default().elem_bytes();
             Summary {
                 architecture: cfg.family.to_string(),
                 tensors: g.tensors().len(),

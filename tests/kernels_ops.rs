@@ -5,11 +5,12 @@
 mod common;
 
 use common::attention_check::{check_attention, decoder};
-use common::{assert_close, gpu, gpu_folded, run_f32};
+use common::{assert_close, both_paths, gpu, gpu_folded, run_f32};
 use webslm::cpu;
 use webslm::gpu::{Batch, GpuContext};
 use webslm::kernels::attention::attention;
 use webslm::kernels::elementwise::{elementwise, Op};
+use webslm::kernels::kv_append::kv_append;
 use webslm::kernels::norm::norm;
 use webslm::kernels::pool::{pool, trigram};
 use webslm::kernels::rope::{rope, rope_pair};
@@ -184,86 +185,138 @@ fn softmax_rows() {
 /// Prefill with GQA (SmolLM2: 9 heads over 3 kv heads) and decode-style single queries.
 #[test]
 fn attention_causal_gqa() {
-    let Some(ctx) = gpu() else { return };
-    check_attention(ctx, &decoder(7, 7, 9, 3, 64), false, 4);
-    check_attention(ctx, &decoder(1, 29, 9, 3, 64), false, 5);
-    check_attention(ctx, &decoder(5, 12, 14, 2, 64), false, 6);
+    for ctx in both_paths() {
+        check_attention(ctx, &decoder(7, 7, 9, 3, 64), false, 4);
+        check_attention(ctx, &decoder(1, 29, 9, 3, 64), false, 5);
+        check_attention(ctx, &decoder(5, 12, 14, 2, 64), false, 6);
+    }
 }
 
 /// Query heads of a KV group share one invocation (up to what fits its registers): groups that
 /// fill it exactly, that need two invocations with a smaller last one, and the 16-head cap.
 #[test]
 fn attention_grouped_heads() {
-    let Some(ctx) = gpu() else { return };
-    check_attention(ctx, &decoder(1, 300, 20, 4, 64), false, 12); // 5 heads: groups of 4 and 1
-    check_attention(ctx, &decoder(2, 45, 16, 1, 16), false, 13); // 16 heads of 16 dims: one group
-    check_attention(ctx, &decoder(1, 70, 32, 1, 16), false, 14); // 32 heads: two groups of 16
-    check_attention(ctx, &decoder(4, 33, 8, 2, 128), false, 15); // 4 heads of 128: groups of 2
+    for ctx in both_paths() {
+        check_attention(ctx, &decoder(1, 300, 20, 4, 64), false, 12); // 5 heads: groups of 4 and 1
+        check_attention(ctx, &decoder(2, 45, 16, 1, 16), false, 13); // 16 heads of 16 dims: one group
+        check_attention(ctx, &decoder(1, 70, 32, 1, 16), false, 14); // 32 heads: two groups of 16
+        check_attention(ctx, &decoder(4, 33, 8, 2, 128), false, 15); // 4 heads of 128: groups of 2
+    }
 }
 
 /// MQA with Gemma 3's head_dim 256 (the register limit).
 #[test]
 fn attention_mqa_head_dim_256() {
-    let Some(ctx) = gpu() else { return };
-    check_attention(ctx, &decoder(3, 10, 4, 1, 256), false, 7);
+    for ctx in both_paths() {
+        check_attention(ctx, &decoder(3, 10, 4, 1, 256), false, 7);
+    }
 }
 
 /// Sliding window (Gemma local layers) and Gemma 2 logit soft-capping.
 #[test]
 fn attention_sliding_window_and_softcap() {
-    let Some(ctx) = gpu() else { return };
-    let mut p = decoder(9, 21, 4, 2, 32);
-    p.window = 5;
-    check_attention(ctx, &p, false, 8);
-    p.softcap = 0.5; // small, so it really bends the scores
-    p.scale = 1.0;
-    check_attention(ctx, &p, false, 9);
+    for ctx in both_paths() {
+        let mut p = decoder(9, 21, 4, 2, 32);
+        p.window = 5;
+        check_attention(ctx, &p, false, 8);
+        p.softcap = 0.5; // small, so it really bends the scores
+        p.scale = 1.0;
+        check_attention(ctx, &p, false, 9);
+    }
 }
 
 /// A sliding-window layer keeping only its window in a ring buffer: 30 positions in 8 slots for
 /// decode; prefilling 3 queries needs window + 2 slots.
 #[test]
 fn attention_ring_buffer_cache() {
+    for ctx in both_paths() {
+        let mut p = decoder(1, 30, 4, 2, 16);
+        p.kv_cap = 8;
+        p.window = 8;
+        check_attention(ctx, &p, false, 10);
+        p.q_len = 3;
+        p.pos0 = 27;
+        p.kv_cap = 10;
+        check_attention(ctx, &p, false, 11);
+        // With only 9 slots, position 20 (seen by the query at 27) was overwritten by position 29.
+        p.kv_cap = 9;
+        assert!(!p.cache_holds_visible_keys());
+        let t = ctx.upload_f32(&vec![0.0; 3 * 4 * 16], &[3 * 4 * 16]).unwrap();
+        let kv = ctx.upload_f32(&vec![0.0; 9 * 2 * 16], &[9 * 2 * 16]).unwrap();
+        let mut batch = Batch::new(ctx).unwrap();
+        assert!(
+            attention(&mut batch, &t, &kv, &kv, None, &p).is_err(),
+            "a cache missing visible keys is an error"
+        );
+    }
+}
+
+/// Appending to an f16 cache: the packed words are exactly the twin's (round to nearest even),
+/// through a ring that wraps in the middle of a chunk, with rows that fill no vector width.
+#[test]
+fn kv_append_f16_ring() {
     let Some(ctx) = gpu() else { return };
-    let mut p = decoder(1, 30, 4, 2, 16);
-    p.kv_cap = 8;
-    p.window = 8;
-    check_attention(ctx, &p, false, 10);
-    p.q_len = 3;
-    p.pos0 = 27;
-    p.kv_cap = 10;
-    check_attention(ctx, &p, false, 11);
-    // With only 9 slots, position 20 (seen by the query at 27) was overwritten by position 29.
-    p.kv_cap = 9;
-    assert!(!p.cache_holds_visible_keys());
-    let t = ctx.upload_f32(&vec![0.0; 3 * 4 * 16], &[3 * 4 * 16]).unwrap();
-    let kv = ctx.upload_f32(&vec![0.0; 9 * 2 * 16], &[9 * 2 * 16]).unwrap();
+    let mut rng = Rng::new(21);
+    // (row, cap, pos0, n): a wrap inside the chunk, a ring lapped many times, one token.
+    for (row, cap, pos0, n) in [(6, 7, 5, 4), (2 * 64, 9, 1000, 9), (3 * 256, 11, 3, 1)] {
+        let start = rng.vec_f32(cap * row, -4.0, 4.0);
+        // Large values and an exact f16 tie exercise the rounding, not just the copy (WGSL leaves
+        // values beyond f16's range undefined, so none is given).
+        let mut k = rng.vec_f32(n * row, -60_000.0, 60_000.0);
+        k[0] = 1.0 + 2f32.powi(-11);
+        let v = rng.vec_f32(n * row, -1.0, 1.0);
+        let (mut want_k, mut want_v) = (cpu::kv::pack_f16(&start), cpu::kv::pack_f16(&start));
+        cpu::kv::append(&mut want_k, &k, row, cap, pos0);
+        cpu::kv::append(&mut want_v, &v, row, cap, pos0);
+        let kc = ctx.upload_f16(&cpu::kv::pack_f16(&start), &[cap, row]).unwrap();
+        let vc = ctx.upload_f16(&cpu::kv::pack_f16(&start), &[cap, row]).unwrap();
+        let (kt, vt) = (
+            ctx.upload_f32(&k, &[n, row]).unwrap(),
+            ctx.upload_f32(&v, &[n, row]).unwrap(),
+        );
+        let mut batch = Batch::new(ctx).unwrap();
+        kv_append(&mut batch, &kt, &vt, &kc, &vc, row, cap, pos0).unwrap();
+        batch.submit().unwrap();
+        assert_eq!(
+            ctx.read_u32_blocking(&kc).unwrap(),
+            want_k,
+            "keys {row}x{cap} at {pos0}"
+        );
+        assert_eq!(
+            ctx.read_u32_blocking(&vc).unwrap(),
+            want_v,
+            "values {row}x{cap} at {pos0}"
+        );
+    }
+    // Keys in f32 beside values in f16 is a typed error, not a wrong read.
+    let p = decoder(1, 4, 2, 1, 8);
+    let q = ctx.upload_f32(&[0.0; 16], &[16]).unwrap();
+    let k32 = ctx.upload_f32(&[0.0; 32], &[32]).unwrap();
+    let v16 = ctx.upload_f16(&[0; 16], &[32]).unwrap();
     let mut batch = Batch::new(ctx).unwrap();
-    assert!(
-        attention(&mut batch, &t, &kv, &kv, None, &p).is_err(),
-        "a cache missing visible keys is an error"
-    );
+    assert!(attention(&mut batch, &q, &k32, &v16, None, &p).is_err());
 }
 
 /// BERT: bidirectional, a batch of padded sequences.
 #[test]
 fn attention_bidirectional_padding_mask() {
-    let Some(ctx) = gpu() else { return };
-    let p = AttentionParams {
-        batch: 3,
-        q_len: 11,
-        kv_len: 11,
-        kv_cap: 11,
-        n_head: 12,
-        n_kv_head: 12,
-        head_dim: 32,
-        pos0: 0,
-        causal: false,
-        window: 0,
-        softcap: 0.0,
-        scale: 1.0 / 32f32.sqrt(),
-    };
-    check_attention(ctx, &p, true, 12);
+    for ctx in both_paths() {
+        let p = AttentionParams {
+            batch: 3,
+            q_len: 11,
+            kv_len: 11,
+            kv_cap: 11,
+            n_head: 12,
+            n_kv_head: 12,
+            head_dim: 32,
+            pos0: 0,
+            causal: false,
+            window: 0,
+            softcap: 0.0,
+            scale: 1.0 / 32f32.sqrt(),
+        };
+        check_attention(ctx, &p, true, 12);
+    }
 }
 
 fn check_elementwise(op: Op, want: impl Fn(&[f32], &[f32]) -> Vec<f32>, b_len: impl Fn(usize) -> usize) {
@@ -392,8 +445,10 @@ fn long_rows_and_contexts() {
         "rms norm over 30000",
     );
     // Decoding at position 4095 of SmolLM2 (head_dim 64) and Gemma 3 (head_dim 256).
-    check_attention(ctx, &decoder(1, 4096, 9, 3, 64), false, 17);
-    check_attention(ctx, &decoder(1, 2048, 4, 1, 256), false, 18);
+    for ctx in both_paths() {
+        check_attention(ctx, &decoder(1, 4096, 9, 3, 64), false, 17);
+        check_attention(ctx, &decoder(1, 2048, 4, 1, 256), false, 18);
+    }
     // Top-k's worst case: ascending logits make every value enter the list.
     let asc: Vec<f32> = (0..70_000).map(|i| i as f32 * 1e-3).collect();
     check_top_k(&asc, 64);

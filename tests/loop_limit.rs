@@ -20,6 +20,7 @@ use common::{assert_close, gpu, gpu_exact_loop_budget, run_f32};
 use webslm::cpu;
 use webslm::gpu::{Batch, GpuContext, GpuError, GpuOptions, GpuTensor, PipelineKey};
 use webslm::kernels::attention::{partial_cost, plan};
+use webslm::kernels::attention_gpu;
 use webslm::kernels::loop_budget::{largest, Loops, LOOP_LIMIT};
 use webslm::kernels::norm::norm;
 use webslm::kernels::pool::pool;
@@ -206,6 +207,38 @@ fn attention_at_the_largest_chunk_matches_the_cpu() {
         eprintln!("{name}: {plan:?}");
         check_attention(ctx, &p, mask, 40 + i as u64);
     }
+}
+
+/// The real-GPU attention kernel's plans (forced on this adapter): at the long prefills `gpu_cost`
+/// stays within the exact limit (their keys never make it bind: one tile costs about 80 loops),
+/// so the budget is tested where it binds, on a device whose budget is so small that its plan
+/// must split every row into chunks of a few tiles, whose merge must match the CPU. (Running the
+/// long prefills themselves on this path took minutes on lavapipe, too slow for CI.)
+#[test]
+fn gpu_path_attention_within_its_loop_budget() {
+    let open = |budget: u64| {
+        GpuContext::new_blocking(GpuOptions {
+            loop_budget_override: Some(budget),
+            kernels: Some(webslm::gpu::KernelPath::Gpu),
+            ..Default::default()
+        })
+        .ok()
+    };
+    for (name, p, _) in long_prefills() {
+        let plan = attention_gpu::plan(&p, LOOP_LIMIT).expect("plan");
+        let d4 = (p.head_dim / 4) as u64;
+        assert!(
+            attention_gpu::gpu_cost(plan.heads_per_invocation as u64, d4, plan.chunk as u64) <= LOOP_LIMIT,
+            "{name}: {plan:?}"
+        );
+    }
+    // SmolLM2's heads: a budget of about four tiles per chunk.
+    let p = decoder(2, 300, 9, 3, 64);
+    let budget = attention_gpu::gpu_cost(3, 16, 64);
+    let Some(small) = open(budget) else { return };
+    let plan = attention_gpu::plan(&p, budget).expect("plan");
+    assert!(plan.n_chunks >= 4 && plan.chunk <= 64, "{plan:?}");
+    check_attention(&small, &p, false, 70);
 }
 
 /// The check above can fail: planned for a budget a few keys above the limit, attention comes

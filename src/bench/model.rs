@@ -360,7 +360,7 @@ fn token_cost(engine: &mut Engine, mut token: u32, tokens: usize) -> Result<(Tok
     let (mut record, mut wait) = (Vec::new(), Vec::new());
     let mut kv_needed = 0u64;
     for _ in 0..tokens {
-        kv_needed += engine.model.kv_bytes_needed(engine.cache.len());
+        kv_needed += engine.model.kv_bytes_needed(engine.cache.len(), engine.cache.dtype);
         let (next, r, w) = timed_step(engine, token)?;
         record.push(r);
         wait.push(w);

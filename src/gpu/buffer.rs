@@ -119,11 +119,24 @@ impl Drop for PooledBuffer {
     }
 }
 
-/// Element type of a tensor on the GPU. Activations are f32; token ids and masks are u32.
+/// Element type of a tensor on the GPU. Activations are f32; token ids and masks are u32; the
+/// KV cache may hold f16, two per u32 word (`pack2x16float`, so no `shader-f16` is needed; an
+/// odd count leaves the last word's high half unused).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DType {
     F32,
     U32,
+    F16,
+}
+
+impl DType {
+    /// Bytes that `numel` elements of this type take, padded to whole u32 words.
+    pub fn bytes_for(self, numel: usize) -> u64 {
+        match self {
+            DType::F32 | DType::U32 => numel as u64 * 4,
+            DType::F16 => (numel as u64).div_ceil(2) * 4,
+        }
+    }
 }
 
 /// A dense row-major tensor in a GPU storage buffer.
@@ -139,7 +152,7 @@ impl GpuTensor {
     }
 
     pub fn bytes(&self) -> u64 {
-        self.numel() as u64 * 4
+        self.dtype.bytes_for(self.numel())
     }
 
     pub fn buffer(&self) -> &wgpu::Buffer {
@@ -170,7 +183,7 @@ impl super::GpuContext {
     /// An uninitialised f32/u32 tensor from the pool.
     pub fn tensor(&self, shape: &[usize], dtype: DType) -> Result<GpuTensor, GpuError> {
         let numel = checked_numel(shape)?;
-        let bytes = (numel as u64 * 4).max(4);
+        let bytes = dtype.bytes_for(numel).max(4);
         if bytes > self.caps.max_binding_bytes() {
             return Err(GpuError::TooLarge {
                 what: format!("a {dtype:?} tensor of shape {shape:?}"),
@@ -191,6 +204,23 @@ impl super::GpuContext {
 
     pub fn upload_u32(&self, data: &[u32], shape: &[usize]) -> Result<GpuTensor, GpuError> {
         self.upload(bytemuck::cast_slice(data), data.len(), shape, DType::U32)
+    }
+
+    /// An f16 tensor of `shape` from its packed words (two elements per u32, the even one in the
+    /// low half: `cpu::kv::pack_f16`).
+    pub fn upload_f16(&self, words: &[u32], shape: &[usize]) -> Result<GpuTensor, GpuError> {
+        let numel = checked_numel(shape)?;
+        if numel.div_ceil(2) != words.len() {
+            return Err(GpuError::InvalidArgument(format!(
+                "{} words do not hold the f16 values of shape {shape:?}",
+                words.len()
+            )));
+        }
+        let tensor = self.upload(bytemuck::cast_slice(words), words.len(), &[words.len()], DType::F16)?;
+        Ok(GpuTensor {
+            shape: shape.to_vec(),
+            ..tensor
+        })
     }
 
     /// Uploads go to a fresh buffer filled at creation, never to a pooled one: a pooled buffer

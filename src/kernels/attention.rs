@@ -3,7 +3,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::gpu::{Batch, DType, GpuError, GpuTensor, PipelineKey};
+use crate::gpu::{Batch, DType, GpuError, GpuTensor, KernelPath, PipelineKey};
 use crate::ops::AttentionParams;
 
 use super::loop_budget::{check, largest, Loops};
@@ -90,12 +90,6 @@ pub fn plan(p: &AttentionParams, loop_budget: u64) -> Result<AttentionPlan, GpuE
     let want_chunks = TARGET_INVOCATIONS.div_ceil(rows.max(1));
     let chunk = p.kv_len.div_ceil(want_chunks).max(16).min(max_chunk);
     let n_chunks = p.kv_len.div_ceil(chunk).max(1);
-    check(
-        "attention_combine",
-        || format!("{} keys in {n_chunks} chunks of {chunk}", p.kv_len),
-        combine_cost(n_chunks as u64),
-        loop_budget,
-    )?;
     Ok(AttentionPlan {
         heads_per_invocation: heads,
         head_groups,
@@ -117,6 +111,26 @@ const MAX_HEADS: usize = 16;
 fn heads_per_invocation(p: &AttentionParams) -> usize {
     let group = p.n_head / p.n_kv_head.max(1);
     group.min(MAX_D4 / (p.head_dim / 4).max(1)).clamp(1, MAX_HEADS)
+}
+
+/// The attention kernel texts (software path, GPU path) for the KV format of `k` and `v` (f32 or
+/// packed f16, both the same), with the pipeline variant name they go by.
+pub(crate) fn kv_reader(k: &GpuTensor, v: &GpuTensor) -> Result<([&'static str; 2], &'static str), GpuError> {
+    match (k.dtype, v.dtype) {
+        (DType::F32, DType::F32) => Ok(([shaders::ATTENTION, shaders::ATTENTION_GPU], "")),
+        (DType::F16, DType::F16) => Ok(([shaders::ATTENTION_KV_F16, shaders::ATTENTION_GPU_KV_F16], "kv_f16")),
+        (kd, vd) => Err(GpuError::InvalidArgument(format!(
+            "attention: keys {kd:?} and values {vd:?} must both be f32 or both f16"
+        ))),
+    }
+}
+
+/// Bytes per cached key or value element.
+pub(crate) fn kv_elem_bytes(dtype: DType) -> usize {
+    match dtype {
+        DType::F16 => 2,
+        DType::F32 | DType::U32 => 4,
+    }
 }
 
 /// out = softmax(scale * q k^T [masked]) v, with the layouts and masking rules of
@@ -158,13 +172,25 @@ pub fn attention(
     if let Some(m) = key_mask {
         expect_len("key mask", m, product("key mask", &[p.batch, p.kv_len])?)?;
     }
+    let ([software_text, gpu_text], variant) = kv_reader(k, v)?;
+    let path = batch.ctx().caps.kernels.path;
+    let budget = batch.ctx().caps.loop_budget;
     let AttentionPlan {
         heads_per_invocation: heads,
         head_groups,
         rows: inv_rows,
         chunk,
         n_chunks,
-    } = plan(p, batch.ctx().caps.loop_budget)?;
+    } = match path {
+        KernelPath::Software => plan(p, budget)?,
+        KernelPath::Gpu => super::attention_gpu::plan(p, budget)?,
+    };
+    check(
+        "attention_combine",
+        || format!("{} keys in {n_chunks} chunks of {chunk}", p.kv_len),
+        combine_cost(n_chunks as u64),
+        budget,
+    )?;
     let params = Params {
         batch: dim_u32("batch", p.batch)?,
         q_len: dim_u32("q_len", p.q_len)?,
@@ -192,17 +218,6 @@ pub fn attention(
     let mask = key_mask.map(|m| m.binding()).unwrap_or_else(|| q.binding());
     let params = bytemuck::bytes_of(&params);
 
-    let partial = dim_u32(
-        "attention invocations",
-        product("attention chunks", &[inv_rows, n_chunks])?,
-    )?;
-    let wg = workgroup_size(partial);
-    let key = PipelineKey {
-        kernel: "attention_partial",
-        variant: String::new(),
-        workgroup: wg,
-    };
-    let pipeline = ctx.pipeline(key, "attention_partial", || shaders::plain(shaders::ATTENTION))?;
     let buffers = [
         q.binding(),
         k.binding(),
@@ -211,10 +226,32 @@ pub fn attention(
         part_acc.binding(),
         part_ml.binding(),
     ];
-    batch.dispatch(&pipeline, params, &buffers, partial.div_ceil(wg))?;
-    batch.ctx().stats.read_kv(p.kv_bytes_fetched(p.n_kv_head * head_groups));
-    // attention_partial's dynamically indexed private arrays: acc (MAX_D4 vec4s), the largest.
-    batch.ctx().stats.private_array((MAX_D4 * 16) as u64);
+    let groups = product("attention chunks", &[inv_rows, n_chunks])?;
+    match path {
+        KernelPath::Software => {
+            let partial = dim_u32("attention invocations", groups)?;
+            let wg = workgroup_size(partial);
+            let key = PipelineKey {
+                kernel: "attention_partial",
+                variant: variant.into(),
+                workgroup: wg,
+            };
+            let pipeline = ctx.pipeline(key, "attention_partial", || shaders::plain(software_text))?;
+            batch.dispatch(&pipeline, params, &buffers, partial.div_ceil(wg))?;
+            // attention_partial's dynamically indexed private arrays: acc (MAX_D4 vec4s), the largest.
+            batch.ctx().stats.private_array((MAX_D4 * 16) as u64);
+        }
+        KernelPath::Gpu => {
+            // One workgroup per (row, chunk); its state is in workgroup memory and scalars.
+            let pipeline = super::attention_gpu::pipeline(ctx, gpu_text, variant)?;
+            batch.dispatch(&pipeline, params, &buffers, dim_u32("attention workgroups", groups)?)?;
+            batch.ctx().stats.private_array(0);
+        }
+    }
+    batch
+        .ctx()
+        .stats
+        .read_kv(p.kv_bytes_fetched(p.n_kv_head * head_groups, kv_elem_bytes(k.dtype)));
 
     let combine = dim_u32("attention invocations", rows * p.head_dim / 4)?;
     let wg = workgroup_size(combine);

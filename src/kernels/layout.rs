@@ -5,7 +5,7 @@
 //! field added on one side only would otherwise shift every later field silently.
 
 use super::shaders::{self, WeightVariant};
-use super::{attention, elementwise, embedding, gemm_gpu, gemv_gpu, matmul, norm, penalty, pool, rope, softmax, topk};
+use super::{attention, elementwise, embedding, gemm_gpu, gemv_gpu, kv_append, matmul, norm, penalty, pool, rope, softmax, topk};
 
 /// `override` constants by name, as `GpuContext::pipeline_with` takes them.
 pub type OverrideSet = Vec<(&'static str, f64)>;
@@ -150,6 +150,39 @@ pub const FAMILIES: &[KernelFamily] = &[
         entries: &["attention_partial", "attention_combine"],
         overrides: none,
         params: attention::params_layout,
+    },
+    // The same kernels reading an f16 KV cache.
+    KernelFamily {
+        file: "attention.wgsl",
+        text: shaders::ATTENTION_KV_F16,
+        assembly: Assembly::Plain,
+        entries: &["attention_partial", "attention_combine"],
+        overrides: none,
+        params: attention::params_layout,
+    },
+    KernelFamily {
+        file: "attention_gpu.wgsl",
+        text: shaders::ATTENTION_GPU,
+        assembly: Assembly::Plain,
+        entries: &["attention_gpu"],
+        overrides: none,
+        params: attention::params_layout,
+    },
+    KernelFamily {
+        file: "attention_gpu.wgsl",
+        text: shaders::ATTENTION_GPU_KV_F16,
+        assembly: Assembly::Plain,
+        entries: &["attention_gpu"],
+        overrides: none,
+        params: attention::params_layout,
+    },
+    KernelFamily {
+        file: "kv_append.wgsl",
+        text: shaders::KV_APPEND,
+        assembly: Assembly::Plain,
+        entries: &["kv_append"],
+        overrides: none,
+        params: kv_append::params_layout,
     },
     KernelFamily {
         file: "norm.wgsl",

@@ -4,10 +4,12 @@
 //! share (activation, norm kind, pooling, RoPE layout, attention shapes) are in `crate::ops`.
 
 pub mod attention;
+pub mod attention_gpu;
 pub mod elementwise;
 pub mod embedding;
 pub mod gemm_gpu;
 pub mod gemv_gpu;
+pub mod kv_append;
 pub mod layout;
 pub mod loop_budget;
 pub mod matmul;

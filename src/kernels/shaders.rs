@@ -43,7 +43,29 @@ pub const EMBEDDING: &str = include_str!("../../shaders/embedding.wgsl");
 pub const NORM: &str = include_str!("../../shaders/norm.wgsl");
 pub const ROPE: &str = include_str!("../../shaders/rope.wgsl");
 pub const SOFTMAX: &str = include_str!("../../shaders/softmax.wgsl");
-pub const ATTENTION: &str = include_str!("../../shaders/attention.wgsl");
+/// The attention kernels with their KV reader (`load_k` / `load_v`) for each cache format.
+pub const ATTENTION: &str = concat!(
+    include_str!("../../shaders/kv_f32.wgsl"),
+    "\n",
+    include_str!("../../shaders/attention.wgsl")
+);
+pub const ATTENTION_KV_F16: &str = concat!(
+    include_str!("../../shaders/kv_f16.wgsl"),
+    "\n",
+    include_str!("../../shaders/attention.wgsl")
+);
+/// The real-GPU decode attention (`KernelPath::Gpu`), with the same KV readers.
+pub const ATTENTION_GPU: &str = concat!(
+    include_str!("../../shaders/kv_f32.wgsl"),
+    "\n",
+    include_str!("../../shaders/attention_gpu.wgsl")
+);
+pub const ATTENTION_GPU_KV_F16: &str = concat!(
+    include_str!("../../shaders/kv_f16.wgsl"),
+    "\n",
+    include_str!("../../shaders/attention_gpu.wgsl")
+);
+pub const KV_APPEND: &str = include_str!("../../shaders/kv_append.wgsl");
 pub const ACTIVATIONS: &str = include_str!("../../shaders/activations.wgsl");
 /// The elementwise kernel with the activations it applies.
 pub const ELEMENTWISE: &str = concat!(

@@ -26,7 +26,7 @@ use super::config::RopeScaling;
 use super::linear::Linear;
 use super::source::GgufSource;
 use super::tensor_source::TensorSource;
-use super::{config_from_gguf, BlockKind, DecoderConfig, KvCache, ModelError};
+use super::{config_from_gguf, BlockKind, DecoderConfig, KvCache, KvDtype, ModelError};
 use crate::formats::gguf::GgufFile;
 
 /// A norm's weight, and its bias for LayerNorm (Phi-2).
@@ -219,12 +219,13 @@ impl Decoder {
     }
 
     /// Bytes of keys and values that decoding the token at position `pos` must read at least:
-    /// every cached key and value it can see (a sliding-window layer sees only its window), once.
+    /// every cached key and value it can see (a sliding-window layer sees only its window), once,
+    /// stored as `dtype`.
     /// Worked out from the config on purpose, apart from the attention launcher's own count
     /// (`AttentionParams::kv_bytes_fetched`), so that `webslm bench` can catch it over-fetching.
-    pub fn kv_bytes_needed(&self, pos: usize) -> u64 {
+    pub fn kv_bytes_needed(&self, pos: usize, dtype: KvDtype) -> u64 {
         let c = &self.cfg;
-        let row = (c.n_kv_head * c.head_dim * 4 * 2) as u64;
+        let row = (c.n_kv_head * c.head_dim * dtype.elem_bytes() * 2) as u64;
         let visible = |local: bool| match local && c.sliding_window > 0 {
             true => (pos + 1).min(c.sliding_window),
             false => pos + 1,

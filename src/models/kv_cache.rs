@@ -1,12 +1,41 @@
-//! The key/value cache: per layer, K and V as `[cap, n_kv_head, head_dim]` f32 GPU tensors.
+//! The key/value cache: per layer, K and V as `[cap, n_kv_head, head_dim]` GPU tensors, f16 by
+//! default (half the memory and half the bytes each decoded token reads; packed in u32 pairs, so
+//! every adapter can hold it) or f32.
 //!
 //! Position t lives in slot t % cap. Global layers get `cap = context`; sliding-window layers
 //! keep only what their window can still see: `window + max_chunk - 1` slots (a prefill chunk of
 //! `max_chunk` queries reaches `window - 1` positions behind its first query).
 
 use crate::gpu::{Batch, DType, GpuContext, GpuError, GpuTensor};
+use crate::kernels::kv_append::kv_append;
 
 use super::{DecoderConfig, ModelError};
+
+/// How the cache stores keys and values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KvDtype {
+    /// Rounded to f16 on the way in (nearest even), two per u32 word.
+    #[default]
+    F16,
+    F32,
+}
+
+impl KvDtype {
+    pub fn dtype(self) -> DType {
+        match self {
+            KvDtype::F16 => DType::F16,
+            KvDtype::F32 => DType::F32,
+        }
+    }
+
+    /// Bytes per cached key or value element.
+    pub fn elem_bytes(self) -> usize {
+        match self {
+            KvDtype::F16 => 2,
+            KvDtype::F32 => 4,
+        }
+    }
+}
 
 pub struct LayerCache {
     pub k: GpuTensor,
@@ -22,10 +51,17 @@ pub struct KvCache {
     pub max_chunk: usize,
     /// The token ids whose keys and values are cached, in order (for reusing a shared prefix).
     pub tokens: Vec<u32>,
+    pub dtype: KvDtype,
 }
 
 impl KvCache {
-    pub fn new(ctx: &GpuContext, cfg: &DecoderConfig, context: usize, max_chunk: usize) -> Result<Self, ModelError> {
+    pub fn new(
+        ctx: &GpuContext,
+        cfg: &DecoderConfig,
+        context: usize,
+        max_chunk: usize,
+        dtype: KvDtype,
+    ) -> Result<Self, ModelError> {
         if context == 0 || max_chunk == 0 {
             return Err(ModelError::Config("context and chunk size must be positive".into()));
         }
@@ -38,8 +74,8 @@ impl KvCache {
                 context
             };
             layers.push(LayerCache {
-                k: ctx.tensor(&[cap, row], DType::F32)?,
-                v: ctx.tensor(&[cap, row], DType::F32)?,
+                k: ctx.tensor(&[cap, row], dtype.dtype())?,
+                v: ctx.tensor(&[cap, row], dtype.dtype())?,
                 cap,
             });
         }
@@ -48,6 +84,7 @@ impl KvCache {
             context,
             max_chunk,
             tokens: Vec::new(),
+            dtype,
         })
     }
 
@@ -82,6 +119,10 @@ impl KvCache {
         n: usize,
     ) -> Result<(), GpuError> {
         let l = &self.layers[layer];
+        if self.dtype == KvDtype::F16 {
+            let row = k.numel() / n.max(1);
+            return kv_append(batch, k, v, &l.k, &l.v, row, l.cap, pos0);
+        }
         let row_bytes = (k.numel() / n.max(1)) as u64 * 4;
         let mut s = 0;
         while s < n {

@@ -34,7 +34,7 @@ pub use config::DecoderConfig;
 pub use decoder::Decoder;
 pub use error::ModelError;
 pub use family::{BlockKind, Family};
-pub use kv_cache::KvCache;
+pub use kv_cache::{KvCache, KvDtype};
 
 use crate::formats::gguf::GgufFile;
 

@@ -39,6 +39,21 @@ pub fn gpu() -> Option<&'static GpuContext> {
     open(&CTX, GpuOptions::default())
 }
 
+/// The device on each kernel path: as the adapter chooses, then the other one forced. A test that
+/// loops over these checks both families against the same CPU twin.
+pub fn both_paths() -> Vec<&'static GpuContext> {
+    let Some(auto) = gpu() else { return Vec::new() };
+    let forced = GpuOptions {
+        kernels: Some(match auto.caps.kernels.path {
+            webslm::gpu::KernelPath::Software => webslm::gpu::KernelPath::Gpu,
+            webslm::gpu::KernelPath::Gpu => webslm::gpu::KernelPath::Software,
+        }),
+        ..Default::default()
+    };
+    static OTHER: OnceLock<Option<GpuContext>> = OnceLock::new();
+    std::iter::once(auto).chain(open(&OTHER, forced)).collect()
+}
+
 /// The same adapter without `shader-f16` (as headless Chromium's SwiftShader).
 pub fn gpu_no_f16() -> Option<&'static GpuContext> {
     static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();

@@ -1,0 +1,166 @@
+// Split-K flash decoding for real GPUs: one workgroup per (batch, query, kv head, group of the
+// query heads sharing it, chunk of key positions). The workgroup's lanes cooperate on each tile
+// of keys: load the tile's keys into workgroup memory (adjacent lanes, adjacent bytes), score
+// every (head, key) pair of the tile, update each head's online softmax, and add the tile's
+// values into the heads' outputs, lanes across head_dim. Every key and value row is fetched once
+// for all the query heads of its group (GQA; Gemma 3's head_dim 256 included). All state lives
+// in workgroup memory or scalars: no dynamically indexed private array, which a real GPU would
+// spill. attention_combine (attention.wgsl, same Params) then merges the chunks.
+// The software-adapter kernel (attention.wgsl) has the same layouts and masking rules:
+//   q   [batch, q_len, n_head, head_dim]
+//   k,v [batch, kv_cap, n_kv_head, head_dim], position t in slot t % kv_cap; f32 or packed f16
+//       (kv_f32.wgsl or kv_f16.wgsl comes first: bindings 2 and 3, load_k / load_v)
+//   out parts per (row, chunk), as attention_partial writes them.
+// Loops here are counted one by one by `gpu_cost` in kernels/attention_gpu.rs (lavapipe's loop
+// budget applies when tests force this path there): a loop added here must be added there.
+
+struct Params {
+    batch: u32,
+    q_len: u32,
+    kv_len: u32,
+    kv_cap: u32,
+    n_head: u32,
+    n_kv_head: u32,
+    head_dim: u32,
+    pos0: u32,
+    causal: u32,
+    window: u32,
+    use_mask: u32,
+    softcap: f32,
+    scale: f32,
+    chunk: u32,     // keys per workgroup
+    n_chunks: u32,
+    heads_per_inv: u32,  // query heads per workgroup (nh * head_dim / 4 <= MAX_ACC)
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> mask: array<u32>;
+@group(0) @binding(5) var<storage, read_write> part_acc: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> part_ml: array<vec2<f32>>;
+
+// vec4s of query / output a workgroup holds: heads_per_inv * head_dim / 4 (the host keeps it so).
+const MAX_ACC: u32 = 256u;
+const MAX_HEADS: u32 = 16u;
+// Keys per tile: at most 16, and at most MAX_ACC vec4s of keys (4 keys of head_dim 256).
+const MAX_TILE: u32 = 16u;
+const NO_SCORE: f32 = -3.0e38;
+
+var<workgroup> qs: array<vec4<f32>, MAX_ACC>;   // [head j][dim vec4 i]
+var<workgroup> acc: array<vec4<f32>, MAX_ACC>;  // [head j][dim vec4 i], unnormalised output
+var<workgroup> kt: array<vec4<f32>, MAX_ACC>;   // [key tt][dim vec4 i] of the current tile
+var<workgroup> sc: array<f32, 256>;             // [head j][key tt]: score, then weight
+var<workgroup> m: array<f32, MAX_HEADS>;        // running max per head
+var<workgroup> l: array<f32, MAX_HEADS>;        // running sum of exp per head
+var<workgroup> corr: array<f32, MAX_HEADS>;     // this tile's rescale of each head's acc
+
+@compute @workgroup_size(WG)
+fn attention_gpu(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
+    // Workgroup-uniform from here to the end (barriers sit in these loops).
+    let w = wid.x + wid.y * nwg.x;
+    let group = p.n_head / p.n_kv_head;
+    let head_groups = (group + p.heads_per_inv - 1u) / p.heads_per_inv;
+    let irow = w / p.n_chunks;
+    if (irow >= p.batch * p.q_len * p.n_kv_head * head_groups) {
+        return;
+    }
+    let c = w % p.n_chunks;
+    let hg = irow % head_groups;
+    let kvh = (irow / head_groups) % p.n_kv_head;
+    let s = (irow / (head_groups * p.n_kv_head)) % p.q_len;
+    let b = irow / (head_groups * p.n_kv_head * p.q_len);
+    let h0 = kvh * group + hg * p.heads_per_inv;
+    let nh = min(p.heads_per_inv, group - hg * p.heads_per_inv);
+    let row0 = (b * p.q_len + s) * p.n_head + h0;
+    let d4 = p.head_dim / 4u;
+    let qpos = p.pos0 + s;
+    let tile = min(MAX_TILE, MAX_ACC / d4);
+
+    var lo = c * p.chunk;
+    var hi = min(p.kv_len, lo + p.chunk);
+    if (p.causal != 0u) {
+        hi = min(hi, qpos + 1u);
+        if (p.window != 0u && qpos + 1u > p.window) {
+            lo = max(lo, qpos + 1u - p.window);
+        }
+    }
+
+    for (var e = lane; e < nh * d4; e += WG) {
+        qs[e] = q[row0 * d4 + e];
+        acc[e] = vec4<f32>(0.0);
+    }
+    if (lane < nh) {
+        m[lane] = NO_SCORE;
+        l[lane] = 0.0;
+    }
+    for (var t0 = lo; t0 < hi; t0 += tile) {
+        let tk = min(tile, hi - t0);
+        workgroupBarrier();  // the previous tile's kt and sc are used up
+        for (var e = lane; e < tk * d4; e += WG) {
+            let t = t0 + e / d4;
+            kt[e] = load_k(((b * p.kv_cap + t % p.kv_cap) * p.n_kv_head + kvh) * d4 + e % d4);
+        }
+        workgroupBarrier();
+        // Scores, one (head, key) pair per lane; masked keys get NO_SCORE.
+        for (var e = lane; e < nh * tile; e += WG) {
+            let j = e / tile;
+            let tt = e % tile;
+            var x = NO_SCORE;
+            let t = t0 + tt;
+            if (tt < tk && (p.use_mask == 0u || mask[b * p.kv_len + t] != 0u)) {
+                var dot_qk = 0.0;
+                for (var i = 0u; i < d4; i++) {
+                    dot_qk += dot(qs[j * d4 + i], kt[tt * d4 + i]);
+                }
+                x = dot_qk * p.scale;
+                if (p.softcap > 0.0) {
+                    x = p.softcap * tanh(clamp(x / p.softcap, -15.0, 15.0));
+                }
+            }
+            sc[e] = x;
+        }
+        workgroupBarrier();
+        // Online softmax, one lane per head: the scores become weights.
+        if (lane < nh) {
+            var m_new = m[lane];
+            for (var tt = 0u; tt < tk; tt++) {
+                m_new = max(m_new, sc[lane * tile + tt]);
+            }
+            var sum = 0.0;
+            for (var tt = 0u; tt < tk; tt++) {
+                let x = sc[lane * tile + tt];
+                let wt = select(exp(x - m_new), 0.0, x == NO_SCORE);
+                sc[lane * tile + tt] = wt;
+                sum += wt;
+            }
+            let cr = select(exp(m[lane] - m_new), 1.0, m[lane] == NO_SCORE);
+            corr[lane] = cr;
+            l[lane] = l[lane] * cr + sum;
+            m[lane] = m_new;
+        }
+        workgroupBarrier();
+        // Values: lanes across (head, dim vec4); adjacent lanes read adjacent bytes of a row.
+        for (var e = lane; e < nh * d4; e += WG) {
+            let j = e / d4;
+            let i = e % d4;
+            var a = acc[e] * corr[j];
+            for (var tt = 0u; tt < tk; tt++) {
+                let t = t0 + tt;
+                a += sc[j * tile + tt] * load_v(((b * p.kv_cap + t % p.kv_cap) * p.n_kv_head + kvh) * d4 + i);
+            }
+            acc[e] = a;
+        }
+    }
+    workgroupBarrier();
+    for (var e = lane; e < nh * d4; e += WG) {
+        let j = e / d4;
+        part_acc[((row0 + j) * p.n_chunks + c) * d4 + e % d4] = acc[e];
+    }
+    if (lane < nh) {
+        part_ml[(row0 + lane) * p.n_chunks + c] = vec2<f32>(m[lane], l[lane]);
+    }
+}
