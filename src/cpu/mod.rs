@@ -11,6 +11,7 @@
 pub mod attention;
 pub mod elementwise;
 pub mod embedding;
+pub mod mask;
 pub mod matmul;
 pub mod norm;
 pub mod penalty;

@@ -8,6 +8,7 @@ pub mod elementwise;
 pub mod embedding;
 pub mod layout;
 pub mod loop_budget;
+pub mod mask;
 pub mod matmul;
 pub mod norm;
 pub mod penalty;
