@@ -37,7 +37,39 @@ export function generationParams(req) {
     seed: req.seed ?? Math.floor(Math.random() * 2 ** 32),
     stop: /** @type {string[]} */ ([]).concat(req.stop ?? []),
     ignore_eos: Boolean(req.ignore_eos),
+    constraint: constraintParam(req),
   };
+}
+
+/**
+ * Structured output for the wasm side (src/web.rs `WebConstraint`): OpenAI's `response_format`
+ * (`json_object`, or `json_schema` with `{ name, schema, strict }`), or the extensions `grammar`
+ * (Lark, as llguidance reads it) and `regex`. At most one; `response_format: { type: 'text' }` is none.
+ * @param {import('./webslm.js').GenerationRequest} req
+ */
+export function constraintParam(req) {
+  const rf = req.response_format;
+  /** @type {{ type: string, value?: unknown }[]} */
+  const given = [];
+  if (rf && rf.type !== 'text') {
+    if (rf.type === 'json_object') given.push({ type: 'json_object' });
+    else if (rf.type === 'json_schema') {
+      const schema = rf.json_schema?.schema;
+      if (schema === null || typeof schema !== 'object') {
+        throw new WebslmError('InvalidConstraint', 'response_format json_schema needs json_schema.schema, an object');
+      }
+      given.push({ type: 'json_schema', value: schema });
+    } else {
+      const type = /** @type {{ type?: unknown }} */ (rf).type;
+      throw new WebslmError('InvalidConstraint', `response_format type '${type}' is not json_object, json_schema or text`);
+    }
+  }
+  if (req.grammar !== undefined) given.push({ type: 'grammar', value: String(req.grammar) });
+  if (req.regex !== undefined) given.push({ type: 'regex', value: String(req.regex) });
+  if (given.length > 1) {
+    throw new WebslmError('InvalidConstraint', 'give at most one of response_format, grammar and regex');
+  }
+  return given[0];
 }
 
 /**

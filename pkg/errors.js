@@ -13,6 +13,7 @@ export const WASM_ERROR_KINDS = Object.freeze([
   'FormatError',
   'UnsupportedModel',
   'TokenizerError',
+  'InvalidConstraint',
   'ModelError',
 ]);
 

@@ -138,7 +138,18 @@ export interface GenerationRequest {
   stream?: boolean;
   /** Keep generating past end-of-text tokens (as llama.cpp's ignore_eos). */
   ignore_eos?: boolean;
+  /** Structured output (llguidance): any JSON object, or JSON following a schema. */
+  response_format?: ResponseFormat;
+  /** Extension: output following a Lark grammar (llguidance's syntax). */
+  grammar?: string;
+  /** Extension: output matching a regular expression. */
+  regex?: string;
 }
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { name?: string; schema: object; strict?: boolean } };
 
 export interface Usage {
   prompt_tokens: number;
@@ -253,6 +264,7 @@ export type ErrorKind =
   | 'FormatError'
   | 'UnsupportedModel'
   | 'TokenizerError'
+  | 'InvalidConstraint'
   | 'ModelError'
   | 'LoadError'
   | 'UnknownModel'

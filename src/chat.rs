@@ -8,6 +8,7 @@
 //! earlier turns) the whole rendering is tokenised again and the engine reuses what prefix it can.
 
 use crate::chat_template::{ChatMessage, ChatTemplate, RenderOptions};
+use crate::constraint::Guide;
 use crate::engine::{Engine, StopReason};
 use crate::generate::{generate_text, Limits, TextGeneration};
 use crate::models::ModelError;
@@ -56,7 +57,8 @@ impl ChatSession {
         &self.ids
     }
 
-    /// Adds `user`'s message, generates the assistant's reply (streamed to `on_text`) and adds it.
+    /// Adds `user`'s message, generates the assistant's reply (streamed to `on_text`; constrained
+    /// by `guide` when given: structured output) and adds it.
     #[allow(clippy::too_many_arguments)]
     pub fn turn(
         &mut self,
@@ -66,6 +68,7 @@ impl ChatSession {
         max_tokens: usize,
         sampler: &mut Sampler,
         stop_ids: &[u32],
+        guide: Option<&mut Guide>,
         on_text: impl FnMut(&str) -> bool,
     ) -> Result<TurnReport, ChatError> {
         // The conversation changes only when the turn succeeds, so a failed turn can be retried.
@@ -91,7 +94,7 @@ impl ChatSession {
             stop_ids,
             stop_strings: &[],
         };
-        let reply = generate_text(engine, tokenizer, &prompt, sampler, limits, on_text)?;
+        let reply = generate_text(engine, tokenizer, &prompt, sampler, limits, guide, on_text)?;
         let prefilled_tokens = reply.stats.prefilled_tokens;
         self.rendered = prompt_text + &reply.text;
         self.ids = prompt;

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use crate::chat_template::{ChatTemplate, ChatTemplateError};
 use crate::clock::Stopwatch;
+use crate::constraint::{ConstraintError, Guide, Mask};
 use crate::gpu::{Batch, DType, GpuContext, GpuOptions, GpuTensor};
+use crate::kernels::mask::mask_logits;
 use crate::kernels::penalty::penalize;
 use crate::kernels::topk::{top_k, TopK};
 use crate::lora::{self, AdapterSpec, LoraAdapter, LoraError};
@@ -64,6 +66,10 @@ pub struct GenerationStats {
     pub stop: StopReason,
     /// The end-of-generation id that stopped it, if one did (not included in `ids`).
     pub stop_token: Option<u32>,
+    /// With a grammar: seconds spent computing token masks on the CPU (while the GPU ran the
+    /// forward pass), and tokens the grammar forced (no top-k, no readback).
+    pub mask_secs: f64,
+    pub forced_tokens: usize,
 }
 
 impl GenerationStats {
@@ -104,6 +110,12 @@ fn argmax(row: &[f32]) -> u32 {
         }
     }
     best.map_or(0, |(i, _)| i)
+}
+
+/// How the next token is chosen: sampled from the GPU's candidates, or forced by a grammar.
+enum Choice {
+    Sample(Vec<(u32, f32)>),
+    Forced(u32),
 }
 
 pub struct Engine {
@@ -276,13 +288,14 @@ impl Engine {
         }
     }
 
-    /// Records penalties (from `history`) and top-k on `logits` into `batch`.
+    /// Records penalties (from `history`), the grammar's mask and top-k on `logits` into `batch`.
     fn record_candidates(
         &self,
         batch: &mut Batch<'_>,
         logits: &GpuTensor,
         p: &SamplingParams,
         history: &[u32],
+        mask: Option<&Mask>,
     ) -> Result<TopK, ModelError> {
         if p.penalties_active() {
             let recent = p.recent_counts(history);
@@ -295,19 +308,52 @@ impl Engine {
                 p.frequency_penalty,
             )?;
         }
+        if let Some(mask) = mask {
+            mask_logits(batch, logits, &mask.words)?;
+        }
         Ok(top_k(batch, logits, p.candidates())?)
     }
 
-    /// Submits `batch` and reads the candidates back with it: one submit, one wait.
+    /// Submits `batch` and reads the candidates back with it: one submit, one wait. Candidates at
+    /// -inf (masked by a grammar) are dropped: they are not allowed, however few remain.
     async fn submit_for_candidates(batch: Batch<'_>, r: &TopK) -> Result<Vec<(u32, f32)>, ModelError> {
         let words = batch.submit_and_read(&[&r.ids, &r.values]).await?;
         let (ids, vals) = (&words[0], &words[1]);
         Ok(ids
             .iter()
             .zip(vals)
-            .filter(|(id, _)| **id != u32::MAX)
+            .filter(|(id, v)| **id != u32::MAX && f32::from_bits(**v) != f32::NEG_INFINITY)
             .map(|(&id, &v)| (id, f32::from_bits(v)))
             .collect())
+    }
+
+    /// The next token's choice after `logits`: with a grammar, its mask is computed on the CPU
+    /// while the GPU runs the forward pass already submitted, then applied before top-k; a
+    /// token the grammar forces needs no top-k nor readback at all.
+    async fn next_choice(
+        &self,
+        logits: &GpuTensor,
+        params: &SamplingParams,
+        history: &[u32],
+        guide: Option<&mut Guide>,
+        mask_secs: &mut f64,
+    ) -> Result<Choice, ModelError> {
+        let t = Stopwatch::start();
+        let mask = match guide {
+            Some(g) => Some(g.mask()?),
+            None => None,
+        };
+        *mask_secs += t.secs();
+        if let Some(id) = mask.as_ref().and_then(Mask::forced) {
+            return Ok(Choice::Forced(id));
+        }
+        let mut batch = Batch::new(&self.ctx)?;
+        let r = self.record_candidates(&mut batch, logits, params, history, mask.as_ref())?;
+        let cands = Self::submit_for_candidates(batch, &r).await?;
+        if mask.is_some() && cands.is_empty() {
+            return Err(ConstraintError::Matcher("the grammar allows no token the model can produce".into()).into());
+        }
+        Ok(Choice::Sample(cands))
     }
 
     /// [`Engine::generate_async`], waiting for the GPU (native only).
@@ -320,37 +366,69 @@ impl Engine {
         stop_ids: &[u32],
         on_token: impl FnMut(u32) -> bool,
     ) -> Result<GenerationStats, ModelError> {
-        pollster::block_on(self.generate_async(prompt, max_tokens, sampler, stop_ids, on_token))
+        pollster::block_on(self.generate_async(prompt, max_tokens, sampler, stop_ids, None, on_token))
+    }
+
+    /// [`Engine::generate`] with the output constrained by `guide` (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn generate_guided(
+        &mut self,
+        prompt: &[u32],
+        max_tokens: usize,
+        sampler: &mut Sampler,
+        stop_ids: &[u32],
+        guide: &mut Guide,
+        on_token: impl FnMut(u32) -> bool,
+    ) -> Result<GenerationStats, ModelError> {
+        pollster::block_on(self.generate_async(prompt, max_tokens, sampler, stop_ids, Some(guide), on_token))
     }
 
     /// Generates up to `max_tokens` after `prompt`, calling `on_token` with each new id (return
-    /// false to stop). Stops at any id in `stop_ids`, which is not passed on. Each decoded token
-    /// is one submit: forward, penalties and top-k, reading back only the top candidates.
+    /// false to stop). Stops at any id in `stop_ids`, which is not passed on. Without a grammar,
+    /// each decoded token is one submit: forward, penalties and top-k, reading back only the top
+    /// candidates. With one (`guide`), the forward pass is submitted first and the mask computed
+    /// meanwhile; end-of-generation ids are allowed only where the grammar accepts, and a grammar
+    /// that cannot finish in `max_tokens` ends with `StopReason::MaxTokens`.
     pub async fn generate_async(
         &mut self,
         prompt: &[u32],
         max_tokens: usize,
         sampler: &mut Sampler,
         stop_ids: &[u32],
+        mut guide: Option<&mut Guide>,
         mut on_token: impl FnMut(u32) -> bool,
     ) -> Result<GenerationStats, ModelError> {
         let t0 = Stopwatch::start();
         let logits = self.prefill(prompt)?;
         let mut history = prompt.to_vec();
-        let mut batch = Batch::new(&self.ctx)?;
-        let cands = self.record_candidates(&mut batch, &logits, &sampler.params, &history)?;
-        let mut cands = Self::submit_for_candidates(batch, &cands).await?;
+        let mut mask_secs = 0.0;
+        let mut forced_tokens = 0;
+        let mut choice = self
+            .next_choice(&logits, &sampler.params, &history, guide.as_deref_mut(), &mut mask_secs)
+            .await?;
         let prefill_secs = t0.secs();
         let t1 = Stopwatch::start();
         let mut generated = Vec::new();
         let mut stop = StopReason::MaxTokens;
         let mut stop_token = None;
         while generated.len() < max_tokens {
-            let Some(token) = sampler.pick(&cands) else { break };
+            let token = match &choice {
+                Choice::Forced(id) => {
+                    forced_tokens += 1;
+                    *id
+                }
+                Choice::Sample(cands) => match sampler.pick(cands) {
+                    Some(t) => t,
+                    None => break,
+                },
+            };
             if stop_ids.contains(&token) {
                 stop = StopReason::EndOfText;
                 stop_token = Some(token);
                 break;
+            }
+            if let Some(g) = guide.as_deref_mut() {
+                g.commit(token)?;
             }
             generated.push(token);
             history.push(token);
@@ -368,8 +446,15 @@ impl Engine {
             let ids = self.ctx.upload_u32(&[token], &[1])?;
             let mut batch = Batch::new(&self.ctx)?;
             let logits = self.model.forward(&mut batch, &mut self.cache, &ids, &[token], false)?;
-            let r = self.record_candidates(&mut batch, &logits, &sampler.params, &history)?;
-            cands = Self::submit_for_candidates(batch, &r).await?;
+            if guide.is_some() {
+                batch.submit()?;
+                choice = self
+                    .next_choice(&logits, &sampler.params, &history, guide.as_deref_mut(), &mut mask_secs)
+                    .await?;
+            } else {
+                let r = self.record_candidates(&mut batch, &logits, &sampler.params, &history, None)?;
+                choice = Choice::Sample(Self::submit_for_candidates(batch, &r).await?);
+            }
         }
         let decode_secs = t1.secs();
         Ok(GenerationStats {
@@ -380,6 +465,8 @@ impl Engine {
             decode_secs,
             stop,
             stop_token,
+            mask_secs,
+            forced_tokens,
         })
     }
 

@@ -1,6 +1,7 @@
 //! Text generation: a prompt's ids in, streamed text out, stopping at the end-of-generation ids
 //! (`models::files`) and user stop strings. The token loop itself is `Engine::generate`.
 
+use crate::constraint::Guide;
 use crate::engine::{Engine, GenerationStats, StopReason};
 use crate::models::ModelError;
 use crate::sampling::Sampler;
@@ -30,21 +31,26 @@ pub fn generate_text(
     prompt: &[u32],
     sampler: &mut Sampler,
     limits: Limits<'_>,
+    guide: Option<&mut Guide>,
     on_text: impl FnMut(&str) -> bool,
 ) -> Result<TextGeneration, ModelError> {
-    pollster::block_on(generate_text_async(engine, tokenizer, prompt, sampler, limits, on_text))
+    pollster::block_on(generate_text_async(
+        engine, tokenizer, prompt, sampler, limits, guide, on_text,
+    ))
 }
 
 /// Generates after `prompt` (ids), streaming text to `on_text` (return false to cancel). Stops at
 /// the limits; text that might be the start of a stop string is held back until it is known not
 /// to be. When a stop string ends generation, `text` ends before it, while `stats.ids` still holds
-/// every generated token, including those that spelled the stop string.
+/// every generated token, including those that spelled the stop string. With `guide`, the output
+/// follows its grammar (see [`Engine::generate_async`]).
 pub async fn generate_text_async(
     engine: &mut Engine,
     tokenizer: &Tokenizer,
     prompt: &[u32],
     sampler: &mut Sampler,
     limits: Limits<'_>,
+    guide: Option<&mut Guide>,
     mut on_text: impl FnMut(&str) -> bool,
 ) -> Result<TextGeneration, ModelError> {
     let Limits {
@@ -58,7 +64,7 @@ pub async fn generate_text_async(
     let mut error = None;
     let mut stopped_by_string = false;
     let mut cancelled = false;
-    let generation = engine.generate_async(prompt, max_tokens, sampler, stop_ids, |id| {
+    let generation = engine.generate_async(prompt, max_tokens, sampler, stop_ids, guide, |id| {
         match decoded.push(id) {
             Ok(piece) => text.push_str(&piece),
             Err(e) => {

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod chat;
 pub mod chat_template;
 pub mod clock;
+pub mod constraint;
 pub mod cpu;
 pub mod engine;
 pub mod formats;

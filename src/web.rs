@@ -10,6 +10,7 @@ use crate::analysis::ner::Aggregation;
 use crate::analysis::qa::QaOptions;
 use crate::analysis::{AnalysisError, EmbedOptions, TextModel};
 use crate::chat_template::RenderOptions;
+use crate::constraint::{ConstraintError, ConstraintSpec, Guide, Vocabulary};
 use crate::engine::{Engine, EngineOptions};
 use crate::formats::gguf::{GgufError, GgufFile};
 use crate::formats::safetensors::{SafetensorsError, SafetensorsFile};
@@ -53,6 +54,10 @@ fn model_error_kind(e: &ModelError) -> &'static str {
         ModelError::Gguf(_) | ModelError::Safetensors(_) | ModelError::BadShape { .. } => "FormatError",
         ModelError::UnknownArchitecture(_) | ModelError::NotADecoder(_) | ModelError::HfConfig(_) => "UnsupportedModel",
         ModelError::Tokenizer(_) => "TokenizerError",
+        // A schema, grammar or regex the request got wrong (before generation), or the matcher.
+        ModelError::Constraint(
+            ConstraintError::InvalidSchema(_) | ConstraintError::InvalidGrammar(_) | ConstraintError::InvalidRegex(_),
+        ) => "InvalidConstraint",
         _ => "ModelError",
     }
 }
@@ -337,6 +342,7 @@ impl WeightLoader {
             engine,
             tokenizer,
             stop_ids,
+            vocab: None,
         })
     }
 
@@ -403,6 +409,30 @@ struct GenerateOptions {
     stop: Vec<String>,
     /// Keep going past end-of-text ids (llama.cpp's `ignore_eos`; benchmarks decode fixed counts).
     ignore_eos: bool,
+    /// Structured output, as pkg/decoder.js maps OpenAI's `response_format`, `grammar`, `regex`.
+    constraint: Option<WebConstraint>,
+}
+
+/// `{ type: 'json_object' | 'json_schema' | 'grammar' | 'regex', value }`: `value` is the schema
+/// (a JS object), the Lark grammar or the regex.
+#[derive(Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+enum WebConstraint {
+    JsonObject,
+    JsonSchema(serde_json::Value),
+    Grammar(String),
+    Regex(String),
+}
+
+impl WebConstraint {
+    fn spec(self) -> ConstraintSpec {
+        match self {
+            WebConstraint::JsonObject => ConstraintSpec::JsonObject,
+            WebConstraint::JsonSchema(v) => ConstraintSpec::JsonSchema(v),
+            WebConstraint::Grammar(g) => ConstraintSpec::Lark(g),
+            WebConstraint::Regex(r) => ConstraintSpec::Regex(r),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -420,6 +450,8 @@ pub struct WebEngine {
     engine: Engine,
     tokenizer: Tokenizer,
     stop_ids: Vec<u32>,
+    /// The vocabulary compiled for llguidance, built by the first constrained request.
+    vocab: Option<Vocabulary>,
 }
 
 #[wasm_bindgen]
@@ -467,6 +499,11 @@ impl WebEngine {
         };
         params.validate().map_err(|e| js_error("ModelError", e))?;
         let mut sampler = Sampler::new(params);
+        // A bad schema, grammar or regex fails here, before any token.
+        let mut guide = match o.constraint {
+            Some(c) => Some(self.guide(&c.spec()).map_err(model_error)?),
+            None => None,
+        };
         let limits = Limits {
             max_tokens: o.max_tokens.unwrap_or(256),
             stop_ids: if o.ignore_eos { &[] } else { &self.stop_ids },
@@ -482,6 +519,7 @@ impl WebEngine {
             &prompt,
             &mut sampler,
             limits,
+            guide.as_mut(),
             on_piece,
         )
         .await
@@ -500,6 +538,17 @@ impl WebEngine {
             decode_secs: out.stats.decode_secs,
             text: out.text,
         })
+    }
+
+    /// A matcher for `spec`, compiling the vocabulary on first use.
+    fn guide(&mut self, spec: &ConstraintSpec) -> Result<Guide, ModelError> {
+        let vocab = match self.vocab.take() {
+            Some(v) => v,
+            None => Vocabulary::new(&self.tokenizer, self.engine.model.cfg.vocab, &self.stop_ids)?,
+        };
+        let guide = Guide::new(&vocab, spec);
+        self.vocab = Some(vocab);
+        Ok(guide?)
     }
 
     /// Forgets the KV cache (the next prompt is prefilled from scratch).

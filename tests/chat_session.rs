@@ -36,7 +36,9 @@ fn three_turn_chat_prefills_only_new_tokens() {
         let cached_before = engine.cache.len();
         let ids_before = session.ids().len();
         let r = session
-            .turn(&mut engine, &tokenizer, user, 24, &mut sampler, &stop_ids, |_| true)
+            .turn(&mut engine, &tokenizer, user, 24, &mut sampler, &stop_ids, None, |_| {
+                true
+            })
             .unwrap();
         assert!(!r.reply.text.trim().is_empty(), "turn {i}: empty reply");
         // What the model saw is exactly the tokenised rendering of the whole conversation.

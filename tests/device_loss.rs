@@ -140,11 +140,29 @@ fn chat_continues_its_conversation_after_device_loss() {
     let mut reference = ChatSession::new(template.clone(), None);
     let e = engine.ready().unwrap();
     let first = reference
-        .turn(e, &tokenizer, turns[0], max_tokens, &mut greedy, &stop_ids, |_| true)
+        .turn(
+            e,
+            &tokenizer,
+            turns[0],
+            max_tokens,
+            &mut greedy,
+            &stop_ids,
+            None,
+            |_| true,
+        )
         .unwrap();
     e.cache.truncate(0);
     let second = reference
-        .turn(e, &tokenizer, turns[1], max_tokens, &mut greedy, &stop_ids, |_| true)
+        .turn(
+            e,
+            &tokenizer,
+            turns[1],
+            max_tokens,
+            &mut greedy,
+            &stop_ids,
+            None,
+            |_| true,
+        )
         .unwrap();
     assert!(!second.reply.text.trim().is_empty());
 
@@ -152,7 +170,16 @@ fn chat_continues_its_conversation_after_device_loss() {
     let e = engine.ready().unwrap();
     e.cache.truncate(0);
     let r = chat
-        .turn(e, &tokenizer, turns[0], max_tokens, &mut greedy, &stop_ids, |_| true)
+        .turn(
+            e,
+            &tokenizer,
+            turns[0],
+            max_tokens,
+            &mut greedy,
+            &stop_ids,
+            None,
+            |_| true,
+        )
         .unwrap();
     assert_eq!(r.reply.text, first.reply.text);
 
@@ -160,13 +187,22 @@ fn chat_continues_its_conversation_after_device_loss() {
     let device = e.ctx.device.clone();
     let mut pieces = 0;
     let t = Instant::now();
-    let lost = chat.turn(e, &tokenizer, turns[1], max_tokens, &mut greedy, &stop_ids, |_| {
-        pieces += 1;
-        if pieces == 2 {
-            device.destroy();
-        }
-        true
-    });
+    let lost = chat.turn(
+        e,
+        &tokenizer,
+        turns[1],
+        max_tokens,
+        &mut greedy,
+        &stop_ids,
+        None,
+        |_| {
+            pieces += 1;
+            if pieces == 2 {
+                device.destroy();
+            }
+            true
+        },
+    );
     assert!(
         t.elapsed() < LOSS_REPORTED_WITHIN,
         "the loss took {:?} to surface",
@@ -188,7 +224,16 @@ fn chat_continues_its_conversation_after_device_loss() {
     // and the reply is the one the healthy engine gave.
     let e = engine.ready().unwrap();
     let r = chat
-        .turn(e, &tokenizer, turns[1], max_tokens, &mut greedy, &stop_ids, |_| true)
+        .turn(
+            e,
+            &tokenizer,
+            turns[1],
+            max_tokens,
+            &mut greedy,
+            &stop_ids,
+            None,
+            |_| true,
+        )
         .unwrap();
     assert_eq!(engine.recoveries(), 1);
     assert_eq!(

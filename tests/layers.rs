@@ -18,9 +18,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("cpu", &["ops", "formats", "rng"]),
     ("kernels", &["gpu", "ops", "formats"]),
     ("tokenizer", &["formats"]),
+    // Structured output: llguidance over the tokenizer's vocabulary.
+    ("constraint", &["tokenizer"]),
     ("chat_template", &["clock", "formats"]),
     ("catalogue", &["formats"]),
-    ("models", &["formats", "gpu", "kernels", "ops", "tokenizer"]),
+    // constraint: ModelError carries its typed errors.
+    (
+        "models",
+        &["constraint", "formats", "gpu", "kernels", "ops", "tokenizer"],
+    ),
     ("sampling", &["kernels", "rng"]),
     // LoRA adapters: parsed from their files, fitted onto a loaded model's projections.
     ("lora", &["formats", "gpu", "kernels", "models", "ops"]),
@@ -30,6 +36,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "chat_template",
             "clock",
+            "constraint",
             "formats",
             "gpu",
             "kernels",
@@ -39,17 +46,26 @@ const LAYERS: &[(&str, &[&str])] = &[
             "tokenizer",
         ],
     ),
-    ("generate", &["engine", "models", "sampling", "tokenizer"]),
+    ("generate", &["constraint", "engine", "models", "sampling", "tokenizer"]),
     // Native only: an engine rebuilt from its file on a new device after a device loss.
     ("recovery", &["engine", "models"]),
     (
         "chat",
-        &["chat_template", "engine", "generate", "models", "sampling", "tokenizer"],
+        &[
+            "chat_template",
+            "constraint",
+            "engine",
+            "generate",
+            "models",
+            "sampling",
+            "tokenizer",
+        ],
     ),
     (
         "bench",
         &[
             "clock",
+            "constraint",
             "rng",
             "ops",
             "formats",
@@ -67,6 +83,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "web",
         &[
             "analysis",
+            "constraint",
             "chat_template",
             "engine",
             "formats",

@@ -2,6 +2,8 @@
 //! `webslm bench` (a whole decoder: load, prefill, decode, and where a decoded token's time and
 //! bytes go). Timings never appear in tests; reports give ratios against peers run alongside.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod constraint;
 pub mod gpu_model;
 pub mod kernels;
 #[cfg(not(target_arch = "wasm32"))]

@@ -3,6 +3,8 @@
 
 #[path = "webslm/bench_cmd.rs"]
 mod bench_cmd;
+#[path = "webslm/constraint_opts.rs"]
+mod constraint_opts;
 #[path = "webslm/encoder_cmds.rs"]
 mod encoder_cmds;
 #[path = "webslm/model_cmds.rs"]
@@ -45,12 +47,20 @@ commands:
                              JSON alone on stdout
   generate --model P --prompt T [--max-tokens N] [--temperature X] [--top-k K] [--top-p P]
            [--min-p M] [--repeat-penalty R] [--seed S] [--stop STR] [--json]
+           [--json-schema FILE | --json-object | --grammar FILE | --regex R]
                              continue the raw prompt; streams text, or one JSON object with
-                             text, ids, prompt_tokens, prefill_tok_s, decode_tok_s
+                             text, ids, prompt_tokens, prefill_tok_s, decode_tok_s, finish_reason;
+                             the output follows a JSON schema, any JSON object, a Lark grammar
+                             or a regex (llguidance) when one is given
+  bench-schema --model P --json-schema FILE [--tokens N] [--runs R]
+                             structured output's cost per decoded token (JSON): the CPU time
+                             of each token's mask as a share of the constrained decode step,
+                             and the step against an unconstrained one
   logits --model P --prompt T [--top K]
                              the top K next-token logits after the prompt (JSON)
-  chat --model P [--system S] [sampling options]
+  chat --model P [--system S] [--json-schema FILE] [sampling options]
                              interactive chat with the model's chat template, streaming
+                             (every reply follows the schema when one is given)
   template (--model P | --template FILE.jinja) --messages FILE [--tools FILE]
            [--no-generation-prompt] [--bos S] [--eos S]
                              {\"prompt\": ...}: the chat template rendered for an OpenAI-style
@@ -105,6 +115,7 @@ fn main() -> ExitCode {
         Some("info") => info(&args[1..]),
         Some("bench-kernels") => bench_kernels(&args[1..]),
         Some("bench") => bench_cmd::bench(&args[1..]),
+        Some("bench-schema") => constraint_opts::bench_schema(&args[1..]),
         Some("logits") => model_cmds::logits(&args[1..]),
         Some("generate") => model_cmds::generate(&args[1..]),
         Some("score") => model_cmds::score(&args[1..]),

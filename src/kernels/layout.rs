@@ -5,7 +5,10 @@
 //! field added on one side only would otherwise shift every later field silently.
 
 use super::shaders::{self, WeightVariant};
-use super::{attention, elementwise, embedding, gemm_gpu, gemv_gpu, kv_append, matmul, norm, penalty, pool, rope, softmax, topk};
+use super::{
+    attention, elementwise, embedding, gemm_gpu, gemv_gpu, kv_append, mask, matmul, norm, penalty, pool, rope, softmax,
+    topk,
+};
 
 /// `override` constants by name, as `GpuContext::pipeline_with` takes them.
 pub type OverrideSet = Vec<(&'static str, f64)>;
@@ -231,6 +234,14 @@ pub const FAMILIES: &[KernelFamily] = &[
         entries: &["penalty"],
         overrides: none,
         params: penalty::params_layout,
+    },
+    KernelFamily {
+        file: "mask.wgsl",
+        text: shaders::MASK,
+        assembly: Assembly::Plain,
+        entries: &["mask_logits"],
+        overrides: none,
+        params: mask::params_layout,
     },
     KernelFamily {
         file: "pool.wgsl",

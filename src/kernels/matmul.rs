@@ -288,7 +288,9 @@ pub fn matmul_full(
         let params = Params::for_part(m, w, part)?;
         let invocations = match kernel {
             MatmulKernel::Gemv | MatmulKernel::GemvUniformX => m * part.rows.div_ceil(4),
-            MatmulKernel::Gemm | MatmulKernel::GemvGpu | MatmulKernel::GemmTiled => m.div_ceil(4) * part.rows.div_ceil(4),
+            MatmulKernel::Gemm | MatmulKernel::GemvGpu | MatmulKernel::GemmTiled => {
+                m.div_ceil(4) * part.rows.div_ceil(4)
+            }
         };
         let invocations = dim_u32("matmul invocations", invocations)?;
         let wg = workgroup_size(invocations);

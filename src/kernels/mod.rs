@@ -12,6 +12,7 @@ pub mod gemv_gpu;
 pub mod kv_append;
 pub mod layout;
 pub mod loop_budget;
+pub mod mask;
 pub mod matmul;
 pub mod norm;
 pub mod penalty;

@@ -75,6 +75,7 @@ pub const ELEMENTWISE: &str = concat!(
 );
 pub const TOPK: &str = include_str!("../../shaders/topk.wgsl");
 pub const PENALTY: &str = include_str!("../../shaders/penalty.wgsl");
+pub const MASK: &str = include_str!("../../shaders/mask.wgsl");
 pub const REDUCE: &str = include_str!("../../shaders/reduce.wgsl");
 pub const POOL: &str = include_str!("../../shaders/pool.wgsl");
 pub const TRIGRAM: &str = include_str!("../../shaders/trigram.wgsl");

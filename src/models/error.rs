@@ -54,6 +54,9 @@ pub enum ModelError {
     Safetensors(Box<crate::formats::safetensors::SafetensorsError>),
     #[error(transparent)]
     Tokenizer(#[from] crate::tokenizer::TokenizerError),
+    /// Structured output: a bad schema or grammar (before generation), or the matcher failing.
+    #[error(transparent)]
+    Constraint(#[from] crate::constraint::ConstraintError),
     #[error(transparent)]
     HfConfig(#[from] crate::formats::hf_config::HfConfigError),
 }

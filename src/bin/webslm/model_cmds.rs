@@ -3,11 +3,12 @@
 
 use std::io::Write;
 
-use webslm::engine::{Engine, EngineOptions};
+use webslm::engine::{Engine, EngineOptions, StopReason};
 use webslm::generate::{generate_text, Limits};
 use webslm::sampling::{Sampler, SamplingParams};
 use webslm::tokenizer::Tokenizer;
 
+use super::constraint_opts;
 use super::opts::Opts;
 
 /// A decoder with its tokenizer and end-of-generation ids.
@@ -119,12 +120,20 @@ pub const SAMPLING_OPTS: [&str; 7] = [
 pub fn generate(args: &[String]) -> Result<(), String> {
     let mut valued = vec!["model", "prompt", "ids", "context", "stop", "lora"];
     valued.extend(SAMPLING_OPTS);
-    let opts = Opts::parse_gpu(args, &["json"], &valued)?;
+    valued.extend(constraint_opts::CONSTRAINT_VALUED);
+    let mut switches = vec!["json"];
+    switches.extend(constraint_opts::CONSTRAINT_SWITCHES);
+    let opts = Opts::parse_gpu(args, &switches, &valued)?;
     let json = opts.has("json");
     let max_tokens: usize = opts.get("max-tokens", 128)?;
     let stops: Vec<String> = opts.str("stop").map(|s| vec![s.to_string()]).unwrap_or_default();
+    let spec = constraint_opts::spec(&opts)?;
     let mut m = load(&opts)?;
     let ids = prompt_ids(&opts, &m.tokenizer)?;
+    let mut guide = match &spec {
+        Some(spec) => Some(constraint_opts::guide(&constraint_opts::vocabulary(&m)?, spec)?),
+        None => None,
+    };
     let mut sampler = Sampler::new(sampling_params(&opts)?);
     let mut out = std::io::stdout();
     let limits = Limits {
@@ -132,20 +141,34 @@ pub fn generate(args: &[String]) -> Result<(), String> {
         stop_ids: &m.stop_ids,
         stop_strings: &stops,
     };
-    let g = generate_text(&mut m.engine, &m.tokenizer, &ids, &mut sampler, limits, |t| {
-        if !json {
-            let _ = out.write_all(t.as_bytes());
-            let _ = out.flush();
-        }
-        true
-    })
+    let g = generate_text(
+        &mut m.engine,
+        &m.tokenizer,
+        &ids,
+        &mut sampler,
+        limits,
+        guide.as_mut(),
+        |t| {
+            if !json {
+                let _ = out.write_all(t.as_bytes());
+                let _ = out.flush();
+            }
+            true
+        },
+    )
     .map_err(|e| e.to_string())?;
     if json {
+        // OpenAI's finish_reason: "stop" (end of text or a stop string) or "length".
+        let finish = match g.stats.stop {
+            StopReason::EndOfText | StopReason::StopString | StopReason::Cancelled => "stop",
+            StopReason::MaxTokens | StopReason::ContextFull => "length",
+        };
         println!(
             "{}",
             serde_json::json!({
                 "text": g.text, "ids": g.stats.ids, "prompt_tokens": g.stats.prompt_tokens,
                 "prefill_tok_s": g.stats.prefill_tok_s(), "decode_tok_s": g.stats.decode_tok_s(),
+                "finish_reason": finish,
             })
         );
     } else {
@@ -194,11 +217,16 @@ pub fn chat(args: &[String]) -> Result<(), String> {
     use std::io::BufRead;
     use webslm::chat::ChatSession;
 
-    let mut valued = vec!["model", "system", "context", "lora"];
+    let mut valued = vec!["model", "system", "context", "lora", "json-schema"];
     valued.extend(SAMPLING_OPTS);
     let opts = Opts::parse_gpu(args, &[], &valued)?;
     let max_tokens: usize = opts.get("max-tokens", 512)?;
+    let spec = constraint_opts::spec(&opts)?;
     let mut m = load(&opts)?;
+    let vocab = match spec {
+        Some(_) => Some(constraint_opts::vocabulary(&m)?),
+        None => None,
+    };
     let template = m.engine.chat_template().map_err(|e| e.to_string())?;
     let mut session = ChatSession::new(template, opts.str("system"));
     let mut sampler = Sampler::new(sampling_params(&opts)?);
@@ -209,6 +237,11 @@ pub fn chat(args: &[String]) -> Result<(), String> {
         if line.trim().is_empty() {
             break;
         }
+        // A fresh matcher per reply: each reply is one JSON value.
+        let mut guide = match (&vocab, &spec) {
+            (Some(v), Some(s)) => Some(constraint_opts::guide(v, s)?),
+            _ => None,
+        };
         let turn = session.turn(
             &mut m.engine,
             &m.tokenizer,
@@ -216,6 +249,7 @@ pub fn chat(args: &[String]) -> Result<(), String> {
             max_tokens,
             &mut sampler,
             &m.stop_ids,
+            guide.as_mut(),
             |t| {
                 let _ = out.write_all(t.as_bytes());
                 let _ = out.flush();
