@@ -76,10 +76,16 @@ fn write_row(r: u32, t: vec4<f32>) {
 }
 
 @compute @workgroup_size(WG)
-fn gemv_gpu(lane: Lane) {
+fn gemv_gpu(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    lane: Lane,
+) {
     // Workgroups past the end exist only when the dispatch was folded into 2D; the test is
-    // uniform across the workgroup, so the barriers below stay in uniform control flow.
-    let base = (lane.wg.x + lane.wg.y * lane.nwg.x) * ROWS;
+    // uniform across the workgroup, so the barriers below stay in uniform control flow. The
+    // workgroup id is a parameter of its own, not a member of `Lane`: Tint's uniformity analysis
+    // (Chrome) counts a struct with any per-lane member as non-uniform as a whole.
+    let base = (wg.x + wg.y * nwg.x) * ROWS;
     if (base >= p.n) {
         return;
     }

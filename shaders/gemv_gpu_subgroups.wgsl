@@ -5,8 +5,6 @@
 
 struct Lane {
     @builtin(local_invocation_index) lid: u32,
-    @builtin(workgroup_id) wg: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(subgroup_invocation_id) sg_lane: u32,
     @builtin(subgroup_id) sg: u32,
     @builtin(num_subgroups) n_sg: u32,

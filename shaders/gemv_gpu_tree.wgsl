@@ -3,8 +3,6 @@
 
 struct Lane {
     @builtin(local_invocation_index) lid: u32,
-    @builtin(workgroup_id) wg: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
 }
 
 // Row r's partial sums at [r * WG ..]: the host keeps ROWS * WG <= 512 (8 KiB, half of the
