@@ -20,31 +20,7 @@
 // padding). GQA/MQA: head h reads kv head h / (n_head / n_kv_head). Optional Gemma 2 soft-cap:
 // score = cap * tanh(score / cap). head_dim is a multiple of 4, at most 256.
 
-struct Params {
-    batch: u32,
-    q_len: u32,
-    kv_len: u32,
-    kv_cap: u32,
-    n_head: u32,
-    n_kv_head: u32,
-    head_dim: u32,
-    pos0: u32,
-    causal: u32,
-    window: u32,
-    use_mask: u32,
-    softcap: f32,
-    scale: f32,
-    chunk: u32,     // keys per partial invocation
-    n_chunks: u32,
-    heads_per_inv: u32,  // query heads of one kv head per invocation (a kv head's last group may be smaller)
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> mask: array<u32>;
-// Per (row, chunk): the unnormalised output, and (running max, sum of exp).
-@group(0) @binding(5) var<storage, read_write> part_acc: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> part_ml: array<vec2<f32>>;
+// Params and bindings 0, 1, 4, 5, 6: attention_io.wgsl.
 @group(0) @binding(7) var<storage, read_write> out: array<vec4<f32>>;
 
 const MAX_D4: u32 = 64u;

@@ -14,30 +14,7 @@
 // Loops here are counted one by one by `gpu_cost` in kernels/attention_gpu.rs (lavapipe's loop
 // budget applies when tests force this path there): a loop added here must be added there.
 
-struct Params {
-    batch: u32,
-    q_len: u32,
-    kv_len: u32,
-    kv_cap: u32,
-    n_head: u32,
-    n_kv_head: u32,
-    head_dim: u32,
-    pos0: u32,
-    causal: u32,
-    window: u32,
-    use_mask: u32,
-    softcap: f32,
-    scale: f32,
-    chunk: u32,     // keys per workgroup
-    n_chunks: u32,
-    heads_per_inv: u32,  // query heads per workgroup (nh * head_dim / 4 <= MAX_ACC)
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> mask: array<u32>;
-@group(0) @binding(5) var<storage, read_write> part_acc: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> part_ml: array<vec2<f32>>;
+// Params and bindings 0, 1, 4, 5, 6: attention_io.wgsl.
 
 // vec4s of query / output a workgroup holds: heads_per_inv * head_dim / 4 (the host keeps it so).
 const MAX_ACC: u32 = 256u;

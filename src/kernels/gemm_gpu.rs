@@ -137,13 +137,7 @@ pub(super) fn record(
     for part in &w.parts {
         let params = Params::for_part(m, w, part)?;
         let workgroups = dim_u32("tiled GEMM workgroups", m_tiles * part.rows.div_ceil(TILE))?;
-        let buffers = [
-            (1, part.buffer.as_entire_binding()),
-            (2, x.binding()),
-            (3, y.binding()),
-            (5, gate.binding()),
-            (6, stand_in.as_ref().unwrap_or(x).binding()),
-        ];
+        let buffers = super::matmul::part_bindings(part, x, y, gate, stand_in.as_ref());
         batch.dispatch_at(&pipeline, bytemuck::bytes_of(&params), &buffers, workgroups)?;
         // Each row of tiles fetches the whole part once; each lane's K loop loads one weight
         // step per trip.

@@ -183,13 +183,7 @@ pub(super) fn gemv_gpu(
         };
         let source = || shaders::gemv_gpu(w.variant, subgroups);
         let pipeline = batch.ctx().pipeline_with(key, "gemv_gpu", &overrides, source)?;
-        let buffers = [
-            (1, part.buffer.as_entire_binding()),
-            (2, x.binding()),
-            (3, y.binding()),
-            (5, gate.binding()),
-            (6, stand_in.as_ref().unwrap_or(x).binding()),
-        ];
+        let buffers = super::matmul::part_bindings(part, x, y, gate, stand_in.as_ref());
         batch.dispatch_at(&pipeline, bytemuck::bytes_of(&params), &buffers, plan.workgroups)?;
         // The weights are streamed once for all m activation rows.
         batch.ctx().stats.read_weights_by(WeightDispatch {

@@ -33,6 +33,24 @@ impl Params {
     }
 }
 
+/// Bindings 1-3, 5 and 6 of every matmul-family dispatch over one weight part (matmul_io.wgsl):
+/// the part, x, y, the gate, and x's vec4 view or a stand-in when x is not read as vec4s.
+pub(super) fn part_bindings<'a>(
+    part: &'a super::weights::WeightPart,
+    x: &'a GpuTensor,
+    y: &'a GpuTensor,
+    gate: &'a GpuTensor,
+    stand_in: Option<&'a GpuTensor>,
+) -> [(u32, wgpu::BindingResource<'a>); 5] {
+    [
+        (1, part.buffer.as_entire_binding()),
+        (2, x.binding()),
+        (3, y.binding()),
+        (5, gate.binding()),
+        (6, stand_in.unwrap_or(x).binding()),
+    ]
+}
+
 /// `Params` as laid out in memory, checked against the WGSL struct by tests/shaders_naga.rs.
 pub fn params_layout() -> super::layout::ParamsLayout {
     super::layout::params_layout!(Params; m, n, k, row0, n_out)
@@ -301,13 +319,7 @@ pub fn matmul_full(
         };
         let source = || shaders::with_weights(shaders::MATMUL, w.variant);
         let pipeline = batch.ctx().pipeline_with(key, kernel.entry(), &overrides, source)?;
-        let mut buffers = vec![
-            (1, part.buffer.as_entire_binding()),
-            (2, x.binding()),
-            (3, y.binding()),
-            (5, gate.binding()),
-            (6, stand_in.as_ref().unwrap_or(x).binding()),
-        ];
+        let mut buffers = part_bindings(part, x, y, gate, stand_in.as_ref()).to_vec();
         if let Some(u) = &uniform_x {
             buffers.push((4, u.as_entire_binding()));
         }

@@ -43,14 +43,19 @@ pub const EMBEDDING: &str = include_str!("../../shaders/embedding.wgsl");
 pub const NORM: &str = include_str!("../../shaders/norm.wgsl");
 pub const ROPE: &str = include_str!("../../shaders/rope.wgsl");
 pub const SOFTMAX: &str = include_str!("../../shaders/softmax.wgsl");
-/// The attention kernels with their KV reader (`load_k` / `load_v`) for each cache format.
+/// The attention kernels with their KV reader (`load_k` / `load_v`) for each cache format, and
+/// the Params and bindings both attention kernels share (`attention_io.wgsl`).
 pub const ATTENTION: &str = concat!(
     include_str!("../../shaders/kv_f32.wgsl"),
+    "\n",
+    include_str!("../../shaders/attention_io.wgsl"),
     "\n",
     include_str!("../../shaders/attention.wgsl")
 );
 pub const ATTENTION_KV_F16: &str = concat!(
     include_str!("../../shaders/kv_f16.wgsl"),
+    "\n",
+    include_str!("../../shaders/attention_io.wgsl"),
     "\n",
     include_str!("../../shaders/attention.wgsl")
 );
@@ -58,10 +63,14 @@ pub const ATTENTION_KV_F16: &str = concat!(
 pub const ATTENTION_GPU: &str = concat!(
     include_str!("../../shaders/kv_f32.wgsl"),
     "\n",
+    include_str!("../../shaders/attention_io.wgsl"),
+    "\n",
     include_str!("../../shaders/attention_gpu.wgsl")
 );
 pub const ATTENTION_GPU_KV_F16: &str = concat!(
     include_str!("../../shaders/kv_f16.wgsl"),
+    "\n",
+    include_str!("../../shaders/attention_io.wgsl"),
     "\n",
     include_str!("../../shaders/attention_gpu.wgsl")
 );
