@@ -33,31 +33,20 @@ fn attention_partial(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_w
     // One invocation per (b, s, kv head, head group, chunk): the head group is up to
     // heads_per_inv query heads sharing the kv head, so each key and value row is fetched once
     // for all of them (GQA) instead of once per query head.
-    let group = p.n_head / p.n_kv_head;
-    let head_groups = (group + p.heads_per_inv - 1u) / p.heads_per_inv;
-    let irow = id / p.n_chunks;
-    if (irow >= p.batch * p.q_len * p.n_kv_head * head_groups) {
+    if (id >= chunk_count()) {
         return;
     }
-    let c = id % p.n_chunks;
-    let hg = irow % head_groups;
-    let kvh = (irow / head_groups) % p.n_kv_head;
-    let s = (irow / (head_groups * p.n_kv_head)) % p.q_len;
-    let b = irow / (head_groups * p.n_kv_head * p.q_len);
-    let h0 = kvh * group + hg * p.heads_per_inv;
-    let nh = min(p.heads_per_inv, group - hg * p.heads_per_inv);
-    let row0 = (b * p.q_len + s) * p.n_head + h0;  // (b, s, h0) flattened, as in q
+    let ch = chunk_of(id);
+    let b = ch.b;
+    let kvh = ch.kvh;
+    let c = ch.c;
+    let h0 = ch.h0;
+    let nh = ch.nh;
+    let row0 = ch.row0;
+    let qpos = ch.qpos;
+    let lo = ch.lo;
+    let hi = ch.hi;
     let d4 = p.head_dim / 4u;
-    let qpos = p.pos0 + s;
-
-    var lo = c * p.chunk;
-    var hi = min(p.kv_len, lo + p.chunk);
-    if (p.causal != 0u) {
-        hi = min(hi, qpos + 1u);
-        if (p.window != 0u && qpos + 1u > p.window) {
-            lo = max(lo, qpos + 1u - p.window);
-        }
-    }
 
     // acc[j * d4 + i]: head j's output, dims 4i..4i+3 (nh * d4 <= MAX_D4, see heads_per_inv).
     var acc: array<vec4<f32>, MAX_D4>;

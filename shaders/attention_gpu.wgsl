@@ -39,32 +39,21 @@ fn attention_gpu(
 ) {
     // Workgroup-uniform from here to the end (barriers sit in these loops).
     let w = wid.x + wid.y * nwg.x;
-    let group = p.n_head / p.n_kv_head;
-    let head_groups = (group + p.heads_per_inv - 1u) / p.heads_per_inv;
-    let irow = w / p.n_chunks;
-    if (irow >= p.batch * p.q_len * p.n_kv_head * head_groups) {
+    if (w >= chunk_count()) {
         return;
     }
-    let c = w % p.n_chunks;
-    let hg = irow % head_groups;
-    let kvh = (irow / head_groups) % p.n_kv_head;
-    let s = (irow / (head_groups * p.n_kv_head)) % p.q_len;
-    let b = irow / (head_groups * p.n_kv_head * p.q_len);
-    let h0 = kvh * group + hg * p.heads_per_inv;
-    let nh = min(p.heads_per_inv, group - hg * p.heads_per_inv);
-    let row0 = (b * p.q_len + s) * p.n_head + h0;
+    let ch = chunk_of(w);
+    let b = ch.b;
+    let kvh = ch.kvh;
+    let c = ch.c;
+    let h0 = ch.h0;
+    let nh = ch.nh;
+    let row0 = ch.row0;
+    let qpos = ch.qpos;
+    let lo = ch.lo;
+    let hi = ch.hi;
     let d4 = p.head_dim / 4u;
-    let qpos = p.pos0 + s;
     let tile = min(MAX_TILE, MAX_ACC / d4);
-
-    var lo = c * p.chunk;
-    var hi = min(p.kv_len, lo + p.chunk);
-    if (p.causal != 0u) {
-        hi = min(hi, qpos + 1u);
-        if (p.window != 0u && qpos + 1u > p.window) {
-            lo = max(lo, qpos + 1u - p.window);
-        }
-    }
 
     for (var e = lane; e < nh * d4; e += WG) {
         qs[e] = q[row0 * d4 + e];
