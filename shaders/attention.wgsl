@@ -37,46 +37,37 @@ fn attention_partial(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_w
         return;
     }
     let ch = chunk_of(id);
-    let b = ch.b;
-    let kvh = ch.kvh;
-    let c = ch.c;
-    let h0 = ch.h0;
-    let nh = ch.nh;
-    let row0 = ch.row0;
-    let qpos = ch.qpos;
-    let lo = ch.lo;
-    let hi = ch.hi;
     let d4 = p.head_dim / 4u;
 
     // acc[j * d4 + i]: head j's output, dims 4i..4i+3 (nh * d4 <= MAX_D4, see heads_per_inv).
     var acc: array<vec4<f32>, MAX_D4>;
-    for (var i = 0u; i < nh * d4; i++) {
+    for (var i = 0u; i < ch.nh * d4; i++) {
         acc[i] = vec4<f32>(0.0);
     }
     var m: array<f32, MAX_HEADS>;
     var l: array<f32, MAX_HEADS>;
     var sc: array<f32, MAX_HEADS>;
-    for (var j = 0u; j < nh; j++) {
+    for (var j = 0u; j < ch.nh; j++) {
         m[j] = NO_SCORE;
         l[j] = 0.0;
     }
-    for (var t = lo; t < hi; t++) {
-        if (p.use_mask != 0u && mask[b * p.kv_len + t] == 0u) {
+    for (var t = ch.lo; t < ch.hi; t++) {
+        if (p.use_mask != 0u && mask[ch.b * p.kv_len + t] == 0u) {
             continue;
         }
-        let kb = ((b * p.kv_cap + t % p.kv_cap) * p.n_kv_head + kvh) * d4;
-        for (var j = 0u; j < nh; j++) {
+        let kb = ((ch.b * p.kv_cap + t % p.kv_cap) * p.n_kv_head + ch.kvh) * d4;
+        for (var j = 0u; j < ch.nh; j++) {
             sc[j] = 0.0;
         }
         for (var i = 0u; i < d4; i++) {
             let kv = load_k(kb + i);
-            for (var j = 0u; j < nh; j++) {
-                sc[j] += dot(q[(row0 + j) * d4 + i], kv);
+            for (var j = 0u; j < ch.nh; j++) {
+                sc[j] += dot(q[(ch.row0 + j) * d4 + i], kv);
             }
         }
         // Online softmax per head; sc[j] becomes the key's weight and l[j] the rescale factor
         // for what head j has accumulated so far.
-        for (var j = 0u; j < nh; j++) {
+        for (var j = 0u; j < ch.nh; j++) {
             var x = sc[j] * p.scale;
             if (p.softcap > 0.0) {
                 x = p.softcap * tanh(clamp(x / p.softcap, -15.0, 15.0));
@@ -94,13 +85,13 @@ fn attention_partial(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_w
         }
         for (var i = 0u; i < d4; i++) {
             let vv = load_v(kb + i);
-            for (var j = 0u; j < nh; j++) {
+            for (var j = 0u; j < ch.nh; j++) {
                 acc[j * d4 + i] += sc[j] * vv;
             }
         }
     }
-    for (var j = 0u; j < nh; j++) {
-        let part = (row0 + j) * p.n_chunks + c;
+    for (var j = 0u; j < ch.nh; j++) {
+        let part = (ch.row0 + j) * p.n_chunks + ch.c;
         part_ml[part] = vec2<f32>(m[j], l[j]);
         for (var i = 0u; i < d4; i++) {
             part_acc[part * d4 + i] = acc[j * d4 + i];

@@ -43,41 +43,32 @@ fn attention_gpu(
         return;
     }
     let ch = chunk_of(w);
-    let b = ch.b;
-    let kvh = ch.kvh;
-    let c = ch.c;
-    let h0 = ch.h0;
-    let nh = ch.nh;
-    let row0 = ch.row0;
-    let qpos = ch.qpos;
-    let lo = ch.lo;
-    let hi = ch.hi;
     let d4 = p.head_dim / 4u;
     let tile = min(MAX_TILE, MAX_ACC / d4);
 
-    for (var e = lane; e < nh * d4; e += WG) {
-        qs[e] = q[row0 * d4 + e];
+    for (var e = lane; e < ch.nh * d4; e += WG) {
+        qs[e] = q[ch.row0 * d4 + e];
         acc[e] = vec4<f32>(0.0);
     }
-    if (lane < nh) {
+    if (lane < ch.nh) {
         m[lane] = NO_SCORE;
         l[lane] = 0.0;
     }
-    for (var t0 = lo; t0 < hi; t0 += tile) {
-        let tk = min(tile, hi - t0);
+    for (var t0 = ch.lo; t0 < ch.hi; t0 += tile) {
+        let tk = min(tile, ch.hi - t0);
         workgroupBarrier();  // the previous tile's kt and sc are used up
         for (var e = lane; e < tk * d4; e += WG) {
             let t = t0 + e / d4;
-            kt[e] = load_k(((b * p.kv_cap + t % p.kv_cap) * p.n_kv_head + kvh) * d4 + e % d4);
+            kt[e] = load_k(((ch.b * p.kv_cap + t % p.kv_cap) * p.n_kv_head + ch.kvh) * d4 + e % d4);
         }
         workgroupBarrier();
         // Scores, one (head, key) pair per lane; masked keys get NO_SCORE.
-        for (var e = lane; e < nh * tile; e += WG) {
+        for (var e = lane; e < ch.nh * tile; e += WG) {
             let j = e / tile;
             let tt = e % tile;
             var x = NO_SCORE;
             let t = t0 + tt;
-            if (tt < tk && (p.use_mask == 0u || mask[b * p.kv_len + t] != 0u)) {
+            if (tt < tk && (p.use_mask == 0u || mask[ch.b * p.kv_len + t] != 0u)) {
                 var dot_qk = 0.0;
                 for (var i = 0u; i < d4; i++) {
                     dot_qk += dot(qs[j * d4 + i], kt[tt * d4 + i]);
@@ -91,7 +82,7 @@ fn attention_gpu(
         }
         workgroupBarrier();
         // Online softmax, one lane per head: the scores become weights.
-        if (lane < nh) {
+        if (lane < ch.nh) {
             var m_new = m[lane];
             for (var tt = 0u; tt < tk; tt++) {
                 m_new = max(m_new, sc[lane * tile + tt]);
@@ -110,23 +101,23 @@ fn attention_gpu(
         }
         workgroupBarrier();
         // Values: lanes across (head, dim vec4); adjacent lanes read adjacent bytes of a row.
-        for (var e = lane; e < nh * d4; e += WG) {
+        for (var e = lane; e < ch.nh * d4; e += WG) {
             let j = e / d4;
             let i = e % d4;
             var a = acc[e] * corr[j];
             for (var tt = 0u; tt < tk; tt++) {
                 let t = t0 + tt;
-                a += sc[j * tile + tt] * load_v(((b * p.kv_cap + t % p.kv_cap) * p.n_kv_head + kvh) * d4 + i);
+                a += sc[j * tile + tt] * load_v(((ch.b * p.kv_cap + t % p.kv_cap) * p.n_kv_head + ch.kvh) * d4 + i);
             }
             acc[e] = a;
         }
     }
     workgroupBarrier();
-    for (var e = lane; e < nh * d4; e += WG) {
+    for (var e = lane; e < ch.nh * d4; e += WG) {
         let j = e / d4;
-        part_acc[((row0 + j) * p.n_chunks + c) * d4 + e % d4] = acc[e];
+        part_acc[((ch.row0 + j) * p.n_chunks + ch.c) * d4 + e % d4] = acc[e];
     }
-    if (lane < nh) {
-        part_ml[(row0 + lane) * p.n_chunks + c] = vec2<f32>(m[lane], l[lane]);
+    if (lane < ch.nh) {
+        part_ml[(ch.row0 + lane) * p.n_chunks + ch.c] = vec2<f32>(m[lane], l[lane]);
     }
 }
