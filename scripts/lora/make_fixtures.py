@@ -8,6 +8,13 @@ Output, per adapter, under tests/fixtures/lora/<name>/:
     golden.json: base fixture, prompt ids (the base golden's first two prompts), the base
         model's logits and the merged model's (PeftModel.merge_and_unload()) at every position.
 
+Gemma 3 has no tiny decoder fixture of its own, so this script makes one first (make_gemma3_base):
+tests/fixtures/decoders/tiny-gemma3/ holds a random Gemma3ForCausalLM (2 layers, both sliding-window
+as Gemma 3's 5-local-per-global pattern makes them, window 4 so the prompts cross it,
+query_pre_attn_scalar = head_dim as llama.cpp assumes), tiny-gemma's SentencePiece tokenizer, its
+F32 GGUF (convert_hf_to_gguf.py) and a golden.json with tiny-gemma's first two prompts' ids (the
+logits of base and merged model are in the adapter's golden.json).
+
 Adapters: PEFT initialises B to zero (an adapter that changes nothing, so a test could not
 fail); here every A and B is redrawn from a seeded normal, scaled so the adapter moves the logits
 by about as much as they spread. Targets: every projection of the block (q, k, v, o, gate, up,
@@ -53,7 +60,52 @@ ADAPTERS = [
     ("qwen2-rs", "tiny-qwen2", 13, 8, 8, True, []),
     ("gemma", "tiny-gemma", 14, 8, 16, False, []),
     ("gemma2", "tiny-gemma2", 15, 8, 16, False, []),
+    ("gemma3", "tiny-gemma3", 16, 8, 16, False, []),
 ]
+
+
+def make_gemma3_base(convert_dir):
+    """tests/fixtures/decoders/tiny-gemma3: random weights drawn as the other tiny decoders'
+    (matrices N(0, 1/fan_in), norms at their identity w = 0 (scale 1 + w) +- 0.2, embeddings std
+    0.5), so the logits spread by a few units."""
+    import numpy as np
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+    out = os.path.join(DECODERS, "tiny-gemma3")
+    os.makedirs(out, exist_ok=True)
+    src = os.path.join(DECODERS, "tiny-gemma")
+    for fn in ["tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"]:
+        shutil.copy(os.path.join(src, fn), os.path.join(out, fn))
+    cfg = Gemma3TextConfig(vocab_size=448, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                           num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                           query_pre_attn_scalar=16, sliding_window=4, max_position_embeddings=128,
+                           rms_norm_eps=1e-6, final_logit_softcapping=None, attn_logit_softcapping=None,
+                           tie_word_embeddings=True, bos_token_id=2, eos_token_id=1, pad_token_id=0)
+    cfg.architectures = ["Gemma3ForCausalLM"]
+    torch.manual_seed(31)
+    model = Gemma3ForCausalLM(cfg).float().eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 1:
+                p.copy_((torch.rand_like(p) - 0.5) * 0.4)
+            elif "embed_tokens" in name:
+                p.copy_(torch.randn_like(p) * 0.5)
+            else:
+                p.copy_(torch.randn_like(p) / np.sqrt(p.shape[1]))
+    model.save_pretrained(out, safe_serialization=True)
+    os.remove(os.path.join(out, "generation_config.json"))  # the other tiny decoders have none
+    prompts = json.load(open(os.path.join(src, "golden.json")))["prompts"][:2]
+    with open(os.path.join(out, "golden.json"), "w") as f:
+        json.dump({"made_by": "scripts/lora/make_fixtures.py (make_gemma3_base)", "versions": versions(),
+                   "note": "the base and merged logits are in tests/fixtures/lora/gemma3/golden.json",
+                   "prompts": [{"text": p.get("text"), "ids": p["ids"]} for p in prompts]}, f, indent=1)
+        f.write("\n")
+    env = dict(os.environ, PYTHONPATH=os.path.join(convert_dir, "gguf-py") + os.pathsep + convert_dir)
+    cmd = [sys.executable, os.path.join(convert_dir, "convert_hf_to_gguf.py"), out, "--outtype", "f32",
+           "--outfile", os.path.join(out, "model-f32.gguf")]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"convert_hf_to_gguf.py failed on {out}:\n{res.stderr[-4000:]}")
 
 
 def load_base(name):
@@ -232,9 +284,13 @@ def convert(convert_dir, base, peft_dir, outtype, outfile):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--convert-dir", required=True)
+    ap.add_argument("--only", nargs="*", help="adapter names to (re)make; default all")
     args = ap.parse_args()
+    make_gemma3_base(args.convert_dir)
     with tempfile.TemporaryDirectory() as tmp:
         for spec in ADAPTERS:
+            if args.only and spec[0] not in args.only:
+                continue
             name, base = spec[0], spec[1]
             peft_dir, golden = make_adapter(spec, tmp)
             out = os.path.join(tmp, name)
