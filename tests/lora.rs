@@ -1,5 +1,6 @@
-//! LoRA adapters (tests/fixtures/lora, made with PEFT and llama.cpp's convert_lora_to_gguf.py by
-//! scripts/lora/make_fixtures.py) against transformers' merged model (`merge_and_unload`).
+//! LoRA adapters on decoders (tests/fixtures/lora, made with PEFT and llama.cpp's
+//! convert_lora_to_gguf.py by scripts/lora/make_fixtures.py) against transformers' merged model
+//! (`merge_and_unload`): Llama 3, Qwen2, Gemma, Gemma 2 and Gemma 3. Encoders: lora_encoder.rs.
 //!
 //! Bounds (the issue's): logits within 1e-3 of the merged model at every position, from the PEFT
 //! folder on the HF base and from the F32, F16 and Q8_0 GGUFs on the F32 GGUF base (the F16 and
@@ -13,10 +14,12 @@
 use std::path::{Path, PathBuf};
 
 use webslm::engine::{Engine, EngineOptions};
-use webslm::lora::{self, AdapterSpec, LoraAdapter, LoraError};
+use webslm::lora::{self, AdapterSpec, LoraError};
 use webslm::models::ModelError;
 
-const LOGIT_TOL: f32 = 1e-3;
+#[path = "common_lora/mod.rs"]
+mod common_lora;
+use common_lora::{cli_json, fixtures, in_ci, max_diff, read, LOGIT_TOL};
 
 #[derive(serde::Deserialize)]
 struct Prompt {
@@ -55,14 +58,8 @@ struct Golden {
     prompts: Vec<Prompt>,
 }
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
 fn golden(adapter: &str) -> Golden {
-    let path = fixtures().join("lora").join(adapter).join("golden.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    common_lora::golden(adapter)
 }
 
 fn base_path(base: &str, gguf: bool) -> PathBuf {
@@ -87,8 +84,7 @@ fn load(path: &Path) -> Option<Engine> {
         kv_dtype: webslm::models::kv_cache::KvDtype::F32,
         ..Default::default()
     };
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    match (Engine::load(path, &options), in_ci) {
+    match (Engine::load(path, &options), in_ci()) {
         (Ok(engine), _) => Some(engine),
         (Err(ModelError::Gpu(e)), false) => {
             eprintln!("SKIPPED: no GPU adapter ({e})");
@@ -96,10 +92,6 @@ fn load(path: &Path) -> Option<Engine> {
         }
         (Err(e), _) => panic!("{}: {e}", path.display()),
     }
-}
-
-fn read(path: &Path) -> LoraAdapter {
-    lora::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Logits of every position of `ids`, `[len][vocab]`, from an empty cache.
@@ -110,16 +102,6 @@ fn all_logits(engine: &mut Engine, ids: &[u32]) -> Vec<Vec<f32>> {
         .and_then(|t| engine.read_logits(&t))
         .expect("logits");
     flat.chunks(flat.len() / ids.len()).map(<[f32]>::to_vec).collect()
-}
-
-fn max_diff(got: &[Vec<f32>], want: &[Vec<f32>]) -> f32 {
-    assert_eq!(got.len(), want.len(), "positions");
-    let mut worst = 0.0f32;
-    for (row, w) in got.iter().zip(want) {
-        assert_eq!(row.len(), w.len(), "vocabulary");
-        worst = row.iter().zip(w).map(|(a, b)| (a - b).abs()).fold(worst, f32::max);
-    }
-    worst
 }
 
 /// One adapter file on its base copy: the merged model's logits with the adapter at scale 1,
@@ -211,6 +193,7 @@ fixture_tests! {
     qwen2_rslora: "qwen2-rs",
     gemma: "gemma",
     gemma2: "gemma2",
+    gemma3: "gemma3",
 }
 
 /// A PEFT adapter on a GGUF base and a GGUF adapter on an HF base (Llama: q/k rows permuted by
@@ -379,15 +362,9 @@ fn cli_lora_flag() {
     };
     for (scale, want) in [("", top(&p.logits)), (":0", top(&p.base_logits))] {
         let path = adapter_path("llama3-a", "adapter-f32.gguf").display().to_string();
-        let out = run(&format!("{path}{scale}"));
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        if !out.status.success() && !in_ci && stderr.contains("GPU") {
-            eprintln!("SKIPPED: {stderr}");
+        let Some(json) = cli_json(&run(&format!("{path}{scale}"))) else {
             return;
-        }
-        assert!(out.status.success(), "{stderr}");
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        };
         assert_eq!(json["ids"][0].as_u64(), Some(want.0), "scale {scale:?}: {json}");
         let logit = json["logits"][0].as_f64().expect("logit") as f32;
         assert!(

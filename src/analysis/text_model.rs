@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::gpu::GpuOptions;
 use crate::gpu::{Batch, GpuContext};
 use crate::kernels::pool::pool;
+use crate::lora::{self, AdapterSpec, LoraAdapter, LoraError};
 use crate::models::encoder::{Encoder, HeadKind};
 use crate::ops::Pooling;
 
@@ -66,6 +67,8 @@ pub struct TextModel {
     /// The folder's pooling (`1_Pooling/config.json`), mean when absent.
     pub pooling: Pooling,
     pad_id: u32,
+    /// The id the next LoRA adapter gets (never reused within a model).
+    next_adapter: u32,
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -126,6 +129,31 @@ impl TextModel {
             max_len,
             pooling,
             pad_id,
+            next_adapter: 0,
+        }
+    }
+
+    /// Attaches a LoRA adapter (PEFT folder, with its task head if it saved one): checked against
+    /// the encoder, uploaded once, inactive until [`TextModel::set_adapters`] names it. Returns
+    /// its id and the GPU bytes it added.
+    pub fn load_adapter(&mut self, adapter: &LoraAdapter) -> Result<(u32, u64), LoraError> {
+        let id = self.next_adapter;
+        let bytes = lora::attach_encoder(&self.ctx, &mut self.encoder, adapter, id)?;
+        self.next_adapter += 1;
+        Ok((id, bytes))
+    }
+
+    /// The adapters the next calls run with (empty: the base model). Uploads nothing.
+    pub fn set_adapters(&mut self, active: &[AdapterSpec]) -> Result<(), LoraError> {
+        lora::set_active_encoder(&mut self.encoder, active)
+    }
+
+    /// Frees adapter `id`'s GPU memory (it stops running if it was active).
+    pub fn unload_adapter(&mut self, id: u32) -> Result<(), LoraError> {
+        if lora::detach_encoder(&mut self.encoder, id) {
+            Ok(())
+        } else {
+            Err(LoraError::UnknownId(id))
         }
     }
 
@@ -242,7 +270,7 @@ impl TextModel {
             .logits_async(&inputs, DEFAULT_BATCH)
             .await?
             .iter()
-            .map(|l| label_scores(l, &head.labels, self.encoder.cfg.problem))
+            .map(|l| label_scores(l, head.labels(), self.encoder.cfg.problem))
             .collect())
     }
 
@@ -256,7 +284,7 @@ impl TextModel {
         self.require(HeadKind::TokenClassification)?;
         let inputs = self.tokenize(texts, truncate)?;
         let logits = self.logits_async(&inputs, DEFAULT_BATCH).await?;
-        let labels = &self.encoder.head.labels;
+        let labels = self.encoder.head.labels();
         Ok(texts
             .iter()
             .zip(&inputs)

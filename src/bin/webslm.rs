@@ -89,7 +89,10 @@ commands:
   bench-embed --model DIR [--batch 1,32] [--seconds S] [--sentences scripts/bench/sentences.json]
                              sentences/s of embed at each batch size
   Inputs longer than the model's maximum (sentence-transformers' max_seq_length, else
-  max_position_embeddings) are an error unless --truncate.
+  max_position_embeddings) are an error unless --truncate. embed, classify, ner and qa take
+  --lora DIR[:SCALE], repeatable: a PEFT LoRA folder, with the task head it saved
+  (modules_to_save) used instead of the model's; a head with other labels needs the task
+  model's config.json (id2label) in DIR.
   tokenize --model PATH --text TEXT
                              print the ids of TEXT as {\"ids\":[...]} (JSON), with the model's
                              default special tokens; PATH is a .gguf file or a safetensors folder

@@ -9,7 +9,7 @@ use crate::models::linear::{Linear, LowRank};
 use crate::models::{Decoder, DecoderConfig, Family};
 use crate::ops::RopeLayout;
 
-use super::{LoraAdapter, LoraError, LoraMatrix, Naming};
+use super::{LoraAdapter, LoraError, LoraMatrix, LoraPair, Naming};
 
 /// One adapter of a request's active set, with its user scale (1 = as trained, 0 = off).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -73,49 +73,65 @@ pub fn attach_decoder(ctx: &GpuContext, model: &mut Decoder, adapter: &LoraAdapt
                 },
             });
         };
-        let w = &linears[i].1.w;
-        if p.a.cols != w.k || p.b.rows != w.n {
-            return Err(LoraError::ShapeMismatch {
-                target: p.target.clone(),
-                n: p.b.rows as u64,
-                k: p.a.cols as u64,
-                a: [p.a.rows as u64, p.a.cols as u64],
-                b: [p.b.rows as u64, p.b.cols as u64],
-                base_n: w.n as u64,
-                base_k: w.k as u64,
-            });
-        }
-        if linears[i].1.lora.iter().any(|t| t.adapter == id) {
-            return Err(LoraError::BadTensor {
-                tensor: p.target.clone(),
-                problem: format!("adapter id {id} already has a term here (a target given twice?)"),
-            });
-        }
+        check_fit(p, linears[i].1, id)?;
         plan.push(i);
     }
     // Upload everything before attaching anything, so an upload error leaves no half adapter.
     let mut terms = Vec::with_capacity(plan.len());
     let mut bytes = 0;
     for (p, &i) in adapter.pairs.iter().zip(&plan) {
-        let a = upload(ctx, &format!("{}.lora_a", p.target), &p.a)?;
         let b = match rope_permutation(&model_cfg, adapter, &stems[i]) {
             Some((heads, inverse)) => permute_rows(&p.b, heads, inverse),
             None => p.b.clone(),
         };
-        let b = upload(ctx, &format!("{}.lora_b", p.target), &b)?;
-        bytes += a.size_bytes() + b.size_bytes();
-        terms.push(LowRank {
-            adapter: id,
-            file_scale: adapter.pair_scale(p.a.rows),
-            scale: 0.0,
-            a,
-            b,
-        });
+        let term = low_rank(ctx, adapter, p, &b, id)?;
+        bytes += term.a.size_bytes() + term.b.size_bytes();
+        terms.push(term);
     }
     for (i, term) in plan.into_iter().zip(terms) {
         linears[i].1.lora.push(term);
     }
     Ok(bytes)
+}
+
+/// Checks that pair `p` fits the projection `lin` `[n, k]` and that adapter `id` has no term there.
+pub(super) fn check_fit(p: &LoraPair, lin: &Linear, id: u32) -> Result<(), LoraError> {
+    let w = &lin.w;
+    if p.a.cols != w.k || p.b.rows != w.n {
+        return Err(LoraError::ShapeMismatch {
+            target: p.target.clone(),
+            n: p.b.rows as u64,
+            k: p.a.cols as u64,
+            a: [p.a.rows as u64, p.a.cols as u64],
+            b: [p.b.rows as u64, p.b.cols as u64],
+            base_n: w.n as u64,
+            base_k: w.k as u64,
+        });
+    }
+    if lin.lora.iter().any(|t| t.adapter == id) {
+        return Err(LoraError::BadTensor {
+            tensor: p.target.clone(),
+            problem: format!("adapter id {id} already has a term here (a target given twice?)"),
+        });
+    }
+    Ok(())
+}
+
+/// Uploads pair `p` (with `b` in the base's row order) as adapter `id`'s inactive term.
+pub(super) fn low_rank(
+    ctx: &GpuContext,
+    adapter: &LoraAdapter,
+    p: &LoraPair,
+    b: &LoraMatrix,
+    id: u32,
+) -> Result<LowRank, LoraError> {
+    Ok(LowRank {
+        adapter: id,
+        file_scale: adapter.pair_scale(p.a.rows),
+        scale: 0.0,
+        a: upload(ctx, &format!("{}.lora_a", p.target), &p.a)?,
+        b: upload(ctx, &format!("{}.lora_b", p.target), b)?,
+    })
 }
 
 /// llama.cpp's converter permutes Llama's q and k rows (each head's halves interleaved, for
@@ -160,7 +176,7 @@ fn permute_rows(m: &LoraMatrix, heads: usize, inverse: bool) -> LoraMatrix {
     out
 }
 
-fn upload(ctx: &GpuContext, name: &str, m: &LoraMatrix) -> Result<GpuWeight, LoraError> {
+pub(super) fn upload(ctx: &GpuContext, name: &str, m: &LoraMatrix) -> Result<GpuWeight, LoraError> {
     GpuWeight::upload(ctx, name, m.format, m.rows, m.cols, &m.bytes).map_err(|e| LoraError::BadTensor {
         tensor: name.to_string(),
         problem: e.to_string(),
@@ -171,14 +187,27 @@ fn upload(ctx: &GpuContext, name: &str, m: &LoraMatrix) -> Result<GpuWeight, Lor
 /// Returns whether any term's scale changed (a cached prefix computed under other adapters is
 /// then stale). Unknown ids and non-finite scales are errors, checked before anything changes.
 pub fn set_active(linears: Vec<(String, &mut Linear)>, active: &[AdapterSpec]) -> Result<bool, LoraError> {
+    check_specs(active, |id| {
+        linears.iter().any(|(_, l)| l.lora.iter().any(|t| t.adapter == id))
+    })?;
+    Ok(apply_scales(linears, active))
+}
+
+/// Every scale finite and every id one that `known` has.
+pub(super) fn check_specs(active: &[AdapterSpec], known: impl Fn(u32) -> bool) -> Result<(), LoraError> {
     for spec in active {
         if !spec.scale.is_finite() {
             return Err(LoraError::BadScale(spec.scale));
         }
-        if !linears.iter().any(|(_, l)| l.lora.iter().any(|t| t.adapter == spec.id)) {
+        if !known(spec.id) {
             return Err(LoraError::UnknownId(spec.id));
         }
     }
+    Ok(())
+}
+
+/// Sets every term's scale from `active` (checked); returns whether any changed.
+pub(super) fn apply_scales(linears: Vec<(String, &mut Linear)>, active: &[AdapterSpec]) -> bool {
     let mut changed = false;
     for (_, lin) in linears {
         for t in &mut lin.lora {
@@ -189,7 +218,7 @@ pub fn set_active(linears: Vec<(String, &mut Linear)>, active: &[AdapterSpec]) -
             t.scale = scale;
         }
     }
-    Ok(changed)
+    changed
 }
 
 /// Drops adapter `id`'s terms (their GPU buffers are freed with them). Returns whether it had any.

@@ -55,6 +55,17 @@ pub enum LoraError {
         expected: Vec<u64>,
         got: Vec<u64>,
     },
+    /// An encoder adapter's classification head with another label count than the base's and no
+    /// `id2label` of its own, or an `id2label` that does not match the head.
+    #[error("the adapter's {head} head has {outputs} outputs, {problem}")]
+    HeadLabels {
+        head: String,
+        outputs: usize,
+        problem: String,
+    },
+    /// Two adapters with their own task heads active at once: only one head can run.
+    #[error("adapters {0} and {1} both replace the task head; activate one of them at a time")]
+    TwoHeads(u32, u32),
     #[error("no adapter with id {0} is loaded")]
     UnknownId(u32),
     #[error("adapter scale {0} is not a finite number")]

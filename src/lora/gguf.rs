@@ -110,6 +110,7 @@ pub fn parse(bytes: &[u8]) -> Result<LoraAdapter, LoraError> {
         rslora: false,
         pairs,
         saved: Vec::new(),
+        labels: None,
     })
 }
 

@@ -11,15 +11,18 @@
 //!   B `[n, r]`).
 //!
 //! Both parse into a host-side [`LoraAdapter`] (tensor bytes kept in their stored format), which
-//! `attach.rs` checks against a loaded model and uploads once: switching the active set later
-//! only changes scales ([`crate::models::linear::LowRank`]), never weights.
+//! `attach.rs` (decoders) and `encoder.rs` (encoders, with `modules_to_save` task heads) check
+//! against a loaded model and upload once: switching the active set later only changes scales
+//! ([`crate::models::linear::LowRank`]) and which head runs, never weights.
 
 pub mod attach;
+pub mod encoder;
 pub mod error;
 pub mod gguf;
 pub mod peft;
 
 pub use attach::{attach_decoder, detach, set_active, AdapterSpec};
+pub use encoder::{attach_encoder, detach_encoder, set_active_encoder};
 pub use error::LoraError;
 
 use crate::formats::quant::WeightFormat;
@@ -75,6 +78,10 @@ pub struct LoraAdapter {
     pub rslora: bool,
     pub pairs: Vec<LoraPair>,
     pub saved: Vec<SavedTensor>,
+    /// The label names of a saved classification head, by id: the `id2label` of a task model
+    /// `config.json` in the PEFT folder (PEFT itself does not save labels). Required when the
+    /// adapter's head has another number of outputs than the base model's.
+    pub labels: Option<Vec<String>>,
 }
 
 impl LoraAdapter {
@@ -130,7 +137,8 @@ fn check_pair(target: &str, a: &LoraMatrix, b: &LoraMatrix) -> Result<(), LoraEr
 }
 
 /// Reads an adapter from disk: a `.gguf` file, or a PEFT folder (`adapter_config.json` and
-/// `adapter_model.safetensors`).
+/// `adapter_model.safetensors`, and optionally the task model's `config.json` for the labels of
+/// a classification head trained with the adapter).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn read(path: &std::path::Path) -> Result<LoraAdapter, LoraError> {
     let io = |p: &std::path::Path, e: std::io::Error| LoraError::NotAnAdapter(format!("{}: {e}", p.display()));
@@ -139,7 +147,13 @@ pub fn read(path: &std::path::Path) -> Result<LoraAdapter, LoraError> {
         let st_path = path.join("adapter_model.safetensors");
         let cfg = std::fs::read(&cfg_path).map_err(|e| io(&cfg_path, e))?;
         let st = std::fs::read(&st_path).map_err(|e| io(&st_path, e))?;
-        peft::parse(&cfg, &st)
+        let mut adapter = peft::parse(&cfg, &st)?;
+        let model_cfg = path.join("config.json");
+        if model_cfg.is_file() {
+            let json = std::fs::read(&model_cfg).map_err(|e| io(&model_cfg, e))?;
+            adapter.labels = Some(peft::labels(&json)?);
+        }
+        Ok(adapter)
     } else {
         let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
         gguf::parse(&bytes)

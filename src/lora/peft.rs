@@ -156,5 +156,25 @@ pub fn parse(config_json: &[u8], safetensors: &[u8]) -> Result<LoraAdapter, Lora
         rslora: cfg.use_rslora,
         pairs,
         saved,
+        labels: None,
     })
+}
+
+/// The labels of a task model's `config.json` (`id2label`, ids 0..n): what a classification head
+/// saved with the adapter predicts. A config without `id2label` is an error, not "no labels":
+/// the file is there only to name them.
+pub fn labels(config_json: &[u8]) -> Result<Vec<String>, LoraError> {
+    #[derive(Deserialize)]
+    struct TaskConfig {
+        #[serde(default)]
+        id2label: std::collections::BTreeMap<String, String>,
+    }
+    let bad = |e: String| LoraError::Config(format!("config.json: {e}"));
+    let cfg: TaskConfig = serde_json::from_slice(config_json).map_err(|e| bad(e.to_string()))?;
+    if cfg.id2label.is_empty() {
+        return Err(bad(
+            "no id2label (the labels of the adapter's classification head)".into()
+        ));
+    }
+    crate::models::encoder::config::labels(&cfg.id2label).map_err(|e| bad(e.to_string()))
 }

@@ -7,15 +7,33 @@ use serde_json::json;
 use webslm::analysis::ner::Aggregation;
 use webslm::analysis::qa::QaOptions;
 use webslm::analysis::{EmbedOptions, TextModel};
+use webslm::lora::AdapterSpec;
 use webslm::ops::Pooling;
 
 use super::opts::{print_line, Opts};
 
+/// The model folder, with each `--lora PATH[:SCALE]` (a PEFT folder; repeatable) attached and
+/// active at its scale.
 fn open(opts: &Opts) -> Result<TextModel, String> {
     let dir = opts.required("model")?;
     let gpu = opts.gpu_options()?; // a bad --kernels before a download
+                                   // Bad adapter files are reported before the model is loaded.
+    let adapters = opts
+        .all("lora")
+        .into_iter()
+        .map(super::model_cmds::read_adapter)
+        .collect::<Result<Vec<_>, _>>()?;
     let path = super::resolve::model_path(dir)?;
-    TextModel::open(&path, gpu).map_err(|e| format!("{dir}: {e}"))
+    let mut model = TextModel::open(&path, gpu).map_err(|e| format!("{dir}: {e}"))?;
+    let mut active = Vec::new();
+    for (path, adapter, scale) in adapters {
+        let (id, _) = model
+            .load_adapter(&adapter)
+            .map_err(|e| format!("--lora {path}: {e}"))?;
+        active.push(AdapterSpec { id, scale });
+    }
+    model.set_adapters(&active).map_err(|e| format!("--lora: {e}"))?;
+    Ok(model)
 }
 
 /// `--text` values, then the lines of `--file` (empty lines skipped).
@@ -36,7 +54,7 @@ pub fn embed(args: &[String]) -> Result<(), String> {
     let opts = Opts::parse_gpu(
         args,
         &["truncate", "no-normalize"],
-        &["model", "text", "file", "pooling", "batch-size"],
+        &["model", "text", "file", "pooling", "batch-size", "lora"],
     )?;
     let texts = texts(&opts)?;
     let pooling = match opts.str("pooling") {
@@ -61,7 +79,7 @@ pub fn embed(args: &[String]) -> Result<(), String> {
 
 /// `classify`: every label with its score, highest first.
 pub fn classify(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse_gpu(args, &["truncate"], &["model", "text", "file"])?;
+    let opts = Opts::parse_gpu(args, &["truncate"], &["model", "text", "file", "lora"])?;
     let texts = texts(&opts)?;
     let model = open(&opts)?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -73,7 +91,7 @@ pub fn classify(args: &[String]) -> Result<(), String> {
 
 /// `ner`: entities with label, score, word and character offsets.
 pub fn ner(args: &[String]) -> Result<(), String> {
-    let opts = Opts::parse_gpu(args, &["truncate"], &["model", "text", "file", "aggregation"])?;
+    let opts = Opts::parse_gpu(args, &["truncate"], &["model", "text", "file", "aggregation", "lora"])?;
     let texts = texts(&opts)?;
     // Word level by default: an entity never ends inside a word, and "first" matches how BERT
     // NER models are fine-tuned (labels on each word's first token).
@@ -105,6 +123,7 @@ pub fn qa(args: &[String]) -> Result<(), String> {
             "max-answer-len",
             "max-seq-len",
             "doc-stride",
+            "lora",
         ],
     )?;
     let question = opts.required("question")?;

@@ -43,17 +43,23 @@ pub fn load(opts: &Opts) -> Result<Loaded, String> {
 fn load_adapters(specs: &[&str], engine: &mut Engine) -> Result<(), String> {
     let mut active = Vec::new();
     for spec in specs {
-        let (path, scale) = match spec.rsplit_once(':') {
-            Some((p, s)) if s.parse::<f32>().is_ok() => (p, s.parse::<f32>().unwrap_or(1.0)),
-            _ => (*spec, 1.0),
-        };
-        let adapter = webslm::lora::read(std::path::Path::new(path)).map_err(|e| format!("--lora {path}: {e}"))?;
+        let (path, adapter, scale) = read_adapter(spec)?;
         let (id, _) = engine
             .load_adapter(&adapter)
             .map_err(|e| format!("--lora {path}: {e}"))?;
         active.push(webslm::lora::AdapterSpec { id, scale });
     }
     engine.set_adapters(&active).map_err(|e| format!("--lora: {e}"))
+}
+
+/// One `--lora PATH[:SCALE]` value read from disk: its path, the adapter, and its scale.
+pub fn read_adapter(spec: &str) -> Result<(&str, webslm::lora::LoraAdapter, f32), String> {
+    let (path, scale) = match spec.rsplit_once(':') {
+        Some((p, s)) if s.parse::<f32>().is_ok() => (p, s.parse::<f32>().unwrap_or(1.0)),
+        _ => (spec, 1.0),
+    };
+    let adapter = webslm::lora::read(std::path::Path::new(path)).map_err(|e| format!("--lora {path}: {e}"))?;
+    Ok((path, adapter, scale))
 }
 
 /// The prompt's ids: `--prompt TEXT` tokenised, or `--ids I,J,..` as given.

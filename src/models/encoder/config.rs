@@ -297,7 +297,7 @@ impl EncoderConfig {
 }
 
 /// `id2label` as a dense list: ids must be 0..n without gaps.
-fn labels(id2label: &BTreeMap<String, String>) -> Result<Vec<String>, ModelError> {
+pub(crate) fn labels(id2label: &BTreeMap<String, String>) -> Result<Vec<String>, ModelError> {
     let mut out = vec![None; id2label.len()];
     for (id, label) in id2label {
         let i: usize = id

@@ -163,6 +163,32 @@ impl MobileLayer {
         })
     }
 
+    /// The block's projections under their HF module names below `p` (`...encoder.layer.0`).
+    pub(super) fn linears_mut(&mut self, p: &str) -> Vec<(String, &mut Linear)> {
+        let n = |s: &str| format!("{p}.{s}");
+        let mut out = Vec::new();
+        if let Some(b) = self.input_bottleneck.as_mut() {
+            out.push((n("bottleneck.input.dense"), &mut b.dense));
+        }
+        if let Some(b) = self.qk_bottleneck.as_mut() {
+            out.push((n("bottleneck.attention.dense"), &mut b.dense));
+        }
+        out.push((n("attention.self.query"), &mut self.q));
+        out.push((n("attention.self.key"), &mut self.k));
+        out.push((n("attention.self.value"), &mut self.v));
+        out.push((n("attention.output.dense"), &mut self.attn_out.dense));
+        for (j, ffn) in self.extra_ffns.iter_mut().enumerate() {
+            out.push((n(&format!("ffn.{j}.intermediate.dense")), &mut ffn.up));
+            out.push((n(&format!("ffn.{j}.output.dense")), &mut ffn.down.dense));
+        }
+        out.push((n("intermediate.dense"), &mut self.ffn.up));
+        out.push((n("output.dense"), &mut self.ffn.down.dense));
+        if let Some(b) = self.out_bottleneck.as_mut() {
+            out.push((n("output.bottleneck.dense"), &mut b.dense));
+        }
+        out
+    }
+
     pub(super) fn forward(
         &self,
         batch: &mut Batch<'_>,

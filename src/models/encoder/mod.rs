@@ -130,9 +130,41 @@ pub struct EncoderBatch {
 
 pub struct Encoder {
     pub cfg: EncoderConfig,
+    /// The base model's tensor-name prefix (`bert.`, `distilbert.`, `mobilebert.`, or none).
+    pub prefix: &'static str,
     embeddings: Embeddings,
     layers: Layers,
     pub head: Head,
+}
+
+/// A BERT block's eight modules under the family's names (DistilBERT names them its own way),
+/// and the path of the layer list.
+fn bert_names(family: ModelFamily) -> ([&'static str; 8], &'static str) {
+    if family == ModelFamily::DistilBert {
+        let names = [
+            "attention.q_lin",
+            "attention.k_lin",
+            "attention.v_lin",
+            "attention.out_lin",
+            "sa_layer_norm",
+            "ffn.lin1",
+            "ffn.lin2",
+            "output_layer_norm",
+        ];
+        (names, "transformer.layer")
+    } else {
+        let names = [
+            "attention.self.query",
+            "attention.self.key",
+            "attention.self.value",
+            "attention.output.dense",
+            "attention.output.LayerNorm",
+            "intermediate.dense",
+            "output.dense",
+            "output.LayerNorm",
+        ];
+        (names, "encoder.layer")
+    }
 }
 
 /// The tensor-name prefix of the base model: `bert.` in task checkpoints, nothing in a bare
@@ -175,6 +207,7 @@ impl Encoder {
         let head = Head::load(ctx, &cfg, src, p)?;
         Ok(Encoder {
             cfg,
+            prefix: p,
             embeddings,
             layers,
             head,
@@ -223,35 +256,7 @@ impl Encoder {
         l: usize,
     ) -> Result<BertLayer, ModelError> {
         let (h, f) = (cfg.hidden, cfg.intermediate);
-        // The same block under two naming schemes.
-        let names: [&str; 8] = if cfg.family == ModelFamily::DistilBert {
-            [
-                "attention.q_lin",
-                "attention.k_lin",
-                "attention.v_lin",
-                "attention.out_lin",
-                "sa_layer_norm",
-                "ffn.lin1",
-                "ffn.lin2",
-                "output_layer_norm",
-            ]
-        } else {
-            [
-                "attention.self.query",
-                "attention.self.key",
-                "attention.self.value",
-                "attention.output.dense",
-                "attention.output.LayerNorm",
-                "intermediate.dense",
-                "output.dense",
-                "output.LayerNorm",
-            ]
-        };
-        let block = if cfg.family == ModelFamily::DistilBert {
-            "transformer.layer"
-        } else {
-            "encoder.layer"
-        };
+        let (names, block) = bert_names(cfg.family);
         let n = |i: usize| format!("{p}{block}.{l}.{}", names[i]);
         Ok(BertLayer {
             q: Linear::load(ctx, src, &n(0), (h, h), true)?,
@@ -263,6 +268,42 @@ impl Encoder {
             ffn_down: Linear::load(ctx, src, &n(6), (h, f), true)?,
             ffn_norm: Norm::load(ctx, src, &n(7), h, cfg)?,
         })
+    }
+
+    /// Every projection under its HF module name (`bert.encoder.layer.0.attention.self.query`,
+    /// `classifier`), the names PEFT adapters target; the base head's layers last.
+    pub fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {
+        let p = self.prefix;
+        let mut out = Vec::new();
+        if let Some(t) = self.embeddings.transformation.as_mut() {
+            out.push((format!("{p}embeddings.embedding_transformation"), t));
+        }
+        match &mut self.layers {
+            Layers::Bert(layers) => {
+                let (names, block) = bert_names(self.cfg.family);
+                for (l, layer) in layers.iter_mut().enumerate() {
+                    let lins = [
+                        (0, &mut layer.q),
+                        (1, &mut layer.k),
+                        (2, &mut layer.v),
+                        (3, &mut layer.out),
+                        (5, &mut layer.ffn_up),
+                        (6, &mut layer.ffn_down),
+                    ];
+                    out.extend(
+                        lins.into_iter()
+                            .map(|(i, lin)| (format!("{p}{block}.{l}.{}", names[i]), lin)),
+                    );
+                }
+            }
+            Layers::Mobile(layers) => {
+                for (l, layer) in layers.iter_mut().enumerate() {
+                    out.extend(layer.linears_mut(&format!("{p}encoder.layer.{l}")));
+                }
+            }
+        }
+        out.extend(self.head.base_linears_mut());
+        out
     }
 
     /// Checks and uploads a padded batch: `ids`, `type_ids` and `mask` are `[batch, seq]`.
