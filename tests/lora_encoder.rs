@@ -1,5 +1,5 @@
-//! LoRA adapters on encoder classifiers (tests/fixtures/lora/{bert-sst-qv, bert-sst-2way,
-//! distilbert-sst}, made with PEFT by scripts/lora/make_encoder_fixtures.py) against
+//! LoRA adapters on encoders (tests/fixtures/lora/{bert-sst-qv, bert-sst-2way, distilbert-sst,
+//! bert-ner, mobilebert-qa}, made with PEFT by scripts/lora/make_encoder_fixtures.py) against
 //! transformers' merged model (`merge_and_unload`), with the task head PEFT saved with each
 //! adapter (`modules_to_save`) running instead of the base's.
 //!
@@ -13,20 +13,32 @@ use webslm::analysis::inputs::Tokenized;
 use webslm::analysis::{AnalysisError, TextModel};
 use webslm::gpu::GpuOptions;
 use webslm::lora::{self, AdapterSpec, LoraAdapter, LoraError, LoraMatrix};
+use webslm::models::encoder::HeadKind;
 use webslm::models::ModelError;
 
 #[path = "common_lora/mod.rs"]
 mod common_lora;
 use common_lora::{cli_json, fixtures, in_ci, max_diff, read, LOGIT_TOL};
 
+/// Logits are per input: `[labels]` for sequence classification, the flattened `[tokens,
+/// outputs]` for token classification and QA (start and end interleaved).
 #[derive(serde::Deserialize)]
 struct Golden {
     base: String,
     labels: Vec<String>,
-    inputs: Vec<String>,
+    /// Texts, or QA's {question, context} pairs (tokenized by the fixture as `ids`).
+    inputs: Vec<serde_json::Value>,
     ids: Vec<Vec<u32>>,
+    type_ids: Vec<Vec<u32>>,
     base_logits: Vec<Vec<f32>>,
     logits: Vec<Vec<f32>>,
+}
+
+impl Golden {
+    /// The inputs when they are single texts (sequence and token classification).
+    fn texts(&self) -> Option<Vec<&str>> {
+        self.inputs.iter().map(serde_json::Value::as_str).collect()
+    }
 }
 
 fn golden(adapter: &str) -> Golden {
@@ -50,13 +62,27 @@ fn open(base: &str) -> Option<TextModel> {
     }
 }
 
+/// The golden's token ids as inputs (their offsets are unused by logits); for texts, checked
+/// against webslm's own tokenization first.
 fn inputs(model: &TextModel, g: &Golden) -> Vec<Tokenized> {
-    let refs: Vec<&str> = g.inputs.iter().map(String::as_str).collect();
-    let inputs = model.tokenize(&refs, false).expect("tokenize");
-    for (t, want) in inputs.iter().zip(&g.ids) {
-        assert_eq!(&t.ids, want, "the golden's ids");
+    if let Some(texts) = g.texts() {
+        let tokenized = model.tokenize(&texts, false).expect("tokenize");
+        for (t, want) in tokenized.iter().zip(&g.ids) {
+            assert_eq!(&t.ids, want, "the golden's ids");
+        }
     }
-    inputs
+    g.ids
+        .iter()
+        .zip(&g.type_ids)
+        .map(|(ids, types)| Tokenized {
+            ids: ids.clone(),
+            type_ids: types.clone(),
+            offsets: vec![(0, 0); ids.len()],
+            words: vec![None; ids.len()],
+            sequence: vec![None; ids.len()],
+            special: vec![false; ids.len()],
+        })
+        .collect()
 }
 
 /// Logits one input at a time, then as one padded batch (they must agree within the bound too).
@@ -94,9 +120,10 @@ fn check(adapter: &str) {
         &g.labels[..],
         "{adapter}: the adapter's labels"
     );
-    let refs: Vec<&str> = g.inputs.iter().map(String::as_str).collect();
-    let scores = model.classify(&refs, false).expect("classify");
-    assert!(scores.iter().flatten().all(|s| g.labels.contains(&s.label)));
+    if let (Some(texts), HeadKind::SequenceClassification) = (g.texts(), model.encoder.head.kind) {
+        let scores = model.classify(&texts, false).expect("classify");
+        assert!(scores.iter().flatten().all(|s| g.labels.contains(&s.label)));
+    }
     let (zero, none): ([AdapterSpec; 1], [AdapterSpec; 0]) = (active(id, 0.0), []);
     for specs in [&zero[..], &none[..]] {
         model.set_adapters(specs).expect("switch");
@@ -131,11 +158,22 @@ fn distilbert_rslora_adapter_with_pre_classifier_and_classifier() {
     check("distilbert-sst");
 }
 
+#[test]
+fn bert_token_classification_adapter() {
+    check("bert-ner");
+}
+
+/// MobileBERT's bottleneck and FFN `dense` layers, and its own `qa_outputs`.
+#[test]
+fn mobilebert_question_answering_adapter() {
+    check("mobilebert-qa");
+}
+
 /// Two adapters on one model, switched per call: each gives its own logits and labels; both at
 /// once is an error (one head can run), and leaves the last good set active.
 #[test]
 fn two_adapters_switched_per_request() {
-    let (ga, gb) = (golden("bert-sst-qv"), golden("bert-sst-2way"));
+    let (ga, gb): (Golden, Golden) = (golden("bert-sst-qv"), golden("bert-sst-2way"));
     let Some(mut model) = open(&ga.base) else { return };
     let inputs = inputs(&model, &ga);
     let (a, _) = model.load_adapter(&read(&peft_dir("bert-sst-qv"))).expect("a");
@@ -251,7 +289,7 @@ fn cli_classify_with_lora() {
     let g = golden("bert-sst-2way");
     let run = |lora: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_webslm"))
-            .args(["classify", "--text", &g.inputs[0]])
+            .args(["classify", "--text", g.texts().expect("texts")[0]])
             .arg("--model")
             .arg(fixtures().join("encoders").join(&g.base))
             .args(["--lora", lora])

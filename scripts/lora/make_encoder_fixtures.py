@@ -16,6 +16,11 @@ Adapters (PEFT's SEQ_CLS task adds the classifier to modules_to_save by itself):
                    bert.pooler.dense), a 2-label head (base has 3) with id2label in config.json
     distilbert-sst tiny-distilbert-sst, r 8, rsLoRA, targets q_lin + v_lin, modules_to_save
                    pre_classifier and classifier (both Linear layers of DistilBERT's head)
+    bert-ner       tiny-bert-ner (token classification), r 8, targets query + value, its classifier
+    mobilebert-qa  tiny-mobilebert-qa (question answering), r 4, targets query, value and every
+                   `dense` (MobileBERT's bottlenecks and FFNs), its own qa_outputs
+Token-level goldens (NER, QA) are per input the flattened [tokens, outputs] logits (QA: start and
+end interleaved), as webslm's TextModel::logits returns them.
 PEFT initialises B to zero (an adapter that changes nothing, so a test could not fail): every A
 and B is redrawn from a seeded normal, and every saved head tensor too, so each adapter moves the
 logits by about as much as they spread.
@@ -26,38 +31,47 @@ tensor"), and webslm loads encoders from safetensors only, so there are no GGUF 
 
 How to run (from the repository root; seconds on 2 cores), in a venv with torch (CPU),
 transformers, peft, safetensors, numpy (here /work/venv-peft):
-    /work/venv-peft/bin/python scripts/lora/make_encoder_fixtures.py
+    /work/venv-peft/bin/python scripts/lora/make_encoder_fixtures.py [NAME ...]
 """
 
 import json
 import os
 import shutil
+import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENCODERS = os.path.join(ROOT, "tests", "fixtures", "encoders")
 OUT = os.path.join(ROOT, "tests", "fixtures", "lora")
 
-# name, base fixture, seed, r, alpha, rslora, targets, modules_to_save, new labels (None: base's)
+# name, base fixture, seed, r, alpha, rslora, targets, modules_to_save, new labels (None: base's),
+# task
 ADAPTERS = [
-    ("bert-sst-qv", "tiny-bert-sst", 21, 8, 16, False, ["query", "value"], None, None),
+    ("bert-sst-qv", "tiny-bert-sst", 21, 8, 16, False, ["query", "value"], None, None, "SEQ_CLS"),
     ("bert-sst-2way", "tiny-bert-sst", 22, 4, 8, False, ["query", "key", "value", "dense"], None,
-     ["ham", "spam"]),
+     ["ham", "spam"], "SEQ_CLS"),
     ("distilbert-sst", "tiny-distilbert-sst", 23, 8, 8, True, ["q_lin", "v_lin"],
-     ["pre_classifier", "classifier"], None),
+     ["pre_classifier", "classifier"], None, "SEQ_CLS"),
+    ("bert-ner", "tiny-bert-ner", 24, 8, 16, False, ["query", "value"], None, None, "TOKEN_CLS"),
+    ("mobilebert-qa", "tiny-mobilebert-qa", 25, 4, 8, False, ["query", "value", "dense"], ["qa_outputs"],
+     None, "QUESTION_ANS"),
 ]
 
+AUTO = {"SEQ_CLS": "AutoModelForSequenceClassification", "TOKEN_CLS": "AutoModelForTokenClassification",
+        "QUESTION_ANS": "AutoModelForQuestionAnswering"}
 
-def load_base(base, labels):
+
+def load_base(base, labels, task="SEQ_CLS"):
     import torch
-    from transformers import AutoModelForSequenceClassification
+    import transformers
+    auto = getattr(transformers, AUTO[task])
     kw = {}
     if labels is not None:
         # A head of another size: transformers draws it fresh (ignore_mismatched_sizes); the
         # adapter's saved copy is redrawn below anyway.
         kw = dict(num_labels=len(labels), id2label=dict(enumerate(labels)),
                   label2id={l: i for i, l in enumerate(labels)}, ignore_mismatched_sizes=True)
-    m = AutoModelForSequenceClassification.from_pretrained(os.path.join(ENCODERS, base), dtype=torch.float32,
+    m = auto.from_pretrained(os.path.join(ENCODERS, base), dtype=torch.float32,
                                                            attn_implementation="eager", **kw)
     m.eval()
     return m
@@ -68,7 +82,10 @@ def logits(model, ids, type_ids):
     with torch.no_grad():
         out = model(input_ids=torch.tensor([ids]), token_type_ids=torch.tensor([type_ids]),
                     attention_mask=torch.ones(1, len(ids), dtype=torch.long))
-    return out.logits[0].float().numpy()
+    if hasattr(out, "start_logits"):
+        # [tokens, 2]: start and end interleaved, as webslm's QA head writes them.
+        return torch.stack([out.start_logits[0], out.end_logits[0]], dim=-1).reshape(-1).float().numpy()
+    return out.logits[0].reshape(-1).float().numpy()
 
 
 def rounded(a):
@@ -91,14 +108,14 @@ def make_adapter(spec, tmp):
     import numpy as np
     import torch
     from peft import LoraConfig, get_peft_model
-    name, base, seed, r, alpha, rslora, targets, to_save, labels = spec
+    name, base, seed, r, alpha, rslora, targets, to_save, labels, task = spec
     g = json.load(open(os.path.join(ENCODERS, base, "golden.json")))
     ids, type_ids = g["ids"], g["type_ids"]
-    base_model = load_base(base, None)
+    base_model = load_base(base, None, task)
     base_logits = [logits(base_model, i, t) for i, t in zip(ids, type_ids)]
-    model = load_base(base, labels)
+    model = load_base(base, labels, task)
     cfg = LoraConfig(r=r, lora_alpha=alpha, use_rslora=rslora, target_modules=targets,
-                     modules_to_save=to_save, lora_dropout=0.0, bias="none", task_type="SEQ_CLS")
+                     modules_to_save=to_save, lora_dropout=0.0, bias="none", task_type=task)
     peft_model = get_peft_model(model, cfg)
     torch.manual_seed(seed)
     for pname, p in peft_model.named_parameters():
@@ -134,7 +151,9 @@ def make_adapter(spec, tmp):
         "adapter": name, "base": base, "r": r, "lora_alpha": alpha, "use_rslora": rslora,
         "targets": targets, "modules_to_save": sorted(peft_model.peft_config["default"].modules_to_save or []),
         "seed": seed, "versions": versions(),
-        "labels": [merged.config.id2label[i] for i in range(merged.config.num_labels)],
+        "task": task,
+        "labels": [] if task == "QUESTION_ANS" else
+                  [merged.config.id2label[i] for i in range(merged.config.num_labels)],
         "inputs": g["inputs"], "ids": ids, "type_ids": type_ids,
         "base_logits": [rounded(b) for b in base_logits],
         "logits": [rounded(m) for m in merged_logits],
@@ -145,8 +164,11 @@ def make_adapter(spec, tmp):
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
+        only = sys.argv[1:]  # adapter names to (re)make; default all
         for spec in ADAPTERS:
             name, base = spec[0], spec[1]
+            if only and name not in only:
+                continue
             peft_dir, golden = make_adapter(spec, tmp)
             with open(os.path.join(tmp, name, "golden.json"), "w") as f:
                 json.dump(golden, f, indent=1)
