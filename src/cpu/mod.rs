@@ -18,5 +18,6 @@ pub mod norm;
 pub mod penalty;
 pub mod pool;
 pub mod rope;
+pub mod rope_kv;
 pub mod softmax;
 pub mod topk;

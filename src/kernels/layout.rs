@@ -6,8 +6,8 @@
 
 use super::shaders::{self, WeightVariant};
 use super::{
-    attention, elementwise, embedding, gemm_gpu, gemv_gpu, kv_append, mask, matmul, norm, penalty, pool, rope, softmax,
-    topk,
+    attention, elementwise, embedding, gemm_gpu, gemv_gpu, kv_append, mask, matmul, norm, penalty, pool, rope, rope_kv,
+    softmax, topk,
 };
 
 /// `override` constants by name, as `GpuContext::pipeline_with` takes them.
@@ -210,6 +210,14 @@ pub const FAMILIES: &[KernelFamily] = &[
         entries: &["rope"],
         overrides: none,
         params: rope::params_layout,
+    },
+    KernelFamily {
+        file: "rope_kv.wgsl",
+        text: shaders::ROPE_KV,
+        assembly: Assembly::Rows,
+        entries: &["rope_kv"],
+        overrides: none,
+        params: rope_kv::params_layout,
     },
     KernelFamily {
         file: "elementwise.wgsl",

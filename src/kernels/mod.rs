@@ -18,6 +18,7 @@ pub mod norm;
 pub mod penalty;
 pub mod pool;
 pub mod rope;
+pub mod rope_kv;
 pub mod shaders;
 pub mod softmax;
 pub mod topk;

@@ -42,6 +42,8 @@ pub const GEMM_GPU: &str = concat!(
 pub const EMBEDDING: &str = include_str!("../../shaders/embedding.wgsl");
 pub const NORM: &str = include_str!("../../shaders/norm.wgsl");
 pub const ROPE: &str = include_str!("../../shaders/rope.wgsl");
+/// The GPU path's fused q/k norm, RoPE and KV-cache store.
+pub const ROPE_KV: &str = include_str!("../../shaders/rope_kv.wgsl");
 pub const SOFTMAX: &str = include_str!("../../shaders/softmax.wgsl");
 /// The attention kernels with their KV reader (`load_k` / `load_v`) for each cache format, and
 /// the Params and bindings both attention kernels share (`attention_io.wgsl`).

@@ -4,7 +4,7 @@
 //! x = embed(ids) [* sqrt(n_embd)]
 //! for each layer:
 //!     h = norm(x);  q, k, v = h Wq (+bq), h Wk (+bk), h Wv (+bv)
-//!     [q, k = rmsnorm per head]; q, k = rope(q, k); cache k, v
+//!     [q, k = rmsnorm per head]; q, k = rope(q, k); cache k, v   (one dispatch on the GPU path)
 //!     a = attention(q, K, V) Wo (+bo);  [a = norm(a)]
 //!     sequential (most):  x = x + a;  h = norm(x);  x = x + [norm](ffn(h))
 //!     parallel (Phi-2):   x = x + a + ffn(h)          (one norm feeds both)
@@ -14,10 +14,11 @@
 //! Bracketed steps are the family knobs of [`DecoderConfig`]. Weights are asked for by their
 //! llama.cpp (GGUF) names; a safetensors checkpoint maps them to HF names (`hf.rs`).
 
-use crate::gpu::{Batch, DType, GpuContext, GpuTensor};
+use crate::gpu::{Batch, DType, GpuContext, GpuTensor, KernelPath};
 use crate::kernels::elementwise::{elementwise, Op};
 use crate::kernels::norm::norm;
 use crate::kernels::rope::rope_pair;
+use crate::kernels::rope_kv::{rope_kv, QkNorm, RopeKv};
 use crate::kernels::{attention::attention, embedding::embedding, GpuWeight};
 use crate::ops::AttentionParams;
 use crate::ops::NormKind;
@@ -306,26 +307,52 @@ impl Decoder {
             layer.wk.forward(batch, &h)?,
             layer.wv.forward(batch, &h)?,
         );
-        if let Some([qn, kn]) = &layer.qk_norm {
-            q = norm(batch, c.norm, &q, qn, None, c.norm_eps)?;
-            k = norm(batch, c.norm, &k, kn, None, c.norm_eps)?;
-        }
         let inv_freq = if local {
             &self.inv_freq_local
         } else {
             &self.inv_freq_global
         };
-        let (q_heads, k_heads) = ((&q, c.n_head), Some((&k, c.n_kv_head)));
-        rope_pair(
-            batch,
-            q_heads,
-            k_heads,
-            c.head_dim,
-            inv_freq,
-            pos0 as u32,
-            c.rope_layout,
-        )?;
-        cache.write(batch, l, &k, &v, pos0, n)?;
+        if batch.ctx().caps.kernels.path == KernelPath::Gpu {
+            // One dispatch for the q/k norms, RoPE and the cache store (see kernels/rope_kv.rs).
+            let lc = &cache.layers[l];
+            let args = RopeKv {
+                q: &q,
+                k: &k,
+                v: &v,
+                n_head: c.n_head,
+                n_kv_head: c.n_kv_head,
+                head_dim: c.head_dim,
+                inv_freq,
+                layout: c.rope_layout,
+                qk_norm: layer.qk_norm.as_ref().map(|[qn, kn]| QkNorm {
+                    kind: c.norm,
+                    q: qn,
+                    k: kn,
+                    eps: c.norm_eps,
+                }),
+                kc: &lc.k,
+                vc: &lc.v,
+                cap: lc.cap,
+                pos0,
+            };
+            rope_kv(batch, &args)?;
+        } else {
+            if let Some([qn, kn]) = &layer.qk_norm {
+                q = norm(batch, c.norm, &q, qn, None, c.norm_eps)?;
+                k = norm(batch, c.norm, &k, kn, None, c.norm_eps)?;
+            }
+            let (q_heads, k_heads) = ((&q, c.n_head), Some((&k, c.n_kv_head)));
+            rope_pair(
+                batch,
+                q_heads,
+                k_heads,
+                c.head_dim,
+                inv_freq,
+                pos0 as u32,
+                c.rope_layout,
+            )?;
+            cache.write(batch, l, &k, &v, pos0, n)?;
+        }
         let lc = &cache.layers[l];
         let p = AttentionParams {
             batch: 1,
