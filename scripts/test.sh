@@ -18,6 +18,10 @@ WEBSLM_KERNELS=gpu cargo test --release --test gpu_stats
 # storage faults, the error kinds and sampling defaults against the Rust side.
 node --import ./tests/js/register.mjs --test tests/js/
 
+# The wasm32 simd128 CPU kernels against the scalar ones, in Node (a small crate of src/simd alone,
+# about 20 s to build).
+scripts/test-wasm-simd.sh
+
 # The browser package end to end in headless Chromium (tests/e2e/). It needs Chromium, the npm
 # packages and wasm-bindgen-cli (.ci/run installs them); under CI=true they are required.
 if [[ -x /usr/bin/chromium && -d node_modules/playwright-core ]] && command -v wasm-bindgen >/dev/null; then

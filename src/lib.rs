@@ -23,6 +23,7 @@ pub mod ops;
 pub mod recovery;
 pub mod rng;
 pub mod sampling;
+pub mod simd;
 pub mod tokenizer;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

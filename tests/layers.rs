@@ -16,6 +16,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     // device-lost callback can run before the loss is reported.
     ("gpu", &["clock"]),
     ("cpu", &["ops", "formats", "rng"]),
+    // The CPU backend's SIMD kernels: runtime code (unlike `cpu`, which its tests compare with).
+    ("simd", &["formats"]),
     ("kernels", &["gpu", "ops", "formats"]),
     ("tokenizer", &["formats"]),
     // Structured output: llguidance over the tokenizer's vocabulary.
@@ -71,6 +73,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "formats",
             "gpu",
             "cpu",
+            "simd",
             "kernels",
             "tokenizer",
             "models",

@@ -3,6 +3,8 @@
 
 #[path = "webslm/bench_cmd.rs"]
 mod bench_cmd;
+#[path = "webslm/bench_cpu_cmd.rs"]
+mod bench_cpu_cmd;
 #[path = "webslm/constraint_opts.rs"]
 mod constraint_opts;
 #[path = "webslm/encoder_cmds.rs"]
@@ -34,6 +36,9 @@ commands:
                              outermost dimension first
   bench-kernels [--quick] [--json]
                              time every kernel x weight format on the GPU next to its CPU twin
+  bench-cpu [--quick] [--json] [--prefill 32]
+                             the SIMD CPU matrix products (no GPU): scalar vs AVX2, 1 vs 2
+                             threads, on SmolLM2 and Gemma 3 projection shapes
   bench --model P [--runs 5] [--prompts 128,512] [--decode 128] [--cost-tokens 8] [--profile N]
         [--context N] [--json FILE|-] [--kernels software|gpu|auto]
                              a decoder end to end, medians over runs: load time, prefill tok/s
@@ -118,6 +123,7 @@ fn main() -> ExitCode {
         Some("info") => info(&args[1..]),
         Some("bench-kernels") => bench_kernels(&args[1..]),
         Some("bench") => bench_cmd::bench(&args[1..]),
+        Some("bench-cpu") => bench_cpu_cmd::bench_cpu(&args[1..]),
         Some("bench-schema") => constraint_opts::bench_schema(&args[1..]),
         Some("logits") => model_cmds::logits(&args[1..]),
         Some("generate") => model_cmds::generate(&args[1..]),

@@ -14,7 +14,9 @@
 use std::fmt;
 
 // Q5_1, Q2_K, Q3_K, Q5_K, IQ4_NL and IQ4_XS: the formats no shipped model uses but requantised
-// downloads do, kept apart so this file stays about the shared tables.
+// downloads do, kept apart so this file stays about the shared tables. The explicit path lets
+// tests/wasm_simd include this file by #[path] and still find it.
+#[path = "quant/lowbit.rs"]
 mod lowbit;
 pub use lowbit::KVALUES_IQ4NL;
 use lowbit::{dequant_iq4_nl, dequant_iq4_xs, dequant_q2_k, dequant_q3_k, dequant_q5_1, dequant_q5_k};
@@ -508,7 +510,9 @@ pub(super) fn k_group_scales(g: usize, d: f32, dmin: f32, scales: &[u8]) -> [(f3
     })
 }
 
-fn get_scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {
+/// The 6-bit (scale, min) pair `j` (0..8) of a Q4_K / Q5_K block's 12 packed scale bytes (layout
+/// above); public for the integer dot products in `simd`, which apply them to whole sub-blocks.
+pub fn get_scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {
     if j < 4 {
         (q[j] & 63, q[j + 4] & 63)
     } else {
