@@ -18,18 +18,13 @@
 
 // vec4s of query / output a workgroup holds: heads_per_inv * head_dim / 4 (the host keeps it so).
 const MAX_ACC: u32 = 256u;
-const MAX_HEADS: u32 = 16u;
 // Keys per tile: at most 16, and at most MAX_ACC vec4s of keys (4 keys of head_dim 256).
 const MAX_TILE: u32 = 16u;
-const NO_SCORE: f32 = -3.0e38;
 
-var<workgroup> qs: array<vec4<f32>, MAX_ACC>;   // [head j][dim vec4 i]
+// With attention_online.wgsl's qs ([head j][dim vec4 i]) and kt ([key tt][dim vec4 i]) of
+// TILE_VEC4 = MAX_ACC vec4s.
 var<workgroup> acc: array<vec4<f32>, MAX_ACC>;  // [head j][dim vec4 i], unnormalised output
-var<workgroup> kt: array<vec4<f32>, MAX_ACC>;   // [key tt][dim vec4 i] of the current tile
-var<workgroup> sc: array<f32, 256>;             // [head j][key tt]: score, then weight
-var<workgroup> m: array<f32, MAX_HEADS>;        // running max per head
-var<workgroup> l: array<f32, MAX_HEADS>;        // running sum of exp per head
-var<workgroup> corr: array<f32, MAX_HEADS>;     // this tile's rescale of each head's acc
+// sc, m, l, corr (one row per head j) and online_softmax: attention_online.wgsl.
 
 @compute @workgroup_size(WG)
 fn attention_gpu(
@@ -69,35 +64,14 @@ fn attention_gpu(
             var x = NO_SCORE;
             let t = t0 + tt;
             if (tt < tk && (p.use_mask == 0u || mask[ch.b * p.kv_len + t] != 0u)) {
-                var dot_qk = 0.0;
-                for (var i = 0u; i < d4; i++) {
-                    dot_qk += dot(qs[j * d4 + i], kt[tt * d4 + i]);
-                }
-                x = dot_qk * p.scale;
-                if (p.softcap > 0.0) {
-                    x = p.softcap * tanh(clamp(x / p.softcap, -15.0, 15.0));
-                }
+                x = tile_score(j, tt, d4);
             }
             sc[e] = x;
         }
         workgroupBarrier();
         // Online softmax, one lane per head: the scores become weights.
         if (lane < ch.nh) {
-            var m_new = m[lane];
-            for (var tt = 0u; tt < tk; tt++) {
-                m_new = max(m_new, sc[lane * tile + tt]);
-            }
-            var sum = 0.0;
-            for (var tt = 0u; tt < tk; tt++) {
-                let x = sc[lane * tile + tt];
-                let wt = select(exp(x - m_new), 0.0, x == NO_SCORE);
-                sc[lane * tile + tt] = wt;
-                sum += wt;
-            }
-            let cr = select(exp(m[lane] - m_new), 1.0, m[lane] == NO_SCORE);
-            corr[lane] = cr;
-            l[lane] = l[lane] * cr + sum;
-            m[lane] = m_new;
+            online_softmax(lane, tile, tk);
         }
         workgroupBarrier();
         // Values: lanes across (head, dim vec4); adjacent lanes read adjacent bytes of a row.

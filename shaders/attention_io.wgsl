@@ -67,14 +67,21 @@ fn chunk_of(id: u32) -> Chunk {
     let b = irow / (head_groups * p.n_kv_head * p.q_len);
     let h0 = kvh * group + hg * p.heads_per_inv;
     let qpos = p.pos0 + s;
+    let keys = chunk_keys(c, qpos, qpos);
+    let nh = min(p.heads_per_inv, group - hg * p.heads_per_inv);
+    return Chunk(b, s, kvh, c, h0, nh, (b * p.q_len + s) * p.n_head + h0, qpos, keys.x, keys.y);
+}
+
+// Keys [lo, hi) of chunk c that some query at positions first..=last sees: when causal, up to
+// the last query and from the first one's window start.
+fn chunk_keys(c: u32, first: u32, last: u32) -> vec2<u32> {
     var lo = c * p.chunk;
     var hi = min(p.kv_len, lo + p.chunk);
     if (p.causal != 0u) {
-        hi = min(hi, qpos + 1u);
-        if (p.window != 0u && qpos + 1u > p.window) {
-            lo = max(lo, qpos + 1u - p.window);
+        hi = min(hi, last + 1u);
+        if (p.window != 0u && first + 1u > p.window) {
+            lo = max(lo, first + 1u - p.window);
         }
     }
-    let nh = min(p.heads_per_inv, group - hg * p.heads_per_inv);
-    return Chunk(b, s, kvh, c, h0, nh, (b * p.q_len + s) * p.n_head + h0, qpos, lo, hi);
+    return vec2<u32>(lo, hi);
 }

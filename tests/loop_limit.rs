@@ -20,11 +20,11 @@ use common::{assert_close, gpu, gpu_exact_loop_budget, run_f32};
 use webslm::cpu;
 use webslm::gpu::{Batch, GpuContext, GpuError, GpuOptions, GpuTensor, PipelineKey};
 use webslm::kernels::attention::{partial_cost, plan};
-use webslm::kernels::attention_gpu;
 use webslm::kernels::loop_budget::{largest, Loops, LOOP_LIMIT};
 use webslm::kernels::norm::norm;
 use webslm::kernels::pool::pool;
 use webslm::kernels::softmax::softmax;
+use webslm::kernels::{attention_gpu, attention_prefill_gpu};
 use webslm::kernels::{shaders, RowLoops};
 use webslm::ops::{AttentionParams, NormKind, Pooling};
 use webslm::rng::Rng;
@@ -232,13 +232,27 @@ fn gpu_path_attention_within_its_loop_budget() {
             "{name}: {plan:?}"
         );
     }
-    // SmolLM2's heads: a budget of about four tiles per chunk.
-    let p = decoder(2, 300, 9, 3, 64);
+    // The prefill kernel (q_len > 1) at the same shapes.
+    for (name, p, _) in long_prefills() {
+        let plan = attention_prefill_gpu::plan(&p, LOOP_LIMIT).expect("plan");
+        let d4 = (p.head_dim / 4) as u64;
+        assert!(
+            attention_prefill_gpu::prefill_cost(d4, plan.chunk as u64) <= LOOP_LIMIT,
+            "{name}: prefill {plan:?}"
+        );
+    }
+    // SmolLM2's heads: a budget of about four tiles per chunk, for a decoded token (split-K
+    // decoding) and two queries (the tiled prefill: two tiles per chunk).
+    let p = decoder(1, 300, 9, 3, 64);
     let budget = attention_gpu::gpu_cost(3, 16, 64);
     let Some(small) = open(budget) else { return };
     let plan = attention_gpu::plan(&p, budget).expect("plan");
     assert!(plan.n_chunks >= 4 && plan.chunk <= 64, "{plan:?}");
     check_attention(&small, &p, false, 70);
+    let p = decoder(2, 300, 9, 3, 64);
+    let plan = attention_prefill_gpu::plan(&p, budget).expect("plan");
+    assert!(plan.n_chunks >= 8 && plan.chunk <= 32, "{plan:?}");
+    check_attention(&small, &p, false, 71);
 }
 
 /// The check above can fail: planned for a budget a few keys above the limit, attention comes

@@ -113,16 +113,40 @@ fn heads_per_invocation(p: &AttentionParams) -> usize {
     group.min(MAX_D4 / (p.head_dim / 4).max(1)).clamp(1, MAX_HEADS)
 }
 
-/// The attention kernel texts (software path, GPU path) for the KV format of `k` and `v` (f32 or
-/// packed f16, both the same), with the pipeline variant name they go by.
-pub(crate) fn kv_reader(k: &GpuTensor, v: &GpuTensor) -> Result<([&'static str; 2], &'static str), GpuError> {
+/// The attention kernel texts (software path, GPU path decode, GPU path prefill) for the KV
+/// format of `k` and `v` (f32 or packed f16, both the same), with the pipeline variant name they
+/// go by.
+pub(crate) fn kv_reader(k: &GpuTensor, v: &GpuTensor) -> Result<([&'static str; 3], &'static str), GpuError> {
     match (k.dtype, v.dtype) {
-        (DType::F32, DType::F32) => Ok(([shaders::ATTENTION, shaders::ATTENTION_GPU], "")),
-        (DType::F16, DType::F16) => Ok(([shaders::ATTENTION_KV_F16, shaders::ATTENTION_GPU_KV_F16], "kv_f16")),
+        (DType::F32, DType::F32) => Ok((
+            [
+                shaders::ATTENTION,
+                shaders::ATTENTION_GPU,
+                shaders::ATTENTION_PREFILL_GPU,
+            ],
+            "",
+        )),
+        (DType::F16, DType::F16) => Ok((
+            [
+                shaders::ATTENTION_KV_F16,
+                shaders::ATTENTION_GPU_KV_F16,
+                shaders::ATTENTION_PREFILL_GPU_KV_F16,
+            ],
+            "kv_f16",
+        )),
         (kd, vd) => Err(GpuError::InvalidArgument(format!(
             "attention: keys {kd:?} and values {vd:?} must both be f32 or both f16"
         ))),
     }
+}
+
+/// Which partial kernel runs: the software path's, or on the GPU path split-K flash decoding for
+/// one query per sequence and tiled flash attention for a prefill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Partial {
+    Software,
+    GpuDecode,
+    GpuPrefill,
 }
 
 /// Bytes per cached key or value element.
@@ -172,8 +196,12 @@ pub fn attention(
     if let Some(m) = key_mask {
         expect_len("key mask", m, product("key mask", &[p.batch, p.kv_len])?)?;
     }
-    let ([software_text, gpu_text], variant) = kv_reader(k, v)?;
-    let path = batch.ctx().caps.kernels.path;
+    let ([software_text, gpu_text, prefill_text], variant) = kv_reader(k, v)?;
+    let kernel = match batch.ctx().caps.kernels.path {
+        KernelPath::Software => Partial::Software,
+        KernelPath::Gpu if p.q_len > 1 => Partial::GpuPrefill,
+        KernelPath::Gpu => Partial::GpuDecode,
+    };
     let budget = batch.ctx().caps.loop_budget;
     let AttentionPlan {
         heads_per_invocation: heads,
@@ -181,9 +209,10 @@ pub fn attention(
         rows: inv_rows,
         chunk,
         n_chunks,
-    } = match path {
-        KernelPath::Software => plan(p, budget)?,
-        KernelPath::Gpu => super::attention_gpu::plan(p, budget)?,
+    } = match kernel {
+        Partial::Software => plan(p, budget)?,
+        Partial::GpuDecode => super::attention_gpu::plan(p, budget)?,
+        Partial::GpuPrefill => super::attention_prefill_gpu::plan(p, budget)?,
     };
     check(
         "attention_combine",
@@ -227,8 +256,13 @@ pub fn attention(
         part_ml.binding(),
     ];
     let groups = product("attention chunks", &[inv_rows, n_chunks])?;
-    match path {
-        KernelPath::Software => {
+    let elem_bytes = kv_elem_bytes(k.dtype);
+    let kv_bytes = match kernel {
+        Partial::GpuPrefill => super::attention_prefill_gpu::kv_bytes_fetched(p, elem_bytes),
+        _ => p.kv_bytes_fetched(p.n_kv_head * head_groups, elem_bytes),
+    };
+    match kernel {
+        Partial::Software => {
             let partial = dim_u32("attention invocations", groups)?;
             let wg = workgroup_size(partial);
             let key = PipelineKey {
@@ -241,17 +275,20 @@ pub fn attention(
             // attention_partial's dynamically indexed private arrays: acc (MAX_D4 vec4s), the largest.
             batch.ctx().stats.private_array((MAX_D4 * 16) as u64);
         }
-        KernelPath::Gpu => {
-            // One workgroup per (row, chunk); its state is in workgroup memory and scalars.
-            let pipeline = super::attention_gpu::pipeline(ctx, gpu_text, variant)?;
+        Partial::GpuDecode | Partial::GpuPrefill => {
+            // One workgroup per (row or row tile, chunk); its state is in workgroup memory,
+            // scalars and constant-indexed registers.
+            let pipeline = match kernel {
+                Partial::GpuPrefill => {
+                    super::attention_gpu::pipeline(ctx, "attention_prefill_gpu", prefill_text, variant)?
+                }
+                _ => super::attention_gpu::pipeline(ctx, "attention_gpu", gpu_text, variant)?,
+            };
             batch.dispatch(&pipeline, params, &buffers, dim_u32("attention workgroups", groups)?)?;
             batch.ctx().stats.private_array(0);
         }
     }
-    batch
-        .ctx()
-        .stats
-        .read_kv(p.kv_bytes_fetched(p.n_kv_head * head_groups, kv_elem_bytes(k.dtype)));
+    batch.ctx().stats.read_kv(kv_bytes);
 
     let combine = dim_u32("attention invocations", rows * p.head_dim / 4)?;
     let wg = workgroup_size(combine);

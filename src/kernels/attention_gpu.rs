@@ -19,8 +19,9 @@ pub const LANES: u32 = 64;
 /// `MAX_ACC` in attention_gpu.wgsl: vec4s of query and output one workgroup holds.
 const MAX_ACC: usize = 256;
 const MAX_HEADS: usize = 16;
-const MAX_TILE: usize = 16;
-/// Workgroups to aim for in a decode step: a few per compute unit of a large GPU.
+/// Keys per tile at most (here and in the prefill kernel).
+pub(crate) const MAX_TILE: usize = 16;
+/// Workgroups to aim for in a decode step or a prefill: a few per compute unit of a large GPU.
 const TARGET_WORKGROUPS: usize = 256;
 /// Fewest keys per workgroup: below this the combine pass costs more than the split saves.
 const MIN_CHUNK: usize = 64;
@@ -71,13 +72,7 @@ pub fn plan(p: &AttentionParams, loop_budget: u64) -> Result<AttentionPlan, GpuE
                 budget: loop_budget,
             }
         })?;
-    let want_chunks = TARGET_WORKGROUPS.div_ceil(rows.max(1));
-    let chunk = (p.kv_len.div_ceil(want_chunks).max(MIN_CHUNK) as u64).next_multiple_of(tile);
-    // The budget's largest chunk, rounded down to whole tiles when it allows one.
-    let chunk = match chunk.min(max_chunk) {
-        c if c >= tile => c / tile * tile,
-        c => c,
-    } as usize;
+    let chunk = chunk_size(p.kv_len, rows, tile, max_chunk);
     let n_chunks = p.kv_len.div_ceil(chunk).max(1);
     Ok(AttentionPlan {
         heads_per_invocation: heads,
@@ -88,12 +83,30 @@ pub fn plan(p: &AttentionParams, loop_budget: u64) -> Result<AttentionPlan, GpuE
     })
 }
 
-/// The `attention_gpu` pipeline reading K and V through `reader` (the KV format's text).
-pub fn pipeline(ctx: &GpuContext, reader: &'static str, variant: &str) -> Result<Arc<Kernel>, GpuError> {
+/// Keys per chunk when `rows` workgroups would cover `kv_len` keys unsplit: enough chunks to
+/// reach about `TARGET_WORKGROUPS` workgroups, each a whole number of `tile`-key tiles, and at most
+/// `max_chunk` (the loop budget's), rounded down to whole tiles when that allows one.
+pub(crate) fn chunk_size(kv_len: usize, rows: usize, tile: u64, max_chunk: u64) -> usize {
+    let want_chunks = TARGET_WORKGROUPS.div_ceil(rows.max(1));
+    let chunk = (kv_len.div_ceil(want_chunks).max(MIN_CHUNK) as u64).next_multiple_of(tile);
+    (match chunk.min(max_chunk) {
+        c if c >= tile => c / tile * tile,
+        c => c,
+    }) as usize
+}
+
+/// The GPU-path attention pipeline `kernel` (`attention_gpu` or `attention_prefill_gpu`, its
+/// entry point) from `text`, the module for the KV format (`shaders::ATTENTION_GPU...`).
+pub fn pipeline(
+    ctx: &GpuContext,
+    kernel: &'static str,
+    text: &'static str,
+    variant: &str,
+) -> Result<Arc<Kernel>, GpuError> {
     let key = PipelineKey {
-        kernel: "attention_gpu",
+        kernel,
         variant: variant.into(),
         workgroup: LANES,
     };
-    ctx.pipeline(key, "attention_gpu", || shaders::plain(reader))
+    ctx.pipeline(key, kernel, || shaders::plain(text))
 }

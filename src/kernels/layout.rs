@@ -180,6 +180,22 @@ pub const FAMILIES: &[KernelFamily] = &[
         params: attention::params_layout,
     },
     KernelFamily {
+        file: "attention_prefill_gpu.wgsl",
+        text: shaders::ATTENTION_PREFILL_GPU,
+        assembly: Assembly::Plain,
+        entries: &["attention_prefill_gpu"],
+        overrides: none,
+        params: attention::params_layout,
+    },
+    KernelFamily {
+        file: "attention_prefill_gpu.wgsl",
+        text: shaders::ATTENTION_PREFILL_GPU_KV_F16,
+        assembly: Assembly::Plain,
+        entries: &["attention_prefill_gpu"],
+        overrides: none,
+        params: attention::params_layout,
+    },
+    KernelFamily {
         file: "kv_append.wgsl",
         text: shaders::KV_APPEND,
         assembly: Assembly::Plain,

@@ -5,6 +5,7 @@
 
 pub mod attention;
 pub mod attention_gpu;
+pub mod attention_prefill_gpu;
 pub mod elementwise;
 pub mod embedding;
 pub mod gemm_gpu;

@@ -61,21 +61,27 @@ pub const ATTENTION_KV_F16: &str = concat!(
     "\n",
     include_str!("../../shaders/attention.wgsl")
 );
+/// A real-GPU attention module: the KV reader, what both attention kernels share
+/// (`attention_io.wgsl`), what the two GPU-path kernels share (`attention_online.wgsl`), the kernel.
+macro_rules! gpu_attention {
+    ($kv:literal, $kernel:literal) => {
+        concat!(
+            include_str!(concat!("../../shaders/", $kv)),
+            "\n",
+            include_str!("../../shaders/attention_io.wgsl"),
+            "\n",
+            include_str!("../../shaders/attention_online.wgsl"),
+            "\n",
+            include_str!(concat!("../../shaders/", $kernel))
+        )
+    };
+}
 /// The real-GPU decode attention (`KernelPath::Gpu`), with the same KV readers.
-pub const ATTENTION_GPU: &str = concat!(
-    include_str!("../../shaders/kv_f32.wgsl"),
-    "\n",
-    include_str!("../../shaders/attention_io.wgsl"),
-    "\n",
-    include_str!("../../shaders/attention_gpu.wgsl")
-);
-pub const ATTENTION_GPU_KV_F16: &str = concat!(
-    include_str!("../../shaders/kv_f16.wgsl"),
-    "\n",
-    include_str!("../../shaders/attention_io.wgsl"),
-    "\n",
-    include_str!("../../shaders/attention_gpu.wgsl")
-);
+pub const ATTENTION_GPU: &str = gpu_attention!("kv_f32.wgsl", "attention_gpu.wgsl");
+pub const ATTENTION_GPU_KV_F16: &str = gpu_attention!("kv_f16.wgsl", "attention_gpu.wgsl");
+/// The real-GPU prefill attention (`KernelPath::Gpu`, q_len > 1): tiled flash attention.
+pub const ATTENTION_PREFILL_GPU: &str = gpu_attention!("kv_f32.wgsl", "attention_prefill_gpu.wgsl");
+pub const ATTENTION_PREFILL_GPU_KV_F16: &str = gpu_attention!("kv_f16.wgsl", "attention_prefill_gpu.wgsl");
 pub const KV_APPEND: &str = include_str!("../../shaders/kv_append.wgsl");
 pub const ACTIVATIONS: &str = include_str!("../../shaders/activations.wgsl");
 /// The elementwise kernel with the activations it applies.
