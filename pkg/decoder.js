@@ -190,7 +190,10 @@ export function decoderEngine(first, modelId, loadInfo, reopen) {
     // API), and requests keep naming it by the same string id.
     reopen: async () => {
       const web = await reopen();
-      for (const a of adapters.values()) a.wasmId = attach(web, a.resolved, await fetchAdapter(a.resolved)).id;
+      // (One still loading, wasmId -1, is attached by its own queued call, on the new engine.)
+      for (const a of adapters.values()) {
+        if (a.wasmId >= 0) a.wasmId = attach(web, a.resolved, await fetchAdapter(a.resolved)).id;
+      }
       return web;
     },
     lostError: (/** @type {string} */ message) => new WebslmError('DeviceLost', message),

@@ -7,6 +7,8 @@ pub mod constraint;
 pub mod gpu_model;
 pub mod kernels;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod lora;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod model;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod prompt;

@@ -38,16 +38,26 @@ pub fn load(opts: &Opts) -> Result<Loaded, String> {
     })
 }
 
-/// `--lora PATH[:SCALE]` (repeatable): each adapter (a GGUF adapter or a PEFT folder) attached
-/// and active at its scale (default 1).
+/// `--lora PATH[:SCALE]` (repeatable): each adapter (a GGUF adapter or a PEFT folder) read, with
+/// its scale (default 1) and its path for messages.
+pub fn read_adapters(specs: &[&str]) -> Result<Vec<(String, webslm::lora::LoraAdapter, f32)>, String> {
+    specs
+        .iter()
+        .map(|spec| {
+            let (path, scale) = match spec.rsplit_once(':') {
+                Some((p, s)) if s.parse::<f32>().is_ok() => (p, s.parse::<f32>().unwrap_or(1.0)),
+                _ => (*spec, 1.0),
+            };
+            let adapter = webslm::lora::read(std::path::Path::new(path)).map_err(|e| format!("--lora {path}: {e}"))?;
+            Ok((path.to_string(), adapter, scale))
+        })
+        .collect()
+}
+
+/// Every `--lora` adapter attached and active at its scale.
 fn load_adapters(specs: &[&str], engine: &mut Engine) -> Result<(), String> {
     let mut active = Vec::new();
-    for spec in specs {
-        let (path, scale) = match spec.rsplit_once(':') {
-            Some((p, s)) if s.parse::<f32>().is_ok() => (p, s.parse::<f32>().unwrap_or(1.0)),
-            _ => (*spec, 1.0),
-        };
-        let adapter = webslm::lora::read(std::path::Path::new(path)).map_err(|e| format!("--lora {path}: {e}"))?;
+    for (path, adapter, scale) in read_adapters(specs)? {
         let (id, _) = engine
             .load_adapter(&adapter)
             .map_err(|e| format!("--lora {path}: {e}"))?;
