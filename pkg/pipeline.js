@@ -1,16 +1,67 @@
 // transformers.js-style pipelines over createEngine: `const classify = await
 // pipeline('sentiment-analysis', model); await classify('I love it')`. Each pipeline function
-// takes a `signal` in its options.
+// takes a `signal` in its options. `{ adapter }` in the options (a LoRA adapter spec, or a list
+// of them) is loaded once and runs on every call of the pipeline.
 
+import { resolveAdapter } from './adapter.js';
 import { createEngine } from './engine.js';
 import { WebslmError } from './errors.js';
 import { resolveModel } from './models.js';
 import { PIPELINE_TASKS, requireTask } from './task.js';
 
 /**
+ * The pipeline tasks whose engine takes LoRA adapters: those that run a decoder. Encoder tasks
+ * join this list once src/web.rs's WebTextModel has loadAdapter (issue 19's encoder LoRA); the
+ * rest of the pipeline code is already task-independent (see withAdapters).
+ */
+export const ADAPTER_TASKS = Object.freeze(['text-generation']);
+
+/**
+ * The pipeline option `adapter` as a list of specs, each checked before any download; an
+ * AdapterError for a task whose engine cannot take one yet.
+ * @param {string} task
+ * @param {unknown} adapter  a spec, a list of specs, or undefined
+ * @returns {import('./webslm.js').AdapterSpec[]}
+ */
+export function pipelineAdapters(task, adapter) {
+  if (adapter === undefined) return [];
+  const specs = Array.isArray(adapter) ? adapter : [adapter];
+  if (!ADAPTER_TASKS.includes(task)) {
+    throw new WebslmError(
+      'AdapterError',
+      `the ${task} pipeline does not take LoRA adapters yet (only ${ADAPTER_TASKS.join(', ')})`,
+    );
+  }
+  for (const spec of specs) resolveAdapter(spec);
+  return specs;
+}
+
+/**
+ * Loads `specs` onto `engine` (unloading it if one fails) and returns the request field naming
+ * them all at their scales.
+ * @param {any} engine
+ * @param {import('./webslm.js').AdapterSpec[]} specs
+ * @param {AbortSignal} [signal]
+ * @returns {Promise<import('./webslm.js').ActiveAdapter[]>}
+ */
+async function withAdapters(engine, specs, signal) {
+  const active = [];
+  try {
+    for (const spec of specs) {
+      const { id, scale } = await engine.loadAdapter(spec, { signal });
+      active.push({ id, scale });
+    }
+  } catch (e) {
+    await engine.unload();
+    throw e;
+  }
+  return active;
+}
+
+/**
  * @param {string} task
  * @param {import('./webslm.js').ModelSpec} model
- * @param {import('./webslm.js').EngineOptions} [options]
+ * @param {import('./webslm.js').PipelineOptions} [options]
  * @returns {Promise<(...args: any[]) => Promise<unknown>>}
  */
 export async function pipeline(task, model, options = {}) {
@@ -20,8 +71,11 @@ export async function pipeline(task, model, options = {}) {
   // createEngine checks against config.json before any weight byte is fetched.
   const declared = typeof model === 'string' ? resolveModel(model).task : model.task;
   if (declared) requireTask(typeof model === 'string' ? model : (model.id ?? model.url ?? 'the model'), declared, wanted);
+  const { adapter, ...engineOptions } = /** @type {import('./webslm.js').PipelineOptions} */ (options);
+  const specs = pipelineAdapters(task, adapter);
   const spec = typeof model === 'string' || model.task ? model : { ...model, task: wanted };
-  const engine = /** @type {any} */ (await createEngine(/** @type {import('./webslm.js').ModelSpec} */ (spec), options));
+  const engine = /** @type {any} */ (await createEngine(/** @type {import('./webslm.js').ModelSpec} */ (spec), engineOptions));
+  const adapters = await withAdapters(engine, specs, engineOptions.signal);
   switch (task) {
     case 'sentiment-analysis':
     case 'text-classification':
@@ -46,7 +100,8 @@ export async function pipeline(task, model, options = {}) {
     case 'text-generation':
       return async (/** @type {string} */ prompt, /** @type {any} */ req = {}) => {
         const { signal, ...rest } = req;
-        const out = await engine.completions.create({ ...rest, prompt }, { signal });
+        // The pipeline's adapters, unless the call names its own (`adapters: []`: the base model).
+        const out = await engine.completions.create({ adapters, ...rest, prompt }, { signal });
         return [{ generated_text: prompt + out.choices[0].text }];
       };
     default:

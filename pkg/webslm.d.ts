@@ -23,6 +23,54 @@ export type ModelSpec =
       specialTokensMapUrl?: string;
     };
 
+/**
+ * A LoRA adapter (issue 19), fetched, sha256-checked and cached like a model's files:
+ * llama.cpp's GGUF adapter (`url` ending in .gguf), a PEFT folder (`url` of
+ * adapter_model.safetensors with `configUrl` of adapter_config.json), or a catalogue-like `files`
+ * list naming either by `path`.
+ */
+export interface AdapterSpec {
+  /** What requests name it by (`adapters: [{ id }]`). */
+  id: string;
+  url?: string;
+  sha256?: string;
+  size?: number;
+  /** A PEFT adapter's adapter_config.json. */
+  configUrl?: string;
+  configSha256?: string;
+  files?: { path: string; url: string; sha256?: string; size?: number }[];
+  /** Which format, when a URL does not say. */
+  format?: 'gguf' | 'peft';
+  /** The scale a request naming it without one gets (default 1; 0 is the base model). */
+  scale?: number;
+}
+
+/** An adapter spec checked and resolved to its files. */
+export interface ResolvedAdapter {
+  id: string;
+  scale: number;
+  format: 'gguf' | 'peft';
+  weights: ModelFile;
+  /** PEFT's adapter_config.json. */
+  config?: ModelFile;
+}
+
+/** An adapter attached to an engine. */
+export interface LoadedAdapter {
+  id: string;
+  format: 'gguf' | 'peft';
+  /** Its default scale. */
+  scale: number;
+  /** GPU memory the adapter added: its own tensors' bytes, nothing of the base model's. */
+  gpuBytes: number;
+}
+
+/** One adapter of a request's active set (`scale` default: the spec's). */
+export interface ActiveAdapter {
+  id: string;
+  scale?: number;
+}
+
 export interface Progress {
   file: string;
   loaded: number;
@@ -69,6 +117,12 @@ export interface EngineOptions extends CallOptions, CatalogueOptions {
   contextLength?: number;
   /** Force a kernel path (default 'auto'); another value is a GpuError before any download. */
   kernels?: KernelPath;
+}
+
+/** A pipeline's options: the engine's, and LoRA adapters loaded once for every call. */
+export interface PipelineOptions extends EngineOptions {
+  /** Adapter specs (text-generation for now); each call runs with all of them at their scales. */
+  adapter?: AdapterSpec | AdapterSpec[];
 }
 
 /** A catalogue id's downloads, as checkSupport reports them. */
@@ -144,6 +198,11 @@ export interface GenerationRequest {
   grammar?: string;
   /** Extension: output matching a regular expression. */
   regex?: string;
+  /**
+   * LoRA adapters this request runs with, each loaded by `loadAdapter` (absent or empty: the
+   * base model). Switching between requests uploads no weights.
+   */
+  adapters?: ActiveAdapter[];
 }
 
 export type ResponseFormat =
@@ -202,6 +261,15 @@ export interface Engine {
   promptIds(messages: ChatMessage[], options?: CallOptions): Promise<number[]>;
   /** Forgets the KV cache, so the next prompt is prefilled in full (no prefix reuse). */
   resetCache(options?: CallOptions): Promise<void>;
+  /**
+   * Fetches (or reads from the cache), verifies and attaches a LoRA adapter; an adapter that
+   * does not fit the model (architecture, targets, shapes) is an AdapterError naming the tensor.
+   */
+  loadAdapter(spec: AdapterSpec, options?: CallOptions): Promise<LoadedAdapter>;
+  /** Frees an adapter's GPU memory. */
+  unloadAdapter(id: string, options?: CallOptions): Promise<void>;
+  /** The adapters loaded, in load order. */
+  adapters(): Promise<LoadedAdapter[]>;
   /**
    * After a GPU device loss the running call rejects with a `DeviceLost` error and the next call
    * reopens the model on a new device (weights from the Cache API): how many times that happened.
@@ -265,6 +333,7 @@ export type ErrorKind =
   | 'UnsupportedModel'
   | 'TokenizerError'
   | 'InvalidConstraint'
+  | 'AdapterError'
   | 'ModelError'
   | 'LoadError'
   | 'UnknownModel'
@@ -291,17 +360,17 @@ export function createEngine(model: ModelSpec, options?: EngineOptions): Promise
 export function pipeline(
   task: 'sentiment-analysis' | 'text-classification',
   model: ModelSpec,
-  options?: EngineOptions,
+  options?: PipelineOptions,
 ): Promise<(text: string | string[], options?: CallOptions) => Promise<LabelScore[]>>;
 export function pipeline(
   task: 'feature-extraction',
   model: ModelSpec,
-  options?: EngineOptions,
+  options?: PipelineOptions,
 ): Promise<(text: string | string[], options?: CallOptions) => Promise<number[][]>>;
 export function pipeline(
   task: 'token-classification' | 'ner',
   model: ModelSpec,
-  options?: EngineOptions,
+  options?: PipelineOptions,
 ): Promise<
   (
     text: string | string[],
@@ -311,14 +380,14 @@ export function pipeline(
 export function pipeline(
   task: 'question-answering',
   model: ModelSpec,
-  options?: EngineOptions,
+  options?: PipelineOptions,
 ): Promise<
   (input: { question: string; context: string }, options?: CallOptions & { top_k?: number }) => Promise<Answer | Answer[] | null>
 >;
 export function pipeline(
   task: 'text-generation',
   model: ModelSpec,
-  options?: EngineOptions,
+  options?: PipelineOptions,
 ): Promise<(prompt: string, req?: GenerationRequest & CallOptions) => Promise<{ generated_text: string }[]>>;
 export function checkSupport(
   model: ModelSpec,

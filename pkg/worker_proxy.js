@@ -71,6 +71,18 @@ export async function createWorkerEngine(model, { onProgress, contextLength, sig
           tokenizerUrl: absolute(model.tokenizerUrl),
           tokenizerConfigUrl: absolute(model.tokenizerConfigUrl),
         };
+  /** An adapter spec with its URLs absolute (anything else is left for resolveAdapter to refuse). */
+  const absoluteAdapter = (/** @type {any} */ spec) =>
+    spec && typeof spec === 'object'
+      ? {
+          ...spec,
+          url: typeof spec.url === 'string' ? absolute(spec.url) : spec.url,
+          configUrl: typeof spec.configUrl === 'string' ? absolute(spec.configUrl) : spec.configUrl,
+          files: Array.isArray(spec.files)
+            ? spec.files.map((/** @type {any} */ f) => (typeof f?.url === 'string' ? { ...f, url: absolute(f.url) } : f))
+            : spec.files,
+        }
+      : spec;
   /** @type {{ model: string, loadInfo: import('./webslm.js').LoadInfo, kind: 'decoder' | 'textModel' }} */
   let shape;
   try {
@@ -101,6 +113,7 @@ export async function createWorkerEngine(model, { onProgress, contextLength, sig
     return (/** @type {any[]} */ ...args) => {
       const sig = at >= 0 ? args[at]?.signal : undefined;
       const sent = args.slice(0, at >= 0 ? at : args.length);
+      if (path === 'loadAdapter') sent[0] = absoluteAdapter(sent[0]);
       if (streams && args[0]?.stream) return Promise.resolve(stream(path, sent, sig));
       const result = request(
         { type: MSG.call, path, args: sent },

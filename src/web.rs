@@ -16,6 +16,7 @@ use crate::formats::gguf::{GgufError, GgufFile};
 use crate::formats::safetensors::{SafetensorsError, SafetensorsFile};
 use crate::generate::{generate_text_async, Limits};
 use crate::gpu::{kernel_path, GpuContext, GpuError, GpuOptions, KernelChoice};
+use crate::lora::{AdapterSpec, LoraError};
 use crate::models::encoder::{Encoder, EncoderConfig};
 use crate::models::files::ModelFiles;
 use crate::models::streaming::StreamingSource;
@@ -71,6 +72,18 @@ fn analysis_error(e: AnalysisError) -> JsValue {
         AnalysisError::Model(m) => model_error_kind(m),
         AnalysisError::InputTooLong { .. } | AnalysisError::QuestionTooLong { .. } => "InputTooLong",
         _ => "ModelError",
+    };
+    js_error(kind, e)
+}
+
+/// A LoRA adapter's error: a broken file is a `FormatError`, a GPU failure keeps its kind, and
+/// everything else (an adapter that does not fit the base model, an unknown id, a bad scale) is
+/// an `AdapterError` naming the tensor and shapes.
+fn lora_error(e: LoraError) -> JsValue {
+    let kind = match &e {
+        LoraError::Gpu(g) => gpu_error(g),
+        LoraError::Gguf(_) | LoraError::Safetensors(_) => "FormatError",
+        _ => "AdapterError",
     };
     js_error(kind, e)
 }
@@ -411,6 +424,9 @@ struct GenerateOptions {
     ignore_eos: bool,
     /// Structured output, as pkg/decoder.js maps OpenAI's `response_format`, `grammar`, `regex`.
     constraint: Option<WebConstraint>,
+    /// The LoRA adapters this request runs with (`[{ id, scale }]`, ids from `loadAdapter`);
+    /// absent or empty: the base model. Switching sets scales only, never uploads weights.
+    adapters: Vec<AdapterSpec>,
 }
 
 /// `{ type: 'json_object' | 'json_schema' | 'grammar' | 'regex', value }`: `value` is the schema
@@ -498,6 +514,7 @@ impl WebEngine {
             ..d
         };
         params.validate().map_err(|e| js_error("ModelError", e))?;
+        self.engine.set_adapters(&o.adapters).map_err(lora_error)?;
         let mut sampler = Sampler::new(params);
         // A bad schema, grammar or regex fails here, before any token.
         let mut guide = match o.constraint {
@@ -549,6 +566,37 @@ impl WebEngine {
         let guide = Guide::new(&vocab, spec);
         self.vocab = Some(vocab);
         Ok(guide?)
+    }
+
+    /// Attaches a LoRA adapter held in memory: `format` `gguf` (llama.cpp's adapter file, in
+    /// `weights`) or `peft` (`adapter_model.safetensors` in `weights`, `adapter_config.json` in
+    /// `config`). It is checked against the model and uploaded once, inactive until a request
+    /// names it. Resolves to `{ id, gpu_bytes }`: the id requests use, and the GPU bytes added.
+    #[wasm_bindgen(js_name = loadAdapter)]
+    pub fn load_adapter(&mut self, format: &str, weights: &[u8], config: Option<Vec<u8>>) -> Result<JsValue, JsValue> {
+        let adapter = match (format, config) {
+            ("gguf", _) => crate::lora::gguf::parse(weights),
+            ("peft", Some(config)) => crate::lora::peft::parse(&config, weights),
+            ("peft", None) => return Err(js_error("AdapterError", "a PEFT adapter needs its adapter_config.json")),
+            (other, _) => return Err(js_error("AdapterError", format!("unknown adapter format {other:?}"))),
+        }
+        .map_err(lora_error)?;
+        let (id, gpu_bytes) = self.engine.load_adapter(&adapter).map_err(lora_error)?;
+        #[derive(Serialize)]
+        struct Loaded {
+            id: u32,
+            gpu_bytes: f64,
+        }
+        to_js(&Loaded {
+            id,
+            gpu_bytes: gpu_bytes as f64,
+        })
+    }
+
+    /// Frees adapter `id`'s GPU memory (an `AdapterError` for an id not loaded).
+    #[wasm_bindgen(js_name = unloadAdapter)]
+    pub fn unload_adapter(&mut self, id: u32) -> Result<(), JsValue> {
+        self.engine.unload_adapter(id).map_err(lora_error)
     }
 
     /// Forgets the KV cache (the next prompt is prefilled from scratch).

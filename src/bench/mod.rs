@@ -10,6 +10,8 @@ pub mod cpu_kernels;
 pub mod gpu_model;
 pub mod kernels;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod lora;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod model;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod prompt;

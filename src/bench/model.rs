@@ -23,6 +23,7 @@ use crate::models::ModelError;
 use crate::sampling::{Sampler, SamplingParams};
 
 use super::gpu_model::{self, Predicted, TokenWork};
+use super::lora::{attach_and_measure, BenchAdapter, LoraCost};
 use super::prompt::prompt_ids;
 
 #[derive(Clone, Debug)]
@@ -35,6 +36,8 @@ pub struct ModelBenchConfig {
     pub cost_tokens: usize,
     /// Tokens decoded with per-kernel profiling (0: none).
     pub profile_tokens: usize,
+    /// LoRA adapters attached after each load and active for every measurement (`--lora`).
+    pub adapters: Vec<BenchAdapter>,
 }
 
 /// One run's timings.
@@ -185,6 +188,8 @@ pub struct ModelBench {
     pub kv_cache_bytes: u64,
     pub gpu_peak_bytes: u64,
     pub profile: Option<Profile>,
+    /// With `--lora`: the GPU bytes the adapters added and what switching them costs.
+    pub lora: Option<LoraCost>,
     /// The prompts run, so peers can run the very same ids.
     pub prompts: Vec<Vec<u32>>,
 }
@@ -248,6 +253,7 @@ pub fn bench_model(
     let mut prompts = Vec::new();
     // What only the last run measures: the per-token cost, and the device's figures.
     let mut last = None;
+    let mut lora = None;
     for run in 0..n_runs {
         let is_last = run + 1 == n_runs;
         let sw = Stopwatch::start();
@@ -268,6 +274,15 @@ pub fn bench_model(
             let tokenizer = engine.tokenizer()?;
             for &len in &cfg.prompt_lens {
                 prompts.push(prompt_ids(&tokenizer, len).map_err(ModelError::Config)?);
+            }
+        }
+        if !cfg.adapters.is_empty() {
+            // Not in the load time: that is the base model's. The step after a switch decodes the
+            // prompt's first token into the cache the switch emptied.
+            let first = prompts.first().and_then(|p| p.first()).copied().unwrap_or(0);
+            let cost = attach_and_measure(&mut engine, &cfg.adapters, |e| timed_step(e, first).map(|_| ()))?;
+            if is_last {
+                lora = Some(cost);
             }
         }
         let mut ttft_secs = Vec::new();
@@ -314,7 +329,7 @@ pub fn bench_model(
     // Every engine of the runs is gone: the profiled one has the device to itself.
     let profile = match cfg.profile_tokens {
         0 => None,
-        n => Some(profile_kernels(path, &options, &prompts[0], n)?),
+        n => Some(profile_kernels(path, &options, &cfg.adapters, &prompts[0], n)?),
     };
     Ok(ModelBench {
         model: path.display().to_string(),
@@ -331,6 +346,7 @@ pub fn bench_model(
         model_tok_s: per_token.model_tok_s(),
         per_token,
         profile,
+        lora,
         prompts,
     })
 }
@@ -385,7 +401,13 @@ fn token_cost(engine: &mut Engine, mut token: u32, tokens: usize) -> Result<(Tok
 }
 
 /// Decodes `tokens` tokens after `prompt` with every dispatch submitted and timed alone.
-fn profile_kernels(path: &Path, options: &EngineOptions, prompt: &[u32], tokens: usize) -> Result<Profile, ModelError> {
+fn profile_kernels(
+    path: &Path,
+    options: &EngineOptions,
+    adapters: &[BenchAdapter],
+    prompt: &[u32],
+    tokens: usize,
+) -> Result<Profile, ModelError> {
     let options = EngineOptions {
         gpu: GpuOptions {
             profile_kernels: true,
@@ -394,6 +416,9 @@ fn profile_kernels(path: &Path, options: &EngineOptions, prompt: &[u32], tokens:
         ..options.clone()
     };
     let mut engine = Engine::load(path, &options)?;
+    if !adapters.is_empty() {
+        attach_and_measure(&mut engine, adapters, |_| Ok(()))?;
+    }
     let first = engine.generate(prompt, 1, &mut greedy(), &[], |_| true)?;
     let mut token = first.ids.first().copied().unwrap_or(0);
     let empty_submit_ms = empty_submit_secs(&engine)? * 1000.0;

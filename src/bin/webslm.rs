@@ -49,7 +49,8 @@ commands:
                              invocations, serial loads, private arrays) and the decode tok/s
                              they predict on two reference GPUs (a model, not a measurement);
                              --profile N times each kernel over N tokens; --json - prints the
-                             JSON alone on stdout
+                             JSON alone on stdout; --lora PATH[:SCALE] (repeatable) runs with
+                             adapters and reports the GPU bytes they add and what switching costs
   generate --model P --prompt T [--max-tokens N] [--temperature X] [--top-k K] [--top-p P]
            [--min-p M] [--repeat-penalty R] [--seed S] [--stop STR] [--json]
            [--json-schema FILE | --json-object | --grammar FILE | --regex R]

@@ -2,6 +2,7 @@
 //! `webslm::bench::model`), as a table on stdout and optionally JSON for `scripts/bench/`
 //! (`--json FILE`, or `--json -` for the JSON alone on stdout, the table then going to stderr).
 
+use webslm::bench::lora::BenchAdapter;
 use webslm::bench::model::{bench_model, ModelBench, ModelBenchConfig};
 use webslm::engine::EngineOptions;
 
@@ -22,6 +23,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             "profile",
             "json",
             "context",
+            "lora",
         ],
     )?;
     let path = opts.required("model")?;
@@ -34,6 +36,10 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         },
         cost_tokens: opts.get("cost-tokens", 8)?,
         profile_tokens: opts.get("profile", 0)?,
+        adapters: super::model_cmds::read_adapters(&opts.all("lora"))?
+            .into_iter()
+            .map(|(name, adapter, scale)| BenchAdapter { name, adapter, scale })
+            .collect(),
     };
     // The KV cache is sized for the default context (or --context), as a user would run it, so
     // the memory reported is real; it grows to what the benchmark needs, within the model's
@@ -92,6 +98,23 @@ fn print_report(r: &ModelBench, mut print_line: impl FnMut(String) -> Result<(),
         r.weight_bytes as f64 / MIB,
         r.kv_cache_bytes as f64 / MIB
     ))?;
+    if let Some(l) = &r.lora {
+        print_line(format!(
+            "LoRA {}: {:.3} MiB of adapter tensors; GPU memory +{:.3} MiB on a {:.1} MiB base",
+            l.adapters.join(" "),
+            l.adapter_tensor_bytes as f64 / MIB,
+            l.gpu_bytes_added as f64 / MIB,
+            l.base_weight_bytes as f64 / MIB
+        ))?;
+        print_line(format!(
+            "  switching: {} queue writes, {} bytes allocated; first token after a switch: {} queue writes, \
+             {:+} bytes alive",
+            l.switch_queue_writes,
+            l.switch_bytes_allocated,
+            l.step_after_switch_queue_writes,
+            l.step_after_switch_live_bytes_delta
+        ))?;
+    }
     let c = &r.cost;
     print_line(format!(
         "per decoded token at position {} ({} tokens): {:.0} dispatches, {:.0} submits",

@@ -38,12 +38,19 @@ pub fn load(opts: &Opts) -> Result<Loaded, String> {
     })
 }
 
-/// `--lora PATH[:SCALE]` (repeatable): each adapter (a GGUF adapter or a PEFT folder) attached
-/// and active at its scale (default 1).
+/// `--lora PATH[:SCALE]` (repeatable): each adapter (a GGUF adapter or a PEFT folder) read, with
+/// its scale (default 1) and its path for messages.
+pub fn read_adapters(specs: &[&str]) -> Result<Vec<(String, webslm::lora::LoraAdapter, f32)>, String> {
+    specs
+        .iter()
+        .map(|spec| read_adapter(spec).map(|(path, adapter, scale)| (path.to_string(), adapter, scale)))
+        .collect()
+}
+
+/// Every `--lora` adapter attached and active at its scale.
 fn load_adapters(specs: &[&str], engine: &mut Engine) -> Result<(), String> {
     let mut active = Vec::new();
-    for spec in specs {
-        let (path, adapter, scale) = read_adapter(spec)?;
+    for (path, adapter, scale) in read_adapters(specs)? {
         let (id, _) = engine
             .load_adapter(&adapter)
             .map_err(|e| format!("--lora {path}: {e}"))?;

@@ -18,6 +18,9 @@ export const state = {
   decodersBuilt: 0,
   /** The `kernels` argument the last adapterInfo() or WeightLoader.create() received. */
   lastKernels: 'unset',
+  /** LoRA adapters attached, as (format, weight bytes, config bytes), in order; and unloaded ids. */
+  adaptersLoaded: [],
+  adaptersUnloaded: [],
 };
 
 /** src/web.rs's `gpu_options` and `Kernels`: the stub adapter is a software one. */
@@ -139,6 +142,18 @@ class StubDecoder {
   }
   reset() {
     if (this.lost) throw deviceLost();
+  }
+  /** src/web.rs loadAdapter: ids count up per engine; a format it does not know is an AdapterError. */
+  nextAdapter = 0;
+  loadAdapter(format, weights, config) {
+    if (this.lost) throw deviceLost();
+    if (format !== 'gguf' && format !== 'peft')
+      throw Object.assign(new Error(`unknown adapter format ${format}`), { name: 'AdapterError' });
+    state.adaptersLoaded.push({ format, weights: weights.length, config: config?.length });
+    return { id: this.nextAdapter++, gpu_bytes: weights.length };
+  }
+  unloadAdapter(id) {
+    state.adaptersUnloaded.push(id);
   }
   isLost() {
     return this.lost;
