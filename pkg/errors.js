@@ -14,6 +14,7 @@ export const WASM_ERROR_KINDS = Object.freeze([
   'UnsupportedModel',
   'TokenizerError',
   'InvalidConstraint',
+  'InvalidRequest',
   'ModelError',
 ]);
 

@@ -265,6 +265,7 @@ export type ErrorKind =
   | 'UnsupportedModel'
   | 'TokenizerError'
   | 'InvalidConstraint'
+  | 'InvalidRequest'
   | 'ModelError'
   | 'LoadError'
   | 'UnknownModel'
