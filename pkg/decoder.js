@@ -21,12 +21,66 @@ export const SAMPLING_DEFAULTS = Object.freeze({
 /** The most tokens a request generates when it does not say. */
 export const MAX_TOKENS_DEFAULT = 256;
 
+/** OpenAI's limits on the request options below (src/sampling.rs checks the same). */
+export const REQUEST_LIMITS = Object.freeze({ max_n: 128, max_top_logprobs: 20, max_logit_bias: 100, max_penalty: 2 });
+
+const invalid = (/** @type {string} */ message) => new WebslmError('InvalidRequest', message);
+
 /**
- * The wasm `generate` options for an OpenAI-style request.
+ * `value` if it is a number in [lo, hi] (an integer when `integer`), else an InvalidRequest.
+ * @param {string} name
+ * @param {unknown} value
+ * @param {number} lo
+ * @param {number} hi
+ * @param {boolean} [integer]
+ */
+function inRange(name, value, lo, hi, integer = false) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < lo || value > hi || (integer && !Number.isInteger(value))) {
+    throw invalid(`${name} = ${JSON.stringify(value)} must be ${integer ? 'an integer' : 'a number'} in ${lo}..${hi}`);
+  }
+  return value;
+}
+
+/**
+ * OpenAI's `logit_bias` ({"token id": bias}) as the `[id, bias]` pairs src/web.rs takes.
+ * @param {unknown} bias
+ * @returns {[number, number][]}
+ */
+export function logitBiasPairs(bias) {
+  if (bias === undefined || bias === null) return [];
+  if (typeof bias !== 'object' || Array.isArray(bias)) throw invalid('logit_bias must be an object of token id -> bias');
+  return Object.entries(bias).map(([id, b]) => {
+    if (!/^\d+$/.test(id) || Number(id) > 0xffffffff) throw invalid(`logit_bias key '${id}' is not a token id`);
+    const m = REQUEST_LIMITS.max_logit_bias;
+    return [Number(id), inRange(`logit_bias[${id}]`, b, -m, m)];
+  });
+}
+
+/**
+ * `logprobs` and `top_logprobs` as chat.completions takes them (a boolean and 0..20); the legacy
+ * completions endpoint's `logprobs: N` (a count) means `top_logprobs: N`.
+ * @param {import('./webslm.js').GenerationRequest} req
+ */
+export function logprobsParams(req) {
+  const lp = req.logprobs ?? false;
+  const m = REQUEST_LIMITS.max_top_logprobs;
+  if (typeof lp === 'number') return { logprobs: true, top_logprobs: inRange('logprobs', lp, 0, m, true) };
+  if (typeof lp !== 'boolean') throw invalid(`logprobs = ${JSON.stringify(lp)} must be a boolean`);
+  const top = req.top_logprobs ?? 0;
+  inRange('top_logprobs', top, 0, m, true);
+  if (top > 0 && !lp) throw invalid('top_logprobs needs logprobs: true');
+  return { logprobs: lp, top_logprobs: top };
+}
+
+/**
+ * The wasm `generate` options for an OpenAI-style request; out-of-range options are
+ * InvalidRequest errors before anything runs.
  * @param {import('./webslm.js').GenerationRequest} req
  */
 export function generationParams(req) {
   const d = SAMPLING_DEFAULTS;
+  const pm = REQUEST_LIMITS.max_penalty;
+  if (req.seed !== undefined && req.seed !== null) inRange('seed', req.seed, 0, Number.MAX_SAFE_INTEGER, true);
   return {
     max_tokens: req.max_tokens ?? MAX_TOKENS_DEFAULT,
     temperature: req.temperature ?? d.temperature,
@@ -34,12 +88,30 @@ export function generationParams(req) {
     top_p: req.top_p ?? d.top_p,
     min_p: req.min_p ?? d.min_p,
     repeat_penalty: req.repeat_penalty ?? d.repeat_penalty,
+    frequency_penalty: inRange('frequency_penalty', req.frequency_penalty ?? 0, -pm, pm),
+    presence_penalty: inRange('presence_penalty', req.presence_penalty ?? 0, -pm, pm),
+    logit_bias: logitBiasPairs(req.logit_bias),
+    ...logprobsParams(req),
     // OpenAI samples afresh on every call unless a seed is given.
     seed: req.seed ?? Math.floor(Math.random() * 2 ** 32),
     stop: /** @type {string[]} */ ([]).concat(req.stop ?? []),
     ignore_eos: Boolean(req.ignore_eos),
     constraint: constraintParam(req),
   };
+}
+
+/**
+ * How many choices a request wants (`n`, 1..128) and whether a stream ends with OpenAI's usage
+ * chunk (`stream_options: { include_usage: true }`).
+ * @param {import('./webslm.js').GenerationRequest} req
+ */
+export function choiceParams(req) {
+  const n = inRange('n', req.n ?? 1, 1, REQUEST_LIMITS.max_n, true);
+  const so = req.stream_options ?? {};
+  if (typeof so !== 'object' || (so.include_usage !== undefined && typeof so.include_usage !== 'boolean')) {
+    throw invalid('stream_options must be { include_usage: boolean }');
+  }
+  return { n, includeUsage: Boolean(so.include_usage) };
 }
 
 /**
@@ -74,7 +146,8 @@ export function constraintParam(req) {
 }
 
 /**
- * @typedef {{ text: string, ids: number[], prompt_tokens: number, finish_reason: 'stop' | 'length' | 'abort', prefill_secs: number, decode_secs: number }} Generation
+ * One choice as the wasm side returns it; `logprobs` is OpenAI's `{ content }` when asked for.
+ * @typedef {{ text: string, ids: number[], prompt_tokens: number, finish_reason: 'stop' | 'length' | 'abort', prefill_secs: number, decode_secs: number, logprobs?: { content: object[] } | null }} Generation
  */
 
 /** What a generation aborted before it started returns. */
@@ -87,19 +160,25 @@ const NOT_STARTED = /** @type {Generation} */ ({
   decode_secs: 0,
 });
 
-const usage = (/** @type {Generation} */ out) => ({
-  prompt_tokens: out.prompt_tokens,
-  completion_tokens: out.ids.length,
-  total_tokens: out.prompt_tokens + out.ids.length,
-});
+/** OpenAI's usage of n choices: the prompt counted once, every choice's tokens. */
+export const usage = (/** @type {Generation[]} */ outs) => {
+  const prompt = outs[0]?.prompt_tokens ?? 0;
+  const completion = outs.reduce((sum, o) => sum + o.ids.length, 0);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+};
+
+/** A choice's `logprobs` field: OpenAI's `{ content }`, or null when not asked for. */
+const logprobsOf = (/** @type {Generation} */ out) => out.logprobs ?? null;
 
 /**
- * The reply shapes of one endpoint: the whole reply (`full`), a streamed `chunk`, and the
- * stream's `last` chunk, which carries the finish reason and the usage.
+ * The reply shapes of one endpoint: the whole reply (`full`, n choices), a streamed `chunk` of
+ * choice `index`, a choice's `finish` chunk (the last one of a single choice also carries the
+ * usage, as before `n`), and OpenAI's usage-only chunk (`stream_options.include_usage`).
  * @typedef {{
- *   full: (id: string, created: number, out: Generation) => object,
- *   chunk: (id: string, created: number, piece: string, first: boolean) => object,
- *   last: (id: string, created: number, out: Generation) => object,
+ *   full: (id: string, created: number, outs: Generation[]) => object,
+ *   chunk: (id: string, created: number, index: number, piece: string, first: boolean, logprobs: object[] | undefined) => object,
+ *   finish: (id: string, created: number, index: number, out: Generation, outs: Generation[] | null) => object,
+ *   usage: (id: string, created: number, outs: Generation[]) => object,
  * }} Shape
  */
 
@@ -109,7 +188,7 @@ const usage = (/** @type {Generation} */ out) => ({
  * @param {string} chunkObject
  * @param {(out: Generation) => object} fullChoice
  * @param {(piece: string, first: boolean) => object} chunkChoice
- * @param {object} lastChoice  a last chunk's choice, before its finish_reason
+ * @param {object} lastChoice  a finish chunk's choice, before its finish_reason
  * @returns {Shape}
  */
 function shape(model, object, chunkObject, fullChoice, chunkChoice, lastChoice) {
@@ -120,21 +199,38 @@ function shape(model, object, chunkObject, fullChoice, chunkChoice, lastChoice) 
     model,
   });
   return {
-    full: (id, created, out) => ({
+    full: (id, created, outs) => ({
       ...head(id, created, object),
-      choices: [{ index: 0, ...fullChoice(out), finish_reason: out.finish_reason }],
-      usage: usage(out),
-      webslm: { ids: out.ids, prefill_secs: out.prefill_secs, decode_secs: out.decode_secs },
+      choices: outs.map((out, index) => ({
+        index,
+        ...fullChoice(out),
+        logprobs: logprobsOf(out),
+        finish_reason: out.finish_reason,
+      })),
+      usage: usage(outs),
+      webslm: {
+        ids: outs[0].ids,
+        prefill_secs: outs[0].prefill_secs,
+        decode_secs: outs.reduce((t, o) => t + o.decode_secs, 0),
+      },
     }),
-    chunk: (id, created, piece, first) => ({
+    chunk: (id, created, index, piece, first, logprobs) => ({
       ...head(id, created, chunkObject),
-      choices: [{ index: 0, ...chunkChoice(piece, first), finish_reason: null }],
+      choices: [
+        {
+          index,
+          ...chunkChoice(piece, first),
+          ...(logprobs ? { logprobs: { content: logprobs } } : {}),
+          finish_reason: null,
+        },
+      ],
     }),
-    last: (id, created, out) => ({
+    finish: (id, created, index, out, outs) => ({
       ...head(id, created, chunkObject),
-      choices: [{ index: 0, ...lastChoice, finish_reason: out.finish_reason }],
-      usage: usage(out),
+      choices: [{ index, ...lastChoice, finish_reason: out.finish_reason }],
+      ...(outs ? { usage: usage(outs) } : {}),
     }),
+    usage: (id, created, outs) => ({ ...head(id, created, chunkObject), choices: [], usage: usage(outs) }),
   };
 }
 
@@ -218,7 +314,7 @@ export function decoderEngine(first, modelId, loadInfo, reopen) {
    * @param {(web: any) => ArrayLike<number>} promptIds
    * @param {ReturnType<typeof generationParams>} params
    * @param {unknown} requested  the request's `adapters`
-   * @param {((piece: string) => void) | undefined} onText
+   * @param {((piece: string, logprobs?: object[]) => void) | undefined} onText
    * @param {{ stop: boolean }} handle
    * @param {AbortSignal} [signal]
    * @returns {Promise<Generation>}
@@ -237,8 +333,8 @@ export function decoderEngine(first, modelId, loadInfo, reopen) {
         const ids = Uint32Array.from(promptIds(web));
         // Numeric ids now, not when the request was made: a recovery may have renumbered them.
         const run = { ...params, adapters: adapterParams(requested, adapters) };
-        return await web.generate(ids, run, (/** @type {string} */ piece) => {
-          onText?.(piece);
+        return await web.generate(ids, run, (/** @type {string} */ piece, /** @type {object[] | undefined} */ lps) => {
+          onText?.(piece, lps ?? undefined);
           return !handle.stop;
         });
       } finally {
@@ -260,13 +356,42 @@ export function decoderEngine(first, modelId, loadInfo, reopen) {
     const id = `webslm-${created}-${Math.random().toString(36).slice(2, 8)}`;
     const params = generationParams(req);
     adapterParams(req.adapters, adapters); // an unknown adapter fails here, before the queue
+    const { n, includeUsage } = choiceParams(req);
+    // Choice i samples with seed + i (src/sampling.rs `choice_seed`), one after another; each
+    // after the first reuses the prompt's KV cache.
+    const paramsOf = (/** @type {number} */ i) => ({ ...params, seed: params.seed + i });
     const handle = { stop: false };
     const signal = options?.signal;
-    if (!req.stream) return shape.full(id, created, await generate(promptIds, params, req.adapters, undefined, handle, signal));
+    if (!req.stream) {
+      const outs = [];
+      for (let i = 0; i < n && !handle.stop; i++) {
+        outs.push(await generate(promptIds, paramsOf(i), req.adapters, undefined, handle, signal));
+      }
+      return shape.full(id, created, outs);
+    }
     return streamChunks(
-      (onText, h) => generate(promptIds, params, req.adapters, onText, h, signal),
-      (piece, first) => shape.chunk(id, created, piece, first),
-      (out) => shape.last(id, created, out),
+      async (push, h) => {
+        const outs = [];
+        for (let i = 0; i < n && !h.stop; i++) {
+          let first = true;
+          const out = await generate(
+            promptIds,
+            paramsOf(i),
+            req.adapters,
+            (piece, lps) => {
+              push(shape.chunk(id, created, i, piece, first, lps));
+              first = false;
+            },
+            h,
+            signal,
+          );
+          outs.push(out);
+          // A single choice's finish chunk carries the usage too (webslm did before `n`).
+          push(shape.finish(id, created, i, out, n === 1 ? outs : null));
+        }
+        return outs;
+      },
+      (outs) => (includeUsage ? [shape.usage(id, created, outs)] : []),
       handle,
     );
   }

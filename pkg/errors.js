@@ -15,6 +15,7 @@ export const WASM_ERROR_KINDS = Object.freeze([
   'TokenizerError',
   'InvalidConstraint',
   'AdapterError',
+  'InvalidRequest',
   'ModelError',
 ]);
 

@@ -43,27 +43,22 @@ export function channel() {
 }
 
 /**
- * Text pieces as an async iterator of chunks; the last chunk carries the finish reason. Leaving
- * the loop early (`break`) stops the generation.
+ * Chunks pushed by a generation, read as an async iterator; when it resolves, `last(out)`'s
+ * chunks close the stream. Leaving the loop early (`break`) stops the generation.
  * @template C, O
- * @param {(onText: (piece: string) => void, handle: { stop: boolean }) => Promise<O>} start
- * @param {(piece: string, first: boolean) => C} chunk
- * @param {(out: O) => C} last
+ * @param {(push: (chunk: C) => void, handle: { stop: boolean }) => Promise<O>} start
+ * @param {(out: O) => C[]} last
  * @param {{ stop: boolean }} handle  the generation's stop flag (an AbortSignal may set it too)
  * @returns {AsyncIterable<C>}
  */
-export function streamChunks(start, chunk, last, handle) {
+export function streamChunks(start, last, handle) {
   /** @type {ReturnType<typeof channel<C>>} */
   const ch = channel();
-  let first = true;
   let finished = false;
-  start((piece) => {
-    ch.push(chunk(piece, first));
-    first = false;
-  }, handle).then(
+  start((c) => ch.push(c), handle).then(
     (out) => {
       finished = true;
-      ch.push(last(out));
+      for (const c of last(out)) ch.push(c);
       ch.close(undefined);
     },
     (error) => {

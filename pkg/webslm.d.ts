@@ -186,6 +186,21 @@ export interface GenerationRequest {
   min_p?: number;
   /** Divides the logits of recently generated tokens (default 1: off). */
   repeat_penalty?: number;
+  /** -2..2: logit -= frequency_penalty * count, over the last 64 generated tokens (default 0). */
+  frequency_penalty?: number;
+  /** -2..2: logit -= presence_penalty if the token was among the last 64 generated (default 0). */
+  presence_penalty?: number;
+  /** Token id -> -100..100 added to its logit before penalties and sampling. */
+  logit_bias?: Record<string, number>;
+  /** Each token's log-probability (log-softmax of the raw logits, before temperature, penalties
+   * and bias). completions also takes a count here, meaning `top_logprobs`. */
+  logprobs?: boolean | number;
+  /** 0..20 likeliest alternatives per token (needs `logprobs`). */
+  top_logprobs?: number;
+  /** 1..128 choices, choice i sampled with seed + i (default 1). */
+  n?: number;
+  /** With `stream`: `include_usage` ends the stream with a chunk of `choices: []` and `usage`. */
+  stream_options?: { include_usage?: boolean };
   /** Default: a fresh random seed per call (as OpenAI's API). */
   seed?: number;
   stop?: string | string[];
@@ -210,6 +225,17 @@ export type ResponseFormat =
   | { type: 'json_object' }
   | { type: 'json_schema'; json_schema: { name?: string; schema: object; strict?: boolean } };
 
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  /** The token's own bytes (it may hold part of a UTF-8 character). */
+  bytes: number[];
+}
+
+export interface Logprobs {
+  content: (TokenLogprob & { top_logprobs: TokenLogprob[] })[];
+}
+
 export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
@@ -221,7 +247,7 @@ export interface ChatCompletion {
   object: 'chat.completion';
   created: number;
   model: string;
-  choices: { index: number; message: ChatMessage; finish_reason: 'stop' | 'length' | 'abort' }[];
+  choices: { index: number; message: ChatMessage; logprobs: Logprobs | null; finish_reason: 'stop' | 'length' | 'abort' }[];
   usage: Usage;
 }
 
@@ -230,7 +256,7 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: { index: number; delta: { content?: string }; finish_reason: string | null }[];
+  choices: { index: number; delta: { content?: string }; logprobs?: Logprobs; finish_reason: string | null }[];
   usage?: Usage;
 }
 
@@ -334,6 +360,7 @@ export type ErrorKind =
   | 'TokenizerError'
   | 'InvalidConstraint'
   | 'AdapterError'
+  | 'InvalidRequest'
   | 'ModelError'
   | 'LoadError'
   | 'UnknownModel'

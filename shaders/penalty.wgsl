@@ -1,7 +1,10 @@
-// Repetition penalties on the logits, in place, before top-k (llama.cpp's `penalties` sampler):
-// for each distinct recent token id with its count,
-//   logit = logit > 0 ? logit / repeat : logit * repeat
-//   logit -= presence + count * frequency
+// logit_bias and repetition penalties on the logits, in place, before top-k, in llama.cpp's
+// order (its `logit_bias` sampler, then `penalties`): for each distinct id with its bias and
+// its count among recent tokens,
+//   logit += bias
+//   if count > 0:
+//     logit = logit > 0 ? logit / repeat : logit * repeat
+//     logit -= presence + count * frequency
 // One invocation per distinct id, so no two invocations touch the same logit.
 
 struct Params {
@@ -15,6 +18,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> ids: array<u32>;
 @group(0) @binding(3) var<storage, read> counts: array<u32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
 
 @compute @workgroup_size(WG)
 fn penalty(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -23,7 +27,10 @@ fn penalty(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups)
         return;
     }
     let id = ids[i];
-    var l = logits[id];
-    l = select(l * p.repeat, l / p.repeat, l > 0.0);
-    logits[id] = l - p.presence - f32(counts[i]) * p.frequency;
+    var l = logits[id] + bias[i];
+    if (counts[i] > 0u) {
+        l = select(l * p.repeat, l / p.repeat, l > 0.0);
+        l -= p.presence + f32(counts[i]) * p.frequency;
+    }
+    logits[id] = l;
 }

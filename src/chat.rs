@@ -69,7 +69,7 @@ impl ChatSession {
         sampler: &mut Sampler,
         stop_ids: &[u32],
         guide: Option<&mut Guide>,
-        on_text: impl FnMut(&str) -> bool,
+        mut on_text: impl FnMut(&str) -> bool,
     ) -> Result<TurnReport, ChatError> {
         // The conversation changes only when the turn succeeds, so a failed turn can be retried.
         let mut messages = self.messages.clone();
@@ -94,7 +94,7 @@ impl ChatSession {
             stop_ids,
             stop_strings: &[],
         };
-        let reply = generate_text(engine, tokenizer, &prompt, sampler, limits, guide, on_text)?;
+        let reply = generate_text(engine, tokenizer, &prompt, sampler, limits, guide, |t, _| on_text(t))?;
         let prefilled_tokens = reply.stats.prefilled_tokens;
         self.rendered = prompt_text + &reply.text;
         self.ids = prompt;

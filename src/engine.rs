@@ -8,6 +8,7 @@ use crate::chat_template::{ChatTemplate, ChatTemplateError};
 use crate::clock::Stopwatch;
 use crate::constraint::{ConstraintError, Guide, Mask};
 use crate::gpu::{Batch, DType, GpuContext, GpuOptions, GpuTensor};
+use crate::kernels::logprobs::logprobs;
 use crate::kernels::mask::mask_logits;
 use crate::kernels::penalty::penalize;
 use crate::kernels::topk::{top_k, TopK};
@@ -18,7 +19,7 @@ use crate::models::safetensors_source::{SafetensorsSource, ShardedSource};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::models::{source::GgufSource, tensor_source::TensorSource};
 use crate::models::{Decoder, KvCache, KvDtype, ModelError};
-use crate::sampling::{Sampler, SamplingParams};
+use crate::sampling::{Sampler, SamplingParams, TokenLogprobs};
 use crate::tokenizer::{Tokenizer, TokenizerError};
 
 /// Options for loading a model.
@@ -70,6 +71,8 @@ pub struct GenerationStats {
     /// forward pass), and tokens the grammar forced (no top-k, no readback).
     pub mask_secs: f64,
     pub forced_tokens: usize,
+    /// With `SamplingParams::logprobs`: one entry per id of `ids`.
+    pub logprobs: Vec<TokenLogprobs>,
 }
 
 impl GenerationStats {
@@ -114,8 +117,38 @@ fn argmax(row: &[f32]) -> u32 {
 
 /// How the next token is chosen: sampled from the GPU's candidates, or forced by a grammar.
 enum Choice {
-    Sample(Vec<(u32, f32)>),
+    Sample(Candidates),
     Forced(u32),
+}
+
+/// Each candidate's log-probability under the raw logits, and the raw logits' top ids with theirs.
+type CandidateLogprobs = (Vec<f32>, Vec<(u32, f32)>);
+
+/// The GPU's top candidates (id, logit after bias, penalties and mask), best first; with
+/// logprobs, their [`CandidateLogprobs`].
+struct Candidates {
+    list: Vec<(u32, f32)>,
+    logprobs: Option<CandidateLogprobs>,
+}
+
+impl Candidates {
+    /// `id`'s log-probabilities, when they were computed and `id` is a candidate.
+    fn logprobs_of(&self, id: u32) -> Option<TokenLogprobs> {
+        let (lps, top) = self.logprobs.as_ref()?;
+        let at = self.list.iter().position(|c| c.0 == id)?;
+        Some(TokenLogprobs {
+            id,
+            logprob: lps[at],
+            top: top.clone(),
+        })
+    }
+}
+
+/// What [`Engine::record_candidates`] leaves to read back: the candidates, and with logprobs
+/// the candidates' log-probabilities (plus log-sum-exp) and the raw logits' top ids.
+struct Recorded {
+    top: TopK,
+    logprobs: Option<(GpuTensor, Option<TopK>)>,
 }
 
 pub struct Engine {
@@ -288,43 +321,85 @@ impl Engine {
         }
     }
 
-    /// Records penalties (from `history`), the grammar's mask and top-k on `logits` into `batch`.
+    /// Records logit_bias and penalties (from `generated`, this request's tokens), the grammar's
+    /// mask and top-k on `logits` into `batch`. With logprobs, the raw logits are first copied
+    /// (the penalties work in place), and the log-softmax of the copy is gathered at the
+    /// candidates' ids on the GPU: only k + 1 values come back, never the vocabulary.
     fn record_candidates(
         &self,
         batch: &mut Batch<'_>,
         logits: &GpuTensor,
         p: &SamplingParams,
-        history: &[u32],
+        generated: &[u32],
         mask: Option<&Mask>,
-    ) -> Result<TopK, ModelError> {
-        if p.penalties_active() {
-            let recent = p.recent_counts(history);
-            penalize(
-                batch,
-                logits,
-                &recent,
-                p.repeat_penalty,
-                p.presence_penalty,
-                p.frequency_penalty,
-            )?;
-        }
+    ) -> Result<Recorded, ModelError> {
+        let raw = match p.logprobs {
+            true => {
+                let raw = self.ctx.tensor(&logits.shape, DType::F32)?;
+                batch.copy(logits.buffer(), raw.buffer(), logits.bytes());
+                Some(raw)
+            }
+            false => None,
+        };
+        let entries = p.penalty_entries(generated);
+        penalize(
+            batch,
+            logits,
+            &entries,
+            p.repeat_penalty,
+            p.presence_penalty,
+            p.frequency_penalty,
+        )?;
         if let Some(mask) = mask {
             mask_logits(batch, logits, &mask.words)?;
         }
-        Ok(top_k(batch, logits, p.candidates())?)
+        let top = top_k(batch, logits, p.candidates())?;
+        let logprobs = match raw {
+            Some(raw) => {
+                let lps = logprobs(batch, &raw, &top.ids)?;
+                let raw_top = match p.top_logprobs {
+                    0 => None,
+                    n => Some(top_k(batch, &raw, n)?),
+                };
+                Some((lps, raw_top))
+            }
+            None => None,
+        };
+        Ok(Recorded { top, logprobs })
     }
 
     /// Submits `batch` and reads the candidates back with it: one submit, one wait. Candidates at
     /// -inf (masked by a grammar) are dropped: they are not allowed, however few remain.
-    async fn submit_for_candidates(batch: Batch<'_>, r: &TopK) -> Result<Vec<(u32, f32)>, ModelError> {
-        let words = batch.submit_and_read(&[&r.ids, &r.values]).await?;
-        let (ids, vals) = (&words[0], &words[1]);
-        Ok(ids
-            .iter()
-            .zip(vals)
-            .filter(|(id, v)| **id != u32::MAX && f32::from_bits(**v) != f32::NEG_INFINITY)
-            .map(|(&id, &v)| (id, f32::from_bits(v)))
-            .collect())
+    async fn submit_for_candidates(batch: Batch<'_>, r: &Recorded) -> Result<Candidates, ModelError> {
+        let mut tensors = vec![&r.top.ids, &r.top.values];
+        if let Some((lps, raw_top)) = &r.logprobs {
+            tensors.push(lps);
+            if let Some(t) = raw_top {
+                tensors.extend([&t.ids, &t.values]);
+            }
+        }
+        let words = batch.submit_and_read(&tensors).await?;
+        let pairs = |ids: &[u32], vals: &[u32]| -> Vec<(u32, f32, usize)> {
+            ids.iter()
+                .zip(vals)
+                .enumerate()
+                .filter(|(_, (id, v))| **id != u32::MAX && f32::from_bits(**v) != f32::NEG_INFINITY)
+                .map(|(i, (&id, &v))| (id, f32::from_bits(v), i))
+                .collect()
+        };
+        let kept = pairs(&words[0], &words[1]);
+        let list = kept.iter().map(|&(id, v, _)| (id, v)).collect();
+        let logprobs = words.get(2).map(|lps| {
+            let lps: Vec<f32> = lps.iter().map(|&w| f32::from_bits(w)).collect();
+            let lse = lps.last().copied().unwrap_or(0.0);
+            let cand = kept.iter().map(|&(_, _, i)| lps[i]).collect();
+            let top = match (words.get(3), words.get(4)) {
+                (Some(ids), Some(vals)) => pairs(ids, vals).into_iter().map(|(id, v, _)| (id, v - lse)).collect(),
+                _ => Vec::new(),
+            };
+            (cand, top)
+        });
+        Ok(Candidates { list, logprobs })
     }
 
     /// The next token's choice after `logits`: with a grammar, its mask is computed on the CPU
@@ -334,7 +409,7 @@ impl Engine {
         &self,
         logits: &GpuTensor,
         params: &SamplingParams,
-        history: &[u32],
+        generated: &[u32],
         guide: Option<&mut Guide>,
         mask_secs: &mut f64,
     ) -> Result<Choice, ModelError> {
@@ -344,13 +419,14 @@ impl Engine {
             None => None,
         };
         *mask_secs += t.secs();
-        if let Some(id) = mask.as_ref().and_then(Mask::forced) {
+        // A forced token still goes through top-k when its log-probability is wanted.
+        if let Some(id) = mask.as_ref().and_then(Mask::forced).filter(|_| !params.logprobs) {
             return Ok(Choice::Forced(id));
         }
         let mut batch = Batch::new(&self.ctx)?;
-        let r = self.record_candidates(&mut batch, logits, params, history, mask.as_ref())?;
+        let r = self.record_candidates(&mut batch, logits, params, generated, mask.as_ref())?;
         let cands = Self::submit_for_candidates(batch, &r).await?;
-        if mask.is_some() && cands.is_empty() {
+        if mask.is_some() && cands.list.is_empty() {
             return Err(ConstraintError::Matcher("the grammar allows no token the model can produce".into()).into());
         }
         Ok(Choice::Sample(cands))
@@ -364,9 +440,9 @@ impl Engine {
         max_tokens: usize,
         sampler: &mut Sampler,
         stop_ids: &[u32],
-        on_token: impl FnMut(u32) -> bool,
+        mut on_token: impl FnMut(u32) -> bool,
     ) -> Result<GenerationStats, ModelError> {
-        pollster::block_on(self.generate_async(prompt, max_tokens, sampler, stop_ids, None, on_token))
+        pollster::block_on(self.generate_async(prompt, max_tokens, sampler, stop_ids, None, |id, _| on_token(id)))
     }
 
     /// [`Engine::generate`] with the output constrained by `guide` (native only).
@@ -378,9 +454,11 @@ impl Engine {
         sampler: &mut Sampler,
         stop_ids: &[u32],
         guide: &mut Guide,
-        on_token: impl FnMut(u32) -> bool,
+        mut on_token: impl FnMut(u32) -> bool,
     ) -> Result<GenerationStats, ModelError> {
-        pollster::block_on(self.generate_async(prompt, max_tokens, sampler, stop_ids, Some(guide), on_token))
+        pollster::block_on(
+            self.generate_async(prompt, max_tokens, sampler, stop_ids, Some(guide), |id, _| on_token(id)),
+        )
     }
 
     /// Generates up to `max_tokens` after `prompt`, calling `on_token` with each new id (return
@@ -388,7 +466,8 @@ impl Engine {
     /// each decoded token is one submit: forward, penalties and top-k, reading back only the top
     /// candidates. With one (`guide`), the forward pass is submitted first and the mask computed
     /// meanwhile; end-of-generation ids are allowed only where the grammar accepts, and a grammar
-    /// that cannot finish in `max_tokens` ends with `StopReason::MaxTokens`.
+    /// that cannot finish in `max_tokens` ends with `StopReason::MaxTokens`. `on_token` also
+    /// gets the token's log-probabilities when `SamplingParams::logprobs` asks for them.
     pub async fn generate_async(
         &mut self,
         prompt: &[u32],
@@ -396,15 +475,19 @@ impl Engine {
         sampler: &mut Sampler,
         stop_ids: &[u32],
         mut guide: Option<&mut Guide>,
-        mut on_token: impl FnMut(u32) -> bool,
+        mut on_token: impl FnMut(u32, Option<&TokenLogprobs>) -> bool,
     ) -> Result<GenerationStats, ModelError> {
+        let vocab = self.model.cfg.vocab;
+        if let Some(&(id, _)) = sampler.params.logit_bias.iter().find(|(id, _)| *id as usize >= vocab) {
+            return Err(ModelError::TokenOutOfVocab { id, vocab });
+        }
         let t0 = Stopwatch::start();
         let logits = self.prefill(prompt)?;
-        let mut history = prompt.to_vec();
         let mut mask_secs = 0.0;
         let mut forced_tokens = 0;
+        let mut logprobs = Vec::new();
         let mut choice = self
-            .next_choice(&logits, &sampler.params, &history, guide.as_deref_mut(), &mut mask_secs)
+            .next_choice(&logits, &sampler.params, &[], guide.as_deref_mut(), &mut mask_secs)
             .await?;
         let prefill_secs = t0.secs();
         let t1 = Stopwatch::start();
@@ -412,13 +495,13 @@ impl Engine {
         let mut stop = StopReason::MaxTokens;
         let mut stop_token = None;
         while generated.len() < max_tokens {
-            let token = match &choice {
+            let (token, lp) = match &choice {
                 Choice::Forced(id) => {
                     forced_tokens += 1;
-                    *id
+                    (*id, None)
                 }
-                Choice::Sample(cands) => match sampler.pick(cands) {
-                    Some(t) => t,
+                Choice::Sample(cands) => match sampler.pick(&cands.list) {
+                    Some(t) => (t, cands.logprobs_of(t)),
                     None => break,
                 },
             };
@@ -431,8 +514,9 @@ impl Engine {
                 g.commit(token)?;
             }
             generated.push(token);
-            history.push(token);
-            if !on_token(token) {
+            let keep_going = on_token(token, lp.as_ref());
+            logprobs.extend(lp);
+            if !keep_going {
                 stop = StopReason::Cancelled;
                 break;
             }
@@ -449,10 +533,16 @@ impl Engine {
             if guide.is_some() {
                 batch.submit()?;
                 choice = self
-                    .next_choice(&logits, &sampler.params, &history, guide.as_deref_mut(), &mut mask_secs)
+                    .next_choice(
+                        &logits,
+                        &sampler.params,
+                        &generated,
+                        guide.as_deref_mut(),
+                        &mut mask_secs,
+                    )
                     .await?;
             } else {
-                let r = self.record_candidates(&mut batch, &logits, &sampler.params, &history, None)?;
+                let r = self.record_candidates(&mut batch, &logits, &sampler.params, &generated, None)?;
                 choice = Choice::Sample(Self::submit_for_candidates(batch, &r).await?);
             }
         }
@@ -467,6 +557,7 @@ impl Engine {
             stop_token,
             mask_secs,
             forced_tokens,
+            logprobs,
         })
     }
 
@@ -512,8 +603,9 @@ impl Engine {
     /// The `k` best (id, logit) pairs of `logits`, best first (k <= 64; computed on the GPU).
     pub async fn top_k_async(&self, logits: &GpuTensor, k: usize) -> Result<Vec<(u32, f32)>, ModelError> {
         let mut batch = Batch::new(&self.ctx)?;
-        let r = top_k(&mut batch, logits, k)?;
-        Self::submit_for_candidates(batch, &r).await
+        let top = top_k(&mut batch, logits, k)?;
+        let r = Recorded { top, logprobs: None };
+        Ok(Self::submit_for_candidates(batch, &r).await?.list)
     }
 
     #[cfg(not(target_arch = "wasm32"))]

@@ -4,7 +4,7 @@
 use crate::constraint::Guide;
 use crate::engine::{Engine, GenerationStats, StopReason};
 use crate::models::ModelError;
-use crate::sampling::Sampler;
+use crate::sampling::{Sampler, TokenLogprobs};
 use crate::tokenizer::{Tokenizer, TokenizerError};
 
 /// The generated text and ids, with timings.
@@ -32,7 +32,7 @@ pub fn generate_text(
     sampler: &mut Sampler,
     limits: Limits<'_>,
     guide: Option<&mut Guide>,
-    on_text: impl FnMut(&str) -> bool,
+    on_text: impl FnMut(&str, &[TokenLogprobs]) -> bool,
 ) -> Result<TextGeneration, ModelError> {
     pollster::block_on(generate_text_async(
         engine, tokenizer, prompt, sampler, limits, guide, on_text,
@@ -43,7 +43,9 @@ pub fn generate_text(
 /// the limits; text that might be the start of a stop string is held back until it is known not
 /// to be. When a stop string ends generation, `text` ends before it, while `stats.ids` still holds
 /// every generated token, including those that spelled the stop string. With `guide`, the output
-/// follows its grammar (see [`Engine::generate_async`]).
+/// follows its grammar (see [`Engine::generate_async`]). With logprobs, each piece comes with the
+/// log-probabilities of the tokens generated since the previous piece (a token whose text is
+/// held back passes its entry on to the piece that finally shows it).
 pub async fn generate_text_async(
     engine: &mut Engine,
     tokenizer: &Tokenizer,
@@ -51,7 +53,7 @@ pub async fn generate_text_async(
     sampler: &mut Sampler,
     limits: Limits<'_>,
     guide: Option<&mut Guide>,
-    mut on_text: impl FnMut(&str) -> bool,
+    mut on_text: impl FnMut(&str, &[TokenLogprobs]) -> bool,
 ) -> Result<TextGeneration, ModelError> {
     let Limits {
         max_tokens,
@@ -64,7 +66,9 @@ pub async fn generate_text_async(
     let mut error = None;
     let mut stopped_by_string = false;
     let mut cancelled = false;
-    let generation = engine.generate_async(prompt, max_tokens, sampler, stop_ids, guide, |id| {
+    let mut pending: Vec<TokenLogprobs> = Vec::new();
+    let generation = engine.generate_async(prompt, max_tokens, sampler, stop_ids, guide, |id, lp| {
+        pending.extend(lp.cloned());
         match decoded.push(id) {
             Ok(piece) => text.push_str(&piece),
             Err(e) => {
@@ -86,7 +90,7 @@ pub async fn generate_text_async(
         } else {
             text.len() - held_back(&text, stop_strings)
         };
-        let keep_going = emitted >= safe || on_text(&text[emitted..safe]);
+        let keep_going = emitted >= safe || on_text(&text[emitted..safe], &std::mem::take(&mut pending));
         cancelled |= !keep_going;
         emitted = emitted.max(safe);
         keep_going && !stopped_by_string
@@ -100,8 +104,9 @@ pub async fn generate_text_async(
         text.push_str(&decoded.finish()?);
     }
     // Text held back for a stop string that never came (unless the caller stopped listening).
-    if emitted < text.len() && !cancelled {
-        on_text(&text[emitted..]);
+    // (With the log-probabilities still pending; alone, when the text is all out.)
+    if (emitted < text.len() || !pending.is_empty()) && !cancelled {
+        on_text(&text[emitted..], &pending);
     }
     let mut stats = stats;
     if stopped_by_string {

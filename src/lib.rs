@@ -16,6 +16,7 @@ pub mod formats;
 pub mod generate;
 pub mod gpu;
 pub mod kernels;
+pub mod logprobs;
 pub mod lora;
 pub mod models;
 pub mod ops;

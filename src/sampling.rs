@@ -2,8 +2,36 @@
 //! does: penalties (on the GPU, before top-k) -> top-k -> top-p -> min-p -> temperature -> draw.
 //!
 //! The GPU returns the top `k <= 64` (id, logit) pairs; everything below runs on those few.
+//!
+//! Penalties count the tokens generated in this request (not the prompt: OpenAI's `c[j]`, "how
+//! often token j was sampled"), the last `penalty_last_n` of them (llama.cpp's window; its
+//! server also counts the prompt's tokens, OpenAI does not). `logit_bias` is added first, then
+//! the penalties, as llama.cpp chains its `logit_bias` and `penalties` samplers.
 
+use crate::cpu::penalty::PenaltyEntry;
 use crate::rng::Rng;
+
+/// OpenAI's limits: `top_logprobs` 0..=20, `logit_bias` values -100..=100, penalties -2..=2.
+pub const MAX_TOP_LOGPROBS: usize = 20;
+pub const MAX_LOGIT_BIAS: f32 = 100.0;
+pub const MAX_PENALTY: f32 = 2.0;
+
+/// One generated token's log-probabilities: log-softmax of the model's raw logits (before
+/// temperature, penalties, logit_bias and any grammar's mask, as OpenAI reports them).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenLogprobs {
+    pub id: u32,
+    pub logprob: f32,
+    /// The `top_logprobs` most likely ids, best first.
+    pub top: Vec<(u32, f32)>,
+}
+
+/// The seed of choice `i` of a request for `n` choices: distinct per choice, and choice 0's is
+/// the request's seed, so `n = 1` and the first of `n = 2` agree. (SplitMix64 decorrelates
+/// adjacent seeds.)
+pub fn choice_seed(seed: u64, i: usize) -> u64 {
+    seed.wrapping_add(i as u64)
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SamplingParams {
@@ -22,6 +50,12 @@ pub struct SamplingParams {
     /// How many recent tokens the penalties look at.
     pub penalty_last_n: usize,
     pub seed: u64,
+    /// (token id, bias) added to the logits before penalties and sampling (OpenAI's logit_bias).
+    pub logit_bias: Vec<(u32, f32)>,
+    /// Report each generated token's log-probability ([`TokenLogprobs`]).
+    pub logprobs: bool,
+    /// With `logprobs`: how many of the most likely tokens to report per position (0..=20).
+    pub top_logprobs: usize,
 }
 
 impl Default for SamplingParams {
@@ -37,6 +71,9 @@ impl Default for SamplingParams {
             frequency_penalty: 0.0,
             penalty_last_n: 64,
             seed: 0,
+            logit_bias: Vec::new(),
+            logprobs: false,
+            top_logprobs: 0,
         }
     }
 }
@@ -58,8 +95,29 @@ impl SamplingParams {
         if !(self.repeat_penalty.is_finite() && self.repeat_penalty > 0.0) {
             return bad("repeat-penalty (> 0)", self.repeat_penalty);
         }
-        if !self.presence_penalty.is_finite() || !self.frequency_penalty.is_finite() {
-            return Err("presence and frequency penalties must be finite".into());
+        for (what, v) in [
+            ("presence_penalty (-2..=2)", self.presence_penalty),
+            ("frequency_penalty (-2..=2)", self.frequency_penalty),
+        ] {
+            if !(-MAX_PENALTY..=MAX_PENALTY).contains(&v) {
+                return bad(what, v);
+            }
+        }
+        if let Some((id, b)) = self
+            .logit_bias
+            .iter()
+            .find(|(_, b)| !(-MAX_LOGIT_BIAS..=MAX_LOGIT_BIAS).contains(b))
+        {
+            return Err(format!("logit_bias for token {id} = {b} is out of range (-100..=100)"));
+        }
+        if self.top_logprobs > MAX_TOP_LOGPROBS {
+            return Err(format!(
+                "top_logprobs = {} is out of range (0..={MAX_TOP_LOGPROBS})",
+                self.top_logprobs
+            ));
+        }
+        if self.top_logprobs > 0 && !self.logprobs {
+            return Err("top_logprobs needs logprobs".into());
         }
         Ok(())
     }
@@ -91,6 +149,28 @@ impl SamplingParams {
 
     pub fn penalties_active(&self) -> bool {
         self.repeat_penalty != 1.0 || self.presence_penalty != 0.0 || self.frequency_penalty != 0.0
+    }
+
+    /// What the penalty kernel applies after `generated` (this request's tokens so far): every
+    /// biased id and, when penalties are on, every id of the window with its count. An id given
+    /// twice in `logit_bias` gets the last bias, as a JSON object's last key wins.
+    pub fn penalty_entries(&self, generated: &[u32]) -> Vec<PenaltyEntry> {
+        let mut entries: Vec<PenaltyEntry> = Vec::new();
+        for &(id, bias) in &self.logit_bias {
+            match entries.iter_mut().find(|e| e.id == id) {
+                Some(e) => e.bias = bias,
+                None => entries.push(PenaltyEntry { id, count: 0, bias }),
+            }
+        }
+        if self.penalties_active() {
+            for (id, count) in self.recent_counts(generated) {
+                match entries.iter_mut().find(|e| e.id == id) {
+                    Some(e) => e.count = count,
+                    None => entries.push(PenaltyEntry { id, count, bias: 0.0 }),
+                }
+            }
+        }
+        entries
     }
 
     /// Distinct ids among the last `penalty_last_n` of `history`, with their counts.
@@ -235,5 +315,66 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(p.recent_counts(&[1, 2, 3, 3, 2, 3]), vec![(3, 3), (2, 1)]);
+    }
+
+    #[test]
+    fn penalty_entries_merge_bias_and_counts() {
+        let p = SamplingParams {
+            frequency_penalty: 0.5,
+            logit_bias: vec![(2, 5.0), (9, -100.0), (2, 1.0)],
+            ..Default::default()
+        };
+        let e = |id, count, bias| PenaltyEntry { id, count, bias };
+        assert_eq!(
+            p.penalty_entries(&[2, 4, 4]),
+            vec![e(2, 1, 1.0), e(9, 0, -100.0), e(4, 2, 0.0)]
+        );
+        let off = SamplingParams {
+            logit_bias: vec![(3, 2.0)],
+            ..Default::default()
+        };
+        assert_eq!(
+            off.penalty_entries(&[3, 3]),
+            vec![e(3, 0, 2.0)],
+            "no penalty: bias only"
+        );
+    }
+
+    #[test]
+    fn validate_openai_ranges() {
+        let ok = |p: SamplingParams| p.validate().is_ok();
+        let d = SamplingParams::default;
+        assert!(ok(SamplingParams {
+            presence_penalty: -2.0,
+            frequency_penalty: 2.0,
+            ..d()
+        }));
+        assert!(!ok(SamplingParams {
+            presence_penalty: 2.5,
+            ..d()
+        }));
+        assert!(!ok(SamplingParams {
+            frequency_penalty: f32::NAN,
+            ..d()
+        }));
+        assert!(!ok(SamplingParams {
+            logit_bias: vec![(1, 100.5)],
+            ..d()
+        }));
+        assert!(ok(SamplingParams {
+            logit_bias: vec![(1, -100.0)],
+            ..d()
+        }));
+        assert!(!ok(SamplingParams {
+            logprobs: true,
+            top_logprobs: 21,
+            ..d()
+        }));
+        assert!(
+            !ok(SamplingParams { top_logprobs: 2, ..d() }),
+            "top_logprobs without logprobs"
+        );
+        assert_ne!(choice_seed(7, 0), choice_seed(7, 1));
+        assert_eq!(choice_seed(7, 0), 7);
     }
 }

@@ -10,19 +10,20 @@ use crate::analysis::ner::Aggregation;
 use crate::analysis::qa::QaOptions;
 use crate::analysis::{AnalysisError, EmbedOptions, TextModel};
 use crate::chat_template::RenderOptions;
-use crate::constraint::{ConstraintError, ConstraintSpec, Guide, Vocabulary};
+use crate::constraint::{token_spellings, ConstraintError, ConstraintSpec, Guide, Vocabulary};
 use crate::engine::{Engine, EngineOptions};
 use crate::formats::gguf::{GgufError, GgufFile};
 use crate::formats::safetensors::{SafetensorsError, SafetensorsFile};
 use crate::generate::{generate_text_async, Limits};
 use crate::gpu::{kernel_path, GpuContext, GpuError, GpuOptions, KernelChoice};
 use crate::lora::{AdapterSpec, LoraError};
+use crate::logprobs::Spellings;
 use crate::models::encoder::{Encoder, EncoderConfig};
 use crate::models::files::ModelFiles;
 use crate::models::streaming::StreamingSource;
 use crate::models::{Decoder, ModelError};
 use crate::ops::Pooling;
-use crate::sampling::{Sampler, SamplingParams};
+use crate::sampling::{Sampler, SamplingParams, TokenLogprobs};
 use crate::tokenizer::{Tokenizer, VocabFiles};
 
 #[wasm_bindgen(start)]
@@ -55,6 +56,8 @@ fn model_error_kind(e: &ModelError) -> &'static str {
         ModelError::Gguf(_) | ModelError::Safetensors(_) | ModelError::BadShape { .. } => "FormatError",
         ModelError::UnknownArchitecture(_) | ModelError::NotADecoder(_) | ModelError::HfConfig(_) => "UnsupportedModel",
         ModelError::Tokenizer(_) => "TokenizerError",
+        // A logit_bias id (or a prompt id) the model does not have.
+        ModelError::TokenOutOfVocab { .. } => "InvalidRequest",
         // A schema, grammar or regex the request got wrong (before generation), or the matcher.
         ModelError::Constraint(
             ConstraintError::InvalidSchema(_) | ConstraintError::InvalidGrammar(_) | ConstraintError::InvalidRegex(_),
@@ -356,6 +359,7 @@ impl WeightLoader {
             tokenizer,
             stop_ids,
             vocab: None,
+            spellings: None,
         })
     }
 
@@ -418,6 +422,12 @@ struct GenerateOptions {
     top_k: Option<usize>,
     min_p: Option<f32>,
     repeat_penalty: Option<f32>,
+    frequency_penalty: Option<f32>,
+    presence_penalty: Option<f32>,
+    /// `[[token id, bias], ...]` (pkg/decoder.js turns OpenAI's object into pairs).
+    logit_bias: Vec<(u32, f32)>,
+    logprobs: bool,
+    top_logprobs: Option<usize>,
     seed: Option<u64>,
     stop: Vec<String>,
     /// Keep going past end-of-text ids (llama.cpp's `ignore_eos`; benchmarks decode fixed counts).
@@ -459,6 +469,14 @@ struct Generation {
     finish_reason: &'static str,
     prefill_secs: f64,
     decode_secs: f64,
+    /// OpenAI's `{content: [...]}` when logprobs were asked for.
+    logprobs: Option<serde_json::Value>,
+}
+
+/// `v` as a plain JS value (objects as objects, not `Map`s as serde_wasm_bindgen's default).
+fn to_js_json<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error("ModelError", e))
 }
 
 #[wasm_bindgen]
@@ -468,6 +486,8 @@ pub struct WebEngine {
     stop_ids: Vec<u32>,
     /// The vocabulary compiled for llguidance, built by the first constrained request.
     vocab: Option<Vocabulary>,
+    /// Every token's bytes, built by the first request for logprobs.
+    spellings: Option<Spellings>,
 }
 
 #[wasm_bindgen]
@@ -490,8 +510,10 @@ impl WebEngine {
         template.render(&messages, &opts).map_err(|e| js_error("ModelError", e))
     }
 
-    /// Generates after `prompt` (ids), calling `on_text(piece)` as text arrives; it returns
-    /// `false` to stop. Resolves to `{text, ids, prompt_tokens, finish_reason, ...}`.
+    /// Generates after `prompt` (ids), calling `on_text(piece, logprobs)` as text arrives (with
+    /// logprobs, the `content` entries of the tokens since the previous piece; else undefined);
+    /// it returns `false` to stop. Resolves to `{text, ids, prompt_tokens, finish_reason,
+    /// logprobs?, ...}`.
     pub async fn generate(
         &mut self,
         prompt: Vec<u32>,
@@ -510,10 +532,20 @@ impl WebEngine {
             top_p: o.top_p.unwrap_or(d.top_p),
             min_p: o.min_p.unwrap_or(d.min_p),
             repeat_penalty: o.repeat_penalty.unwrap_or(d.repeat_penalty),
+            frequency_penalty: o.frequency_penalty.unwrap_or(d.frequency_penalty),
+            presence_penalty: o.presence_penalty.unwrap_or(d.presence_penalty),
+            logit_bias: o.logit_bias,
+            logprobs: o.logprobs,
+            top_logprobs: o.top_logprobs.unwrap_or(d.top_logprobs),
             seed: o.seed.unwrap_or(d.seed),
             ..d
         };
-        params.validate().map_err(|e| js_error("ModelError", e))?;
+        params.validate().map_err(|e| js_error("InvalidRequest", e))?;
+        if params.logprobs && self.spellings.is_none() {
+            let words = token_spellings(&self.tokenizer, self.engine.model.cfg.vocab)
+                .map_err(|e| js_error("TokenizerError", e))?;
+            self.spellings = Some(Spellings(words));
+        }
         self.engine.set_adapters(&o.adapters).map_err(lora_error)?;
         let mut sampler = Sampler::new(params);
         // A bad schema, grammar or regex fails here, before any token.
@@ -521,13 +553,18 @@ impl WebEngine {
             Some(c) => Some(self.guide(&c.spec()).map_err(model_error)?),
             None => None,
         };
+        let spellings = self.spellings.as_ref().filter(|_| sampler.params.logprobs);
         let limits = Limits {
             max_tokens: o.max_tokens.unwrap_or(256),
             stop_ids: if o.ignore_eos { &[] } else { &self.stop_ids },
             stop_strings: &o.stop,
         };
-        let on_piece = |piece: &str| {
-            let keep = on_text.call1(&JsValue::NULL, &JsValue::from_str(piece));
+        let on_piece = |piece: &str, lps: &[TokenLogprobs]| {
+            let lps = match spellings {
+                Some(s) => to_js_json(&s.content(lps)).unwrap_or(JsValue::UNDEFINED),
+                None => JsValue::UNDEFINED,
+            };
+            let keep = on_text.call2(&JsValue::NULL, &JsValue::from_str(piece), &lps);
             !matches!(keep, Ok(v) if v == JsValue::FALSE)
         };
         let out = generate_text_async(
@@ -543,7 +580,8 @@ impl WebEngine {
         // ContextOverflow, DeviceLost, TokenizerError and the rest keep their names.
         .map_err(model_error)?;
         use crate::engine::StopReason;
-        to_js(&Generation {
+        to_js_json(&Generation {
+            logprobs: spellings.map(|s| s.logprobs(&out.stats.logprobs)),
             finish_reason: match out.stats.stop {
                 StopReason::MaxTokens | StopReason::ContextFull => "length",
                 StopReason::Cancelled => "abort",

@@ -477,23 +477,32 @@ fn dispatches_folded_into_2d() {
     assert_close(&got, &cpu::softmax::softmax(&x, 100), F32_TOL, "folded softmax");
 }
 
-/// Repetition, presence and frequency penalties on the logits, in place.
+/// logit_bias, then repetition, presence and frequency penalties on the logits, in place.
 #[test]
 fn repetition_penalties() {
+    use cpu::penalty::PenaltyEntry;
     let Some(ctx) = gpu() else { return };
     let mut rng = Rng::new(21);
     let mut logits = rng.vec_f32(5003, -8.0, 8.0);
-    let recent = [(0, 1), (17, 3), (4999, 2), (5002, 1), (250, 5)];
+    let e = |id, count, bias| PenaltyEntry { id, count, bias };
+    let entries = [
+        e(0, 1, 0.0),
+        e(17, 3, 2.5),
+        e(4999, 2, 0.0),
+        e(5002, 1, -1.0),
+        e(250, 5, 0.0),
+        e(9, 0, 7.0),
+    ];
     let t = ctx.upload_f32(&logits, &[logits.len()]).unwrap();
     let mut batch = Batch::new(ctx).unwrap();
-    webslm::kernels::penalty::penalize(&mut batch, &t, &recent, 1.3, 0.2, 0.05).unwrap();
+    webslm::kernels::penalty::penalize(&mut batch, &t, &entries, 1.3, 0.2, 0.05).unwrap();
     batch.submit().unwrap();
     let got = ctx.read_f32_blocking(&t).unwrap();
-    cpu::penalty::penalize(&mut logits, &recent, 1.3, 0.2, 0.05);
+    cpu::penalty::penalize(&mut logits, &entries, 1.3, 0.2, 0.05);
     assert_close(&got, &logits, F32_TOL, "penalties");
     let mut batch = Batch::new(ctx).unwrap();
     assert!(
-        webslm::kernels::penalty::penalize(&mut batch, &t, &[(5003, 1)], 1.1, 0.0, 0.0).is_err(),
+        webslm::kernels::penalty::penalize(&mut batch, &t, &[e(5003, 1, 0.0)], 1.1, 0.0, 0.0).is_err(),
         "id past the vocabulary"
     );
 }

@@ -114,7 +114,7 @@ fn run(m: &mut Model, spec: &ConstraintSpec, request: &str, max_tokens: usize, s
         &mut sampler,
         limits,
         Some(&mut guide),
-        |_| true,
+        |_, _| true,
     )
     .unwrap()
 }

@@ -52,10 +52,16 @@ commands:
                              JSON alone on stdout; --lora PATH[:SCALE] (repeatable) runs with
                              adapters and reports the GPU bytes they add and what switching costs
   generate --model P --prompt T [--max-tokens N] [--temperature X] [--top-k K] [--top-p P]
-           [--min-p M] [--repeat-penalty R] [--seed S] [--stop STR] [--json]
-           [--json-schema FILE | --json-object | --grammar FILE | --regex R]
+           [--min-p M] [--repeat-penalty R] [--frequency-penalty F] [--presence-penalty P]
+           [--logit-bias ID=BIAS ...] [--logprobs [--top-logprobs N]] [--n N] [--seed S]
+           [--stop STR] [--json] [--json-schema FILE | --json-object | --grammar FILE | --regex R]
                              continue the raw prompt; streams text, or one JSON object with
-                             text, ids, prompt_tokens, prefill_tok_s, decode_tok_s, finish_reason;
+                             text, ids, prompt_tokens, prefill_tok_s, decode_tok_s, finish_reason,
+                             choices (--n of them, choice i sampled with seed S + i), usage and
+                             logprobs (OpenAI's shape: log-softmax of the raw logits, before
+                             temperature, penalties and bias; --top-logprobs 0..20 alternatives);
+                             penalties (-2..2) count this generation's last 64 tokens, logit
+                             bias (-100..100) is added first, as llama.cpp does;
                              the output follows a JSON schema, any JSON object, a Lark grammar
                              or a regex (llguidance) when one is given
   bench-schema --model P --json-schema FILE [--tokens N] [--runs R]

@@ -8,7 +8,7 @@
 
 mod vocab;
 
-pub use vocab::Vocabulary;
+pub use vocab::{token_spellings, Vocabulary};
 
 use llguidance::api::TopLevelGrammar;
 use llguidance::Matcher;

@@ -114,6 +114,18 @@ fn token_bytes(tokenizer: &tokenizers::Tokenizer, vocab: usize) -> Result<Vec<Ve
     Ok(words)
 }
 
+/// The bytes each id below `vocab` stands for, as OpenAI's logprobs report them (`bytes`):
+/// the same spelling llguidance gets, special tokens as their text without the marker.
+pub fn token_spellings(tokenizer: &Tokenizer, vocab: usize) -> Result<Vec<Vec<u8>>, ConstraintError> {
+    let mut words = token_bytes(tokenizer.inner(), vocab)?;
+    for w in &mut words {
+        if w.first() == Some(&TokTrie::SPECIAL_TOKEN_MARKER) {
+            w.remove(0);
+        }
+    }
+    Ok(words)
+}
+
 /// `TokenizerEnv` over our tokenizer: llguidance tokenizes forced text (a grammar's fixed
 /// strings) with it, so forced tokens are the ones the model would have seen in training.
 struct Env {

@@ -12,6 +12,7 @@ pub mod attention;
 pub mod elementwise;
 pub mod embedding;
 pub mod kv;
+pub mod logprobs;
 pub mod mask;
 pub mod matmul;
 pub mod norm;

@@ -1,10 +1,21 @@
 //! CPU twin of `shaders/penalty.wgsl`.
 
-/// Applies llama.cpp's repetition penalties in place to each (id, count) of `recent`.
-pub fn penalize(logits: &mut [f32], recent: &[(u32, u32)], repeat: f32, presence: f32, frequency: f32) {
-    for &(id, count) in recent {
-        let l = &mut logits[id as usize];
-        *l = if *l > 0.0 { *l / repeat } else { *l * repeat };
-        *l -= presence + count as f32 * frequency;
+/// One id's entry: its recent count (0: only biased) and its logit_bias.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PenaltyEntry {
+    pub id: u32,
+    pub count: u32,
+    pub bias: f32,
+}
+
+/// Applies logit_bias, then llama.cpp's repetition penalties to ids with a count, in place.
+pub fn penalize(logits: &mut [f32], entries: &[PenaltyEntry], repeat: f32, presence: f32, frequency: f32) {
+    for e in entries {
+        let l = &mut logits[e.id as usize];
+        *l += e.bias;
+        if e.count > 0 {
+            *l = if *l > 0.0 { *l / repeat } else { *l * repeat };
+            *l -= presence + e.count as f32 * frequency;
+        }
     }
 }

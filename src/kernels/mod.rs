@@ -12,6 +12,7 @@ pub mod gemm_gpu;
 pub mod gemv_gpu;
 pub mod kv_append;
 pub mod layout;
+pub mod logprobs;
 pub mod loop_budget;
 pub mod mask;
 pub mod matmul;

@@ -1,7 +1,8 @@
-//! Repetition, presence and frequency penalties applied to logits on the GPU.
+//! logit_bias and the repetition, presence and frequency penalties, applied to logits on the GPU.
 
 use bytemuck::{Pod, Zeroable};
 
+use crate::cpu::penalty::PenaltyEntry;
 use crate::gpu::{Batch, GpuError, GpuTensor};
 
 use super::{dim_u32, run_plain, shaders};
@@ -20,30 +21,32 @@ pub fn params_layout() -> super::layout::ParamsLayout {
     super::layout::params_layout!(Params; n_ids, repeat, presence, frequency)
 }
 
-/// Penalises, in place, each id of `recent` (distinct ids with their counts) in `logits`.
+/// Biases and penalises, in place, each id of `entries` (distinct ids) in `logits`.
 pub fn penalize(
     batch: &mut Batch<'_>,
     logits: &GpuTensor,
-    recent: &[(u32, u32)],
+    entries: &[PenaltyEntry],
     repeat: f32,
     presence: f32,
     frequency: f32,
 ) -> Result<(), GpuError> {
-    if recent.is_empty() {
+    if entries.is_empty() {
         return Ok(());
     }
-    if let Some(&(bad, _)) = recent.iter().find(|(id, _)| *id as usize >= logits.numel()) {
+    if let Some(bad) = entries.iter().map(|e| e.id).find(|&id| id as usize >= logits.numel()) {
         return Err(GpuError::InvalidArgument(format!(
             "penalty for token {bad} outside {} logits",
             logits.numel()
         )));
     }
     let ctx = batch.ctx();
-    let ids: Vec<u32> = recent.iter().map(|r| r.0).collect();
-    let counts: Vec<u32> = recent.iter().map(|r| r.1).collect();
-    let (idt, ct) = (
+    let ids: Vec<u32> = entries.iter().map(|e| e.id).collect();
+    let counts: Vec<u32> = entries.iter().map(|e| e.count).collect();
+    let bias: Vec<f32> = entries.iter().map(|e| e.bias).collect();
+    let (idt, ct, bt) = (
         ctx.upload_u32(&ids, &[ids.len()])?,
         ctx.upload_u32(&counts, &[counts.len()])?,
+        ctx.upload_f32(&bias, &[bias.len()])?,
     );
     let params = Params {
         n_ids: dim_u32("ids", ids.len())?,
@@ -56,7 +59,7 @@ pub fn penalize(
         "penalty",
         shaders::PENALTY,
         bytemuck::bytes_of(&params),
-        &[logits.binding(), idt.binding(), ct.binding()],
+        &[logits.binding(), idt.binding(), ct.binding(), bt.binding()],
         params.n_ids,
     )
 }

@@ -91,6 +91,7 @@ pub const ELEMENTWISE: &str = concat!(
     include_str!("../../shaders/elementwise.wgsl")
 );
 pub const TOPK: &str = include_str!("../../shaders/topk.wgsl");
+pub const LOGPROBS: &str = include_str!("../../shaders/logprobs.wgsl");
 pub const PENALTY: &str = include_str!("../../shaders/penalty.wgsl");
 pub const MASK: &str = include_str!("../../shaders/mask.wgsl");
 pub const REDUCE: &str = include_str!("../../shaders/reduce.wgsl");

@@ -4,8 +4,9 @@
 use std::io::Write;
 
 use webslm::engine::{Engine, EngineOptions, StopReason};
-use webslm::generate::{generate_text, Limits};
-use webslm::sampling::{Sampler, SamplingParams};
+use webslm::generate::{generate_text, Limits, TextGeneration};
+use webslm::logprobs::Spellings;
+use webslm::sampling::{choice_seed, Sampler, SamplingParams};
 use webslm::tokenizer::Tokenizer;
 
 use super::constraint_opts;
@@ -106,7 +107,12 @@ pub fn sampling_params(opts: &Opts) -> Result<SamplingParams, String> {
         top_p: opts.get("top-p", d.top_p)?,
         min_p: opts.get("min-p", d.min_p)?,
         repeat_penalty: opts.get("repeat-penalty", d.repeat_penalty)?,
+        frequency_penalty: opts.get("frequency-penalty", d.frequency_penalty)?,
+        presence_penalty: opts.get("presence-penalty", d.presence_penalty)?,
         seed: opts.get("seed", d.seed)?,
+        logit_bias: logit_bias(opts)?,
+        logprobs: opts.has("logprobs"),
+        top_logprobs: opts.get("top-logprobs", d.top_logprobs)?,
         ..d
     };
     p.validate()?;
@@ -119,71 +125,142 @@ pub fn sampling_params(opts: &Opts) -> Result<SamplingParams, String> {
     Ok(p)
 }
 
-pub const SAMPLING_OPTS: [&str; 7] = [
+/// `--logit-bias ID=BIAS` (repeatable): OpenAI's logit_bias.
+fn logit_bias(opts: &Opts) -> Result<Vec<(u32, f32)>, String> {
+    opts.all("logit-bias")
+        .into_iter()
+        .map(|spec| {
+            let parsed = spec
+                .split_once('=')
+                .and_then(|(id, b)| Some((id.trim().parse::<u32>().ok()?, b.trim().parse::<f32>().ok()?)));
+            parsed.ok_or_else(|| format!("--logit-bias: `{spec}` is not ID=BIAS (a token id and a number)"))
+        })
+        .collect()
+}
+
+pub const SAMPLING_OPTS: [&str; 11] = [
     "temperature",
     "top-k",
     "top-p",
     "min-p",
     "repeat-penalty",
+    "frequency-penalty",
+    "presence-penalty",
+    "logit-bias",
+    "top-logprobs",
     "seed",
     "max-tokens",
 ];
 
-/// `webslm generate --model P --prompt T [sampling options] [--json]`.
+/// The switch among the sampling options.
+pub const SAMPLING_SWITCHES: [&str; 1] = ["logprobs"];
+
+/// OpenAI's finish_reason: "stop" (end of text or a stop string) or "length".
+fn finish_reason(stop: StopReason) -> &'static str {
+    match stop {
+        StopReason::EndOfText | StopReason::StopString | StopReason::Cancelled => "stop",
+        StopReason::MaxTokens | StopReason::ContextFull => "length",
+    }
+}
+
+/// One choice of `generate --json`: text, ids, finish_reason, and logprobs when asked for.
+fn choice_json(index: usize, g: &TextGeneration, spellings: Option<&Spellings>) -> serde_json::Value {
+    let mut c = serde_json::json!({
+        "index": index, "text": g.text, "ids": g.stats.ids, "finish_reason": finish_reason(g.stats.stop),
+    });
+    if let Some(s) = spellings {
+        c["logprobs"] = s.logprobs(&g.stats.logprobs);
+    }
+    c
+}
+
+/// `webslm generate --model P --prompt T [sampling options] [--n N] [--json]`. With `--n`, the
+/// choices are generated one after another from the same prompt (its KV cache reused), choice i
+/// with seed `choice_seed(seed, i)`; text output separates them with a blank line.
 pub fn generate(args: &[String]) -> Result<(), String> {
-    let mut valued = vec!["model", "prompt", "ids", "context", "stop", "lora"];
+    let mut valued = vec!["model", "prompt", "ids", "context", "stop", "lora", "n"];
     valued.extend(SAMPLING_OPTS);
     valued.extend(constraint_opts::CONSTRAINT_VALUED);
     let mut switches = vec!["json"];
+    switches.extend(SAMPLING_SWITCHES);
     switches.extend(constraint_opts::CONSTRAINT_SWITCHES);
     let opts = Opts::parse_gpu(args, &switches, &valued)?;
     let json = opts.has("json");
     let max_tokens: usize = opts.get("max-tokens", 128)?;
+    let n: usize = opts.get("n", 1)?;
+    if n == 0 || n > 128 {
+        return Err(format!("--n {n} is out of range (1..=128)"));
+    }
     let stops: Vec<String> = opts.str("stop").map(|s| vec![s.to_string()]).unwrap_or_default();
     let spec = constraint_opts::spec(&opts)?;
+    let params = sampling_params(&opts)?;
     let mut m = load(&opts)?;
     let ids = prompt_ids(&opts, &m.tokenizer)?;
-    let mut guide = match &spec {
-        Some(spec) => Some(constraint_opts::guide(&constraint_opts::vocabulary(&m)?, spec)?),
+    let vocabulary = match &spec {
+        Some(_) => Some(constraint_opts::vocabulary(&m)?),
         None => None,
     };
-    let mut sampler = Sampler::new(sampling_params(&opts)?);
-    let mut out = std::io::stdout();
-    let limits = Limits {
-        max_tokens,
-        stop_ids: &m.stop_ids,
-        stop_strings: &stops,
+    let spellings = match params.logprobs {
+        true => Some(Spellings(
+            webslm::constraint::token_spellings(&m.tokenizer, m.engine.model.cfg.vocab).map_err(|e| e.to_string())?,
+        )),
+        false => None,
     };
-    let g = generate_text(
-        &mut m.engine,
-        &m.tokenizer,
-        &ids,
-        &mut sampler,
-        limits,
-        guide.as_mut(),
-        |t| {
-            if !json {
-                let _ = out.write_all(t.as_bytes());
-                let _ = out.flush();
-            }
-            true
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    if json {
-        // OpenAI's finish_reason: "stop" (end of text or a stop string) or "length".
-        let finish = match g.stats.stop {
-            StopReason::EndOfText | StopReason::StopString | StopReason::Cancelled => "stop",
-            StopReason::MaxTokens | StopReason::ContextFull => "length",
+    let mut out = std::io::stdout();
+    let mut choices = Vec::new();
+    for i in 0..n {
+        let mut guide = match (&vocabulary, &spec) {
+            (Some(v), Some(spec)) => Some(constraint_opts::guide(v, spec)?),
+            _ => None,
         };
-        println!(
-            "{}",
-            serde_json::json!({
-                "text": g.text, "ids": g.stats.ids, "prompt_tokens": g.stats.prompt_tokens,
-                "prefill_tok_s": g.stats.prefill_tok_s(), "decode_tok_s": g.stats.decode_tok_s(),
-                "finish_reason": finish,
-            })
-        );
+        let mut sampler = Sampler::new(SamplingParams {
+            seed: choice_seed(params.seed, i),
+            ..params.clone()
+        });
+        let limits = Limits {
+            max_tokens,
+            stop_ids: &m.stop_ids,
+            stop_strings: &stops,
+        };
+        if i > 0 && !json {
+            let _ = out.write_all(b"\n\n");
+        }
+        let g = generate_text(
+            &mut m.engine,
+            &m.tokenizer,
+            &ids,
+            &mut sampler,
+            limits,
+            guide.as_mut(),
+            |t, _| {
+                if !json {
+                    let _ = out.write_all(t.as_bytes());
+                    let _ = out.flush();
+                }
+                true
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        choices.push(g);
+    }
+    let completion_tokens: usize = choices.iter().map(|g| g.stats.ids.len()).sum();
+    if json {
+        // Choice 0's fields stay at the top level (as before --n); `choices` holds every one.
+        let g = &choices[0];
+        let mut v = serde_json::json!({
+            "text": g.text, "ids": g.stats.ids, "prompt_tokens": g.stats.prompt_tokens,
+            "prefill_tok_s": g.stats.prefill_tok_s(), "decode_tok_s": g.stats.decode_tok_s(),
+            "finish_reason": finish_reason(g.stats.stop),
+            "choices": choices.iter().enumerate().map(|(i, g)| choice_json(i, g, spellings.as_ref())).collect::<Vec<_>>(),
+            "usage": {
+                "prompt_tokens": ids.len(), "completion_tokens": completion_tokens,
+                "total_tokens": ids.len() + completion_tokens,
+            },
+        });
+        if let Some(s) = &spellings {
+            v["logprobs"] = s.logprobs(&g.stats.logprobs);
+        }
+        println!("{v}");
     } else {
         println!();
     }
@@ -193,6 +270,7 @@ pub fn generate(args: &[String]) -> Result<(), String> {
         m.engine.cache.size_bytes() as f64 / 1048576.0
     );
     if !json {
+        let g = &choices[0];
         eprintln!(
             "[{} prompt tokens at {:.1} tok/s, {} generated at {:.1} tok/s, stop: {:?}]",
             g.stats.prompt_tokens,
@@ -201,6 +279,11 @@ pub fn generate(args: &[String]) -> Result<(), String> {
             g.stats.decode_tok_s(),
             g.stats.stop
         );
+        if let Some(s) = &spellings {
+            for g in &choices {
+                eprintln!("[logprobs: {}]", s.logprobs(&g.stats.logprobs));
+            }
+        }
     }
     Ok(())
 }
@@ -232,7 +315,7 @@ pub fn chat(args: &[String]) -> Result<(), String> {
 
     let mut valued = vec!["model", "system", "context", "lora", "json-schema"];
     valued.extend(SAMPLING_OPTS);
-    let opts = Opts::parse_gpu(args, &[], &valued)?;
+    let opts = Opts::parse_gpu(args, &SAMPLING_SWITCHES, &valued)?;
     let max_tokens: usize = opts.get("max-tokens", 512)?;
     let spec = constraint_opts::spec(&opts)?;
     let mut m = load(&opts)?;
@@ -243,6 +326,12 @@ pub fn chat(args: &[String]) -> Result<(), String> {
     let template = m.engine.chat_template().map_err(|e| e.to_string())?;
     let mut session = ChatSession::new(template, opts.str("system"));
     let mut sampler = Sampler::new(sampling_params(&opts)?);
+    let spellings = match sampler.params.logprobs {
+        true => Some(Spellings(
+            webslm::constraint::token_spellings(&m.tokenizer, m.engine.model.cfg.vocab).map_err(|e| e.to_string())?,
+        )),
+        false => None,
+    };
     let mut out = std::io::stdout();
     eprintln!("webslm chat: type a message, an empty line or end of input (Ctrl-D) to quit");
     for line in std::io::stdin().lock().lines() {
@@ -284,6 +373,9 @@ pub fn chat(args: &[String]) -> Result<(), String> {
             report.prompt_tokens,
             report.reply.stats.decode_tok_s()
         );
+        if let Some(s) = &spellings {
+            eprintln!("[logprobs: {}]", s.logprobs(&report.reply.stats.logprobs));
+        }
     }
     Ok(())
 }

@@ -11,6 +11,8 @@ export const state = {
   /** The options the last generate() received. */
   lastParams: null,
   generateCalls: 0,
+  /** The seed of every generate() call, in order. */
+  seeds: [],
   analysisCalls: 0,
   /** When set, the next tokenize() throws it (an error from the Rust side). */
   tokenizeThrows: null,
@@ -120,18 +122,24 @@ class StubDecoder {
   async generate(ids, params, onText) {
     state.generateCalls += 1;
     state.lastParams = params;
+    state.seeds.push(params.seed);
     const pieces = [];
+    const content = [];
     let finish = 'length';
     for (let i = 0; i < params.max_tokens; i++) {
       await sleep(state.tokenMs);
       if (this.lost) throw deviceLost();
       pieces.push(`t${i} `);
-      if (onText.call(null, `t${i} `) === false) {
+      // web.rs: with logprobs, each piece comes with the entries of its tokens.
+      const entry = { token: `t${i} `, logprob: -i, bytes: [...`t${i} `].map((c) => c.charCodeAt(0)), top_logprobs: [] };
+      if (params.logprobs) content.push(entry);
+      if (onText.call(null, `t${i} `, params.logprobs ? [entry] : undefined) === false) {
         finish = 'abort';
         break;
       }
     }
     return {
+      logprobs: params.logprobs ? { content } : null,
       text: pieces.join(''),
       ids: pieces.map((_, i) => i),
       prompt_tokens: ids.length,
