@@ -28,16 +28,21 @@ while (($#)); do
 done
 
 work="${AB_WORK:-/tmp/webslm-ab}"
-base_src="$work/src-$base" base_target="$work/target"
+base_src="${AB_BASE_SRC:-$work/src-$base}" base_target="${AB_BASE_TARGET:-$work/target}"
 if [[ ! -d "$base_src" ]]; then
     mkdir -p "$base_src"
     git archive "$base" | tar -x -C "$base_src"
 fi
 echo "==> building $base in $base_target"
 (cd "$base_src" && CARGO_TARGET_DIR="$base_target" nice cargo build --release --quiet --bin webslm)
-echo "==> building this checkout"
-nice cargo build --release --quiet --bin webslm
-old="$base_target/release/webslm" new=target/release/webslm
+# AB_NEW_BIN: an already built binary of this checkout (`cargo build` resolves dependency features
+# without the dev-dependencies, so after `cargo test` it rebuilds naga and more: many minutes here).
+new="${AB_NEW_BIN:-target/release/webslm}"
+if [[ -z "${AB_NEW_BIN:-}" ]]; then
+    echo "==> building this checkout"
+    nice cargo build --release --quiet --bin webslm
+fi
+old="$base_target/release/webslm"
 runs="$work/runs"
 rm -rf "$runs" && mkdir -p "$runs"
 
