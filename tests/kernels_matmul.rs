@@ -5,10 +5,7 @@
 
 mod common;
 
-use common::{
-    assert_close, gpu, gpu_exact_loop_budget, gpu_no_f16, gpu_path, gpu_path_as, gpu_path_fresh, gpu_path_no_f16,
-    gpu_path_tiny_binding, gpu_tiny_binding, nmse, run_f32, GpuPath, TINY_BINDING,
-};
+use common::{assert_close, device, device_fresh, gpu, nmse, run_f32, Kernels, Variant, TINY_BINDING};
 use webslm::cpu;
 use webslm::formats::quant::{dequantize, f16_to_f32, f32_to_f16, random_weights, WeightFormat, ALL_FORMATS};
 use webslm::gpu::{Batch, DType, GpuContext, GpuError};
@@ -140,7 +137,10 @@ fn gemv_gpu_shapes(fmt: WeightFormat) -> Vec<(usize, usize, usize)> {
 
 /// The GPU-path GEMV on one format, with subgroups (where the adapter has them) and without.
 fn check_gemv_gpu(fmt: WeightFormat, seed: u64) {
-    let (Some(sg), Some(tree)) = (gpu_path_as(GpuPath::Plain), gpu_path_as(GpuPath::NoSubgroups)) else {
+    let (Some(sg), Some(tree)) = (
+        device(Kernels::Gpu, Variant::Plain),
+        device(Kernels::Gpu, Variant::NoSubgroups),
+    ) else {
         return;
     };
     assert!(!tree.caps.subgroups, "the no-subgroups device must not have subgroups");
@@ -216,7 +216,7 @@ per_format! {
 /// opening the device without shader-f16) agree with each other and with the CPU twin.
 #[test]
 fn f16_native_and_fallback_agree() {
-    let (Some(native), Some(fallback)) = (gpu(), gpu_no_f16()) else {
+    let (Some(native), Some(fallback)) = (gpu(), device(Kernels::Auto, Variant::NoF16)) else {
         return;
     };
     assert!(!fallback.caps.shader_f16, "fallback device must not have shader-f16");
@@ -238,7 +238,10 @@ fn f16_native_and_fallback_agree() {
 /// k = 2080, 4-weight lanes with ragged x at k = 37).
 #[test]
 fn gemv_gpu_f16_native_and_fallback_agree() {
-    let (Some(native), Some(fallback)) = (gpu_path_as(GpuPath::Plain), gpu_path_as(GpuPath::NoF16)) else {
+    let (Some(native), Some(fallback)) = (
+        device(Kernels::Gpu, Variant::Plain),
+        device(Kernels::Gpu, Variant::NoF16),
+    ) else {
         return;
     };
     assert!(!fallback.caps.shader_f16, "fallback device must not have shader-f16");
@@ -254,7 +257,7 @@ fn gemv_gpu_f16_native_and_fallback_agree() {
 /// run bit for bit: a part with fewer rows may get a wider workgroup, which sums in another order.)
 #[test]
 fn gemv_gpu_split_bindings_match_the_twin() {
-    let Some(tiny) = gpu_path_as(GpuPath::TinyBinding) else {
+    let Some(tiny) = device(Kernels::Gpu, Variant::TinyBinding) else {
         return;
     };
     for (fmt, n, k) in split_shapes(tiny) {
@@ -329,7 +332,7 @@ fn split_shapes(tiny: &GpuContext) -> Vec<(WeightFormat, usize, usize)> {
 /// Tensors bigger than one binding are split by rows into parts; results match the unsplit run.
 #[test]
 fn split_bindings_match_unsplit() {
-    let (Some(normal), Some(tiny)) = (gpu(), gpu_tiny_binding()) else {
+    let (Some(normal), Some(tiny)) = (gpu(), device(Kernels::Auto, Variant::TinyBinding)) else {
         return;
     };
     for (fmt, n, k) in split_shapes(tiny) {
@@ -371,9 +374,12 @@ fn gemv_gpu_epilogues_match_separate_ops() {
         (MatmulKernel::GemvGpu, WeightFormat::F32, 3, 9, 37),
         (MatmulKernel::GemvGpu, WeightFormat::Q6_K, 4, 300, 2304),
     ];
-    for ctx in [gpu_path_as(GpuPath::Plain), gpu_path_as(GpuPath::NoSubgroups)]
-        .into_iter()
-        .flatten()
+    for ctx in [
+        device(Kernels::Gpu, Variant::Plain),
+        device(Kernels::Gpu, Variant::NoSubgroups),
+    ]
+    .into_iter()
+    .flatten()
     {
         check_epilogues(ctx, &cases);
     }
@@ -442,7 +448,9 @@ fn tiled_every_format(ctx: &GpuContext) {
 
 #[test]
 fn gemm_tiled_every_format() {
-    let Some(ctx) = gpu_path() else { return };
+    let Some(ctx) = device(Kernels::Gpu, Variant::Plain) else {
+        return;
+    };
     if !ctx.caps.shader_f16 {
         eprintln!("note: adapter has no shader-f16; the f16 weight tile is not exercised");
     }
@@ -451,7 +459,9 @@ fn gemm_tiled_every_format() {
 
 #[test]
 fn gemm_tiled_every_format_without_shader_f16() {
-    let Some(ctx) = gpu_path_no_f16() else { return };
+    let Some(ctx) = device(Kernels::Gpu, Variant::NoF16) else {
+        return;
+    };
     assert!(!ctx.caps.shader_f16);
     tiled_every_format(ctx);
 }
@@ -459,7 +469,10 @@ fn gemm_tiled_every_format_without_shader_f16() {
 /// Weights split into parts: each part's tiles write their own columns, as the unsplit run.
 #[test]
 fn gemm_tiled_split_bindings_match_unsplit() {
-    let (Some(normal), Some(tiny)) = (gpu_path(), gpu_path_tiny_binding()) else {
+    let (Some(normal), Some(tiny)) = (
+        device(Kernels::Gpu, Variant::Plain),
+        device(Kernels::Gpu, Variant::TinyBinding),
+    ) else {
         return;
     };
     for (fmt, k) in [
@@ -478,7 +491,9 @@ fn gemm_tiled_split_bindings_match_unsplit() {
 /// tile, which the stats report) and keeps the other kernels for a decode row.
 #[test]
 fn gpu_path_selects_the_tile_for_prefill() {
-    let Some(ctx) = gpu_path_fresh() else { return };
+    let Some(ctx) = device_fresh(Kernels::Gpu, Variant::Plain) else {
+        return;
+    };
     let (n, k) = (40, 96);
     let w_bytes = random_weights(WeightFormat::Q8_0, n, k, 3);
     let w = GpuWeight::upload(&ctx, "w", WeightFormat::Q8_0, n, k, &w_bytes).expect("upload");
@@ -509,7 +524,9 @@ fn gpu_path_selects_the_tile_for_prefill() {
 /// computes every step, and one step more is a typed error, not garbage.
 #[test]
 fn gemm_tiled_at_the_loop_limit() {
-    let Some(ctx) = gpu_exact_loop_budget() else { return };
+    let Some(ctx) = device(Kernels::Auto, Variant::ExactLoopBudget) else {
+        return;
+    };
     let budget = ctx.caps.loop_budget;
     let steps =
         webslm::kernels::loop_budget::largest(1 << 20, |s| gemm_gpu::loops(s as usize * gemm_gpu::TILE).run <= budget)

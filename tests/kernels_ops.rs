@@ -5,7 +5,7 @@
 mod common;
 
 use common::attention_check::{check_attention, decoder};
-use common::{assert_close, both_paths, gpu, gpu_folded, run_f32};
+use common::{assert_close, both_paths, device, gpu, run_f32, Kernels, Variant};
 use webslm::cpu;
 use webslm::gpu::{Batch, GpuContext};
 use webslm::kernels::attention::attention;
@@ -458,7 +458,9 @@ fn long_rows_and_contexts() {
 /// limit, forced down to 7): the linear index must be recovered exactly.
 #[test]
 fn dispatches_folded_into_2d() {
-    let Some(ctx) = gpu_folded() else { return };
+    let Some(ctx) = device(Kernels::Auto, Variant::Folded) else {
+        return;
+    };
     assert_eq!(ctx.caps.max_workgroups_per_dim, 7);
     check_norm_on(ctx, NormKind::Layer);
     check_rope_on(ctx, RopeLayout::Neox, 64, 64, 9);

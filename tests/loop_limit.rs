@@ -16,7 +16,7 @@
 mod common;
 
 use common::attention_check::{check_attention, decoder};
-use common::{assert_close, gpu, gpu_exact_loop_budget, run_f32};
+use common::{assert_close, device, gpu, run_f32, Kernels, Variant};
 use webslm::cpu;
 use webslm::gpu::{Batch, GpuContext, GpuError, GpuOptions, GpuTensor, PipelineKey};
 use webslm::kernels::attention::{partial_cost, plan};
@@ -190,7 +190,9 @@ fn long_prefills() -> Vec<(&'static str, AttentionParams, bool)> {
 
 #[test]
 fn attention_at_the_largest_chunk_matches_the_cpu() {
-    let Some(ctx) = gpu_exact_loop_budget() else { return };
+    let Some(ctx) = device(Kernels::Auto, Variant::ExactLoopBudget) else {
+        return;
+    };
     for (i, (name, p, mask)) in long_prefills().into_iter().enumerate() {
         let plan = plan(&p, LOOP_LIMIT).expect("plan");
         let (nh, d4) = (plan.heads_per_invocation as u64, (p.head_dim / 4) as u64);
@@ -309,7 +311,9 @@ fn past_the_widest(ctx: &GpuContext, dim: usize) -> (GpuTensor, GpuTensor) {
 
 #[test]
 fn softmax_at_the_widest_row() {
-    let Some(ctx) = gpu_exact_loop_budget() else { return };
+    let Some(ctx) = device(Kernels::Auto, Variant::ExactLoopBudget) else {
+        return;
+    };
     // softmax.wgsl: max, exp-and-sum and scale passes, two reductions.
     let dim = widest_row(3, 2);
     let x = small_integers(&mut Rng::new(60), dim);
@@ -330,7 +334,9 @@ fn softmax_at_the_widest_row() {
 
 #[test]
 fn layer_norm_at_the_widest_row() {
-    let Some(ctx) = gpu_exact_loop_budget() else { return };
+    let Some(ctx) = device(Kernels::Auto, Variant::ExactLoopBudget) else {
+        return;
+    };
     // norm.wgsl: four strided loops (one skipped by LayerNorm), two reductions.
     let dim = widest_row(4, 2);
     let mut rng = Rng::new(61);
@@ -352,7 +358,9 @@ fn layer_norm_at_the_widest_row() {
 
 #[test]
 fn mean_pool_at_the_longest_sequence() {
-    let Some(ctx) = gpu_exact_loop_budget() else { return };
+    let Some(ctx) = device(Kernels::Auto, Variant::ExactLoopBudget) else {
+        return;
+    };
     let seq = largest(LOOP_LIMIT, |s| Loops::simple(s).run <= LOOP_LIMIT).expect("fits") as usize;
     let dim = 3;
     let mut rng = Rng::new(62);

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{assert_close, gpu, gpu_no_f16, run_f32};
+use common::{assert_close, device, gpu, run_f32, Kernels, Variant};
 use webslm::formats::quant::{dequantize, WeightFormat};
 use webslm::gpu::{DType, GpuContext};
 use webslm::kernels::matmul::{matmul_with, MatmulKernel};
@@ -155,6 +155,8 @@ fn gpu_decoders_match_llama_cpp() {
 
 #[test]
 fn gpu_decoders_match_llama_cpp_without_shader_f16() {
-    let Some(ctx) = gpu_no_f16() else { return };
+    let Some(ctx) = device(Kernels::Auto, Variant::NoF16) else {
+        return;
+    };
     gpu_gather_matches(ctx);
 }

@@ -1,7 +1,7 @@
 //! Structured output (llguidance): schemas, Lark grammars and regexes constrain what a real
 //! model generates, every output validated by an independent JSON-schema validator
 //! (`jsonschema`); bad specs are typed errors before generation; a grammar that cannot finish in
-//! max_tokens ends with MaxTokens. CI runs a slice (6 schemas x SmolLM2, greedy and one seed);
+//! max_tokens ends with MaxTokens. CI runs a slice (6 schemas x SmolLM2, greedy and seed 7 taking turns);
 //! `schema_matrix` (--ignored) runs every schema in tests/fixtures/schemas/ over the GGUFs,
 //! greedy and 3 seeds, and writes tests/fixtures/schemas/RESULTS.md.
 
@@ -147,14 +147,15 @@ fn schema_slice_validates_on_smollm2() {
         return;
     };
     let mut m = load(&dir, SMOLLM2);
-    for name in SLICE {
+    // Each schema once, greedy and sampled taking turns (half the CI time of running both on
+    // each); `schema_matrix` runs every schema greedy and with 3 seeds.
+    for (i, name) in SLICE.iter().enumerate() {
         let s = schema(name);
         let spec = ConstraintSpec::JsonSchema(s.clone());
-        for seed in [None, Some(7)] {
-            let g = run(&mut m, &spec, &json_request(&s), 160, seed);
-            if let Err(e) = check(&s, &g) {
-                panic!("{name} seed {seed:?}: {e}");
-            }
+        let seed = (i % 2 == 1).then_some(7);
+        let g = run(&mut m, &spec, &json_request(&s), 160, seed);
+        if let Err(e) = check(&s, &g) {
+            panic!("{name} seed {seed:?}: {e}");
         }
     }
 }

@@ -76,6 +76,10 @@ impl GpuContext {
     }
 
     async fn from_adapter(adapter: &wgpu::Adapter, options: GpuOptions) -> Result<Self, GpuError> {
+        let options = match device_variant_env() {
+            Some(spec) => super::device_variant::apply(&spec, options)?,
+            None => options,
+        };
         let offered = adapter.features();
         // Request only what kernels use, but all of it that the adapter has.
         let mut wanted = wgpu::Features::empty();
@@ -147,6 +151,18 @@ impl GpuContext {
     /// Fails with the first asynchronous error (device lost, out of memory, validation) seen so far.
     pub fn check(&self) -> Result<(), GpuError> {
         self.errors.take()
+    }
+}
+
+/// `WEBSLM_DEVICE_VARIANT`, natively (tests only; see `device_variant`).
+fn device_variant_env() -> Option<String> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::env::var(super::device_variant::DEVICE_VARIANT_ENV).ok()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        None
     }
 }
 

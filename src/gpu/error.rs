@@ -22,6 +22,8 @@ pub enum GpuError {
     TooLarge { what: String, needed: u64, limit: u64 },
     #[error(transparent)]
     KernelPath(#[from] super::kernel_path::UnknownKernelPath),
+    #[error(transparent)]
+    DeviceVariant(#[from] super::device_variant::UnknownDeviceVariant),
     #[error("invalid kernel arguments: {0}")]
     InvalidArgument(String),
     /// One invocation would run more loop iterations than the device allows (lavapipe stops it

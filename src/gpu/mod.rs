@@ -16,6 +16,7 @@ mod bind_cache;
 pub mod buffer;
 pub mod capabilities;
 pub mod context;
+pub mod device_variant;
 pub mod dispatch;
 pub mod error;
 pub mod kernel_path;

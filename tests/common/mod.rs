@@ -6,22 +6,78 @@ pub mod attention_check;
 
 use std::sync::OnceLock;
 
-use webslm::gpu::{Batch, GpuContext, GpuError, GpuOptions};
+use webslm::gpu::{Batch, GpuContext, GpuError, GpuOptions, KernelPath};
 
-/// Opens a device once per process. In CI (`CI=true`) a missing adapter fails the test: a GPU
-/// test that silently skips there would prove nothing. Elsewhere it skips with the reason.
-fn open(slot: &'static OnceLock<Option<GpuContext>>, options: GpuOptions) -> Option<&'static GpuContext> {
-    slot.get_or_init(|| open_new(options)).as_ref()
+/// Which kernel path a test device runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernels {
+    /// As the adapter (or `WEBSLM_KERNELS`) chooses: software on lavapipe.
+    Auto,
+    /// The software-adapter kernels, forced.
+    Software,
+    /// The real-GPU kernels (`KernelPath::Gpu`), forced: how they are tested on lavapipe.
+    Gpu,
+}
+
+/// How a test device is narrowed from what the adapter offers, to reach the code a real device
+/// of that kind would run. `WEBSLM_DEVICE_VARIANT` (scripts/test-matrix.sh) narrows every one of
+/// these further, so `Plain` under the matrix is itself a variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// The adapter's features and limits.
+    Plain,
+    /// No subgroups: reductions through workgroup memory.
+    NoSubgroups,
+    /// No shader-f16 (as headless Chromium's SwiftShader).
+    NoF16,
+    /// Weights split into [`TINY_BINDING`]-byte parts, so every weight in the tests is split.
+    TinyBinding,
+    /// Every dispatch of more than 7 workgroups folded into 2D.
+    Folded,
+    /// Kernels planned for lavapipe's exact loop limit, with no margin: a kernel whose loop count
+    /// is underestimated then returns garbage there (tests/loop_limit.rs).
+    ExactLoopBudget,
+}
+
+/// The storage-binding size [`Variant::TinyBinding`] pretends.
+pub const TINY_BINDING: u64 = 4096;
+
+const VARIANTS: usize = 6;
+
+fn options(kernels: Kernels, variant: Variant) -> GpuOptions {
+    let mut o = GpuOptions {
+        kernels: match kernels {
+            Kernels::Auto => None,
+            Kernels::Software => Some(KernelPath::Software),
+            Kernels::Gpu => Some(KernelPath::Gpu),
+        },
+        ..Default::default()
+    };
+    match variant {
+        Variant::Plain => {}
+        Variant::NoSubgroups => o.disable_subgroups = true,
+        Variant::NoF16 => o.disable_shader_f16 = true,
+        Variant::TinyBinding => o.weight_split_override = Some(TINY_BINDING),
+        Variant::Folded => o.workgroups_per_dim_override = Some(7),
+        Variant::ExactLoopBudget => o.loop_budget_override = Some(webslm::kernels::loop_budget::LOOP_LIMIT),
+    }
+    o
+}
+
+/// The device for a kernel path and variant, opened once per process. In CI (`CI=true`) a
+/// missing adapter fails the test: a GPU test that silently skips there would prove nothing.
+/// Elsewhere it skips with the reason.
+pub fn device(kernels: Kernels, variant: Variant) -> Option<&'static GpuContext> {
+    static SLOTS: [OnceLock<Option<GpuContext>>; 3 * VARIANTS] = [const { OnceLock::new() }; 3 * VARIANTS];
+    SLOTS[kernels as usize * VARIANTS + variant as usize]
+        .get_or_init(|| device_fresh(kernels, variant))
+        .as_ref()
 }
 
 /// A device of its own, under the same CI rule: for tests that read per-device state (the work
 /// counters) while other tests run in parallel.
-pub fn gpu_fresh() -> Option<GpuContext> {
-    open_new(GpuOptions::default())
-}
-
-fn open_new(options: GpuOptions) -> Option<GpuContext> {
-    match GpuContext::new_blocking(options) {
+pub fn device_fresh(kernels: Kernels, variant: Variant) -> Option<GpuContext> {
+    match GpuContext::new_blocking(options(kernels, variant)) {
         Ok(ctx) => Some(ctx),
         Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
             panic!("CI=true but no GPU adapter could be opened: {e}")
@@ -33,143 +89,23 @@ fn open_new(options: GpuOptions) -> Option<GpuContext> {
     }
 }
 
-/// The device as the adapter offers it.
+/// The device as the adapter offers it (most tests).
 pub fn gpu() -> Option<&'static GpuContext> {
-    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
-    open(&CTX, GpuOptions::default())
+    device(Kernels::Auto, Variant::Plain)
 }
 
-/// The device on each kernel path: as the adapter chooses, then the other one forced. A test that
-/// loops over these checks both families against the same CPU twin.
+/// [`gpu`], but a device of its own (see [`device_fresh`]).
+pub fn gpu_fresh() -> Option<GpuContext> {
+    device_fresh(Kernels::Auto, Variant::Plain)
+}
+
+/// The device on each kernel path: a test that loops over these checks both families against
+/// the same CPU twin.
 pub fn both_paths() -> Vec<&'static GpuContext> {
-    let Some(auto) = gpu() else { return Vec::new() };
-    let forced = GpuOptions {
-        kernels: Some(match auto.caps.kernels.path {
-            webslm::gpu::KernelPath::Software => webslm::gpu::KernelPath::Gpu,
-            webslm::gpu::KernelPath::Gpu => webslm::gpu::KernelPath::Software,
-        }),
-        ..Default::default()
-    };
-    static OTHER: OnceLock<Option<GpuContext>> = OnceLock::new();
-    std::iter::once(auto).chain(open(&OTHER, forced)).collect()
-}
-
-/// The same adapter without `shader-f16` (as headless Chromium's SwiftShader).
-pub fn gpu_no_f16() -> Option<&'static GpuContext> {
-    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
-    open(
-        &CTX,
-        GpuOptions {
-            disable_shader_f16: true,
-            ..Default::default()
-        },
-    )
-}
-
-/// The same adapter folding every dispatch of more than 7 workgroups into 2D.
-pub fn gpu_folded() -> Option<&'static GpuContext> {
-    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
-    open(
-        &CTX,
-        GpuOptions {
-            workgroups_per_dim_override: Some(7),
-            ..Default::default()
-        },
-    )
-}
-
-/// The same adapter splitting weights as if a storage binding could cover only 4 KiB, so every
-/// weight in the tests is split into several parts.
-pub const TINY_BINDING: u64 = 4096;
-pub fn gpu_tiny_binding() -> Option<&'static GpuContext> {
-    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
-    open(
-        &CTX,
-        GpuOptions {
-            weight_split_override: Some(TINY_BINDING),
-            ..Default::default()
-        },
-    )
-}
-
-/// The same adapter running the real-GPU kernel path (`KernelPath::Gpu`), as forced on lavapipe.
-pub fn gpu_path() -> Option<&'static GpuContext> {
-    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
-    open(&CTX, gpu_path_options(GpuOptions::default()))
-}
-
-/// The GPU path without `shader-f16`.
-pub fn gpu_path_no_f16() -> Option<&'static GpuContext> {
-    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
-    let options = GpuOptions {
-        disable_shader_f16: true,
-        ..Default::default()
-    };
-    open(&CTX, gpu_path_options(options))
-}
-
-/// The GPU path with weights split into [`TINY_BINDING`]-byte parts.
-pub fn gpu_path_tiny_binding() -> Option<&'static GpuContext> {
-    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
-    let options = GpuOptions {
-        weight_split_override: Some(TINY_BINDING),
-        ..Default::default()
-    };
-    open(&CTX, gpu_path_options(options))
-}
-
-/// A GPU-path device of its own (see [`gpu_fresh`]).
-pub fn gpu_path_fresh() -> Option<GpuContext> {
-    open_new(gpu_path_options(GpuOptions::default()))
-}
-
-fn gpu_path_options(options: GpuOptions) -> GpuOptions {
-    GpuOptions {
-        kernels: Some(webslm::gpu::KernelPath::Gpu),
-        ..options
-    }
-}
-
-/// The same adapter planning kernels for lavapipe's exact loop limit, with no margin: a kernel
-/// whose loop count is underestimated then returns garbage there (tests/loop_limit.rs).
-pub fn gpu_exact_loop_budget() -> Option<&'static GpuContext> {
-    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
-    open(
-        &CTX,
-        GpuOptions {
-            loop_budget_override: Some(webslm::kernels::loop_budget::LOOP_LIMIT),
-            ..Default::default()
-        },
-    )
-}
-
-/// Devices running the GPU kernel path (`KernelPath::Gpu`) whatever the adapter is: the GPU
-/// path's kernels are tested on lavapipe this way, in the same variants as the software path.
-#[derive(Clone, Copy)]
-pub enum GpuPath {
-    /// The adapter's features (subgroups where it has them).
-    Plain,
-    /// No subgroups: reductions through workgroup memory.
-    NoSubgroups,
-    /// No shader-f16.
-    NoF16,
-    /// Weights split into `TINY_BINDING`-byte parts.
-    TinyBinding,
-}
-
-pub fn gpu_path_as(variant: GpuPath) -> Option<&'static GpuContext> {
-    static CTX: [OnceLock<Option<GpuContext>>; 4] = [const { OnceLock::new() }; 4];
-    let mut options = GpuOptions {
-        kernels: Some(webslm::gpu::KernelPath::Gpu),
-        ..Default::default()
-    };
-    match variant {
-        GpuPath::Plain => {}
-        GpuPath::NoSubgroups => options.disable_subgroups = true,
-        GpuPath::NoF16 => options.disable_shader_f16 = true,
-        GpuPath::TinyBinding => options.weight_split_override = Some(TINY_BINDING),
-    }
-    open(&CTX[variant as usize], options)
+    [Kernels::Software, Kernels::Gpu]
+        .into_iter()
+        .filter_map(|k| device(k, Variant::Plain))
+        .collect()
 }
 
 /// Records with `f`, submits, and reads the returned tensor back.
