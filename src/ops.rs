@@ -135,3 +135,12 @@ mod tests {
         assert_eq!(f, vec![1.0, 0.01]);
     }
 }
+
+/// One id's entry in the penalty pass (`kernels::penalty`, `cpu::penalty`): its recent count
+/// (0: only biased) and its logit_bias.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PenaltyEntry {
+    pub id: u32,
+    pub count: u32,
+    pub bias: f32,
+}

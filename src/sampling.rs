@@ -8,7 +8,7 @@
 //! server also counts the prompt's tokens, OpenAI does not). `logit_bias` is added first, then
 //! the penalties, as llama.cpp chains its `logit_bias` and `penalties` samplers.
 
-use crate::cpu::penalty::PenaltyEntry;
+use crate::ops::PenaltyEntry;
 use crate::rng::Rng;
 
 /// OpenAI's limits: `top_logprobs` 0..=20, `logit_bias` values -100..=100, penalties -2..=2.

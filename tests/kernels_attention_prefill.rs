@@ -9,7 +9,7 @@
 mod common;
 
 use common::attention_check::{check_attention, decoder};
-use common::{gpu_path, gpu_path_fresh, run_f32};
+use common::{device, device_fresh, run_f32, Kernels, Variant};
 use webslm::gpu::GpuContext;
 use webslm::kernels::attention::attention;
 use webslm::kernels::attention_prefill_gpu::{kv_bytes_fetched, plan, tile_shape};
@@ -17,10 +17,12 @@ use webslm::ops::AttentionParams;
 
 /// Checks `p` against the CPU twin, and that the prefill kernel ran: the KV bytes it records
 /// (which differ from the decode kernel's for these shapes) on a device of its own, since the
-/// tests run in parallel and share the counters of `gpu_path()`.
+/// tests run in parallel and share the counters of `device(Kernels::Gpu, Variant::Plain)`.
 fn check(ctx: &GpuContext, p: &AttentionParams, with_mask: bool, seed: u64) {
     check_attention(ctx, p, with_mask, seed);
-    let Some(own) = gpu_path_fresh() else { return };
+    let Some(own) = device_fresh(Kernels::Gpu, Variant::Plain) else {
+        return;
+    };
     let (kv, nq) = (
         p.batch * p.kv_cap * p.n_kv_head * p.head_dim,
         p.batch * p.q_len * p.n_head * p.head_dim,
@@ -80,7 +82,9 @@ fn causal_cases() -> Vec<(&'static str, AttentionParams)> {
 
 #[test]
 fn prefill_causal_cases() {
-    let Some(ctx) = gpu_path() else { return };
+    let Some(ctx) = device(Kernels::Gpu, Variant::Plain) else {
+        return;
+    };
     for (i, (name, p)) in causal_cases().into_iter().enumerate() {
         assert!(p.cache_holds_visible_keys(), "{name}");
         eprintln!("{name}");
@@ -91,7 +95,9 @@ fn prefill_causal_cases() {
 /// An encoder: bidirectional over padded sequences (each keeps a random prefix of its keys).
 #[test]
 fn prefill_bidirectional_mask() {
-    let Some(ctx) = gpu_path() else { return };
+    let Some(ctx) = device(Kernels::Gpu, Variant::Plain) else {
+        return;
+    };
     let p = AttentionParams {
         batch: 3,
         q_len: 19,

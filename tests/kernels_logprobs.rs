@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{gpu, gpu_exact_loop_budget};
+use common::{device, gpu, Kernels, Variant};
 use webslm::cpu;
 use webslm::gpu::{Batch, GpuContext};
 use webslm::kernels::logprobs::logprobs;
@@ -52,6 +52,8 @@ fn logprobs_match_the_twin() {
 
 #[test]
 fn logprobs_at_the_exact_loop_limit() {
-    let Some(ctx) = gpu_exact_loop_budget() else { return };
+    let Some(ctx) = device(Kernels::Auto, Variant::ExactLoopBudget) else {
+        return;
+    };
     check(ctx, 262_144, &[0, 1, 87_381, 262_143, u32::MAX], 40);
 }

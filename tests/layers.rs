@@ -29,7 +29,9 @@ const LAYERS: &[(&str, &[&str])] = &[
         "models",
         &["constraint", "formats", "gpu", "kernels", "ops", "tokenizer"],
     ),
-    ("sampling", &["kernels", "rng"]),
+    ("sampling", &["kernels", "ops", "rng"]),
+    // OpenAI's logprobs JSON for the CLI and the browser.
+    ("logprobs", &["sampling"]),
     // LoRA adapters: parsed from their files, fitted onto a loaded model's projections.
     ("lora", &["formats", "gpu", "kernels", "models", "ops"]),
     ("analysis", &["lora", "models", "gpu", "kernels", "ops", "tokenizer"]),
@@ -92,6 +94,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "formats",
             "generate",
             "gpu",
+            "logprobs",
             "lora",
             "models",
             "ops",

@@ -1,12 +1,6 @@
 //! CPU twin of `shaders/penalty.wgsl`.
 
-/// One id's entry: its recent count (0: only biased) and its logit_bias.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PenaltyEntry {
-    pub id: u32,
-    pub count: u32,
-    pub bias: f32,
-}
+pub use crate::ops::PenaltyEntry;
 
 /// Applies logit_bias, then llama.cpp's repetition penalties to ids with a count, in place.
 pub fn penalize(logits: &mut [f32], entries: &[PenaltyEntry], repeat: f32, presence: f32, frequency: f32) {

@@ -6,8 +6,8 @@
 
 use super::shaders::{self, WeightVariant};
 use super::{
-    attention, elementwise, embedding, gemm_gpu, gemv_gpu, kv_append, logprobs, mask, matmul, norm, penalty, pool, rope,
-    rope_kv, softmax, topk,
+    attention, elementwise, embedding, gemm_gpu, gemv_gpu, kv_append, logprobs, mask, matmul, norm, penalty, pool,
+    rope, rope_kv, softmax, topk,
 };
 
 /// `override` constants by name, as `GpuContext::pipeline_with` takes them.

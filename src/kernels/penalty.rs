@@ -2,8 +2,8 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::cpu::penalty::PenaltyEntry;
 use crate::gpu::{Batch, GpuError, GpuTensor};
+use crate::ops::PenaltyEntry;
 
 use super::{dim_u32, run_plain, shaders};
 
