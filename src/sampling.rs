@@ -8,6 +8,8 @@
 //! server also counts the prompt's tokens, OpenAI does not). `logit_bias` is added first, then
 //! the penalties, as llama.cpp chains its `logit_bias` and `penalties` samplers.
 
+use std::collections::HashMap;
+
 use crate::ops::PenaltyEntry;
 use crate::rng::Rng;
 
@@ -155,19 +157,28 @@ impl SamplingParams {
     /// biased id and, when penalties are on, every id of the window with its count. An id given
     /// twice in `logit_bias` gets the last bias, as a JSON object's last key wins.
     pub fn penalty_entries(&self, generated: &[u32]) -> Vec<PenaltyEntry> {
+        // Runs every token, and a request's logit_bias may list thousands of ids (a ban list):
+        // each id's entry is found through an index, not by a scan of the entries so far.
         let mut entries: Vec<PenaltyEntry> = Vec::new();
+        let mut at: HashMap<u32, usize> = HashMap::new();
+        let mut slot = |entries: &mut Vec<PenaltyEntry>, id: u32| -> usize {
+            *at.entry(id).or_insert_with(|| {
+                entries.push(PenaltyEntry {
+                    id,
+                    count: 0,
+                    bias: 0.0,
+                });
+                entries.len() - 1
+            })
+        };
         for &(id, bias) in &self.logit_bias {
-            match entries.iter_mut().find(|e| e.id == id) {
-                Some(e) => e.bias = bias,
-                None => entries.push(PenaltyEntry { id, count: 0, bias }),
-            }
+            let i = slot(&mut entries, id);
+            entries[i].bias = bias;
         }
         if self.penalties_active() {
             for (id, count) in self.recent_counts(generated) {
-                match entries.iter_mut().find(|e| e.id == id) {
-                    Some(e) => e.count = count,
-                    None => entries.push(PenaltyEntry { id, count, bias: 0.0 }),
-                }
+                let i = slot(&mut entries, id);
+                entries[i].count = count;
             }
         }
         entries
