@@ -40,7 +40,7 @@ commands:
                              the SIMD CPU matrix products (no GPU): scalar vs AVX2, 1 vs 2
                              threads, on SmolLM2 and Gemma 3 projection shapes
   bench --model P [--runs 5] [--prompts 128,512] [--decode 128] [--cost-tokens 8] [--profile N]
-        [--context N] [--json FILE|-] [--kernels software|gpu|auto]
+        [--context N] [--json FILE|-] [--kernels software|gpu|auto] [--kv f16|f32]
                              a decoder end to end, medians over runs: load time, prefill tok/s
                              and time to first token per prompt length, decode tok/s, GPU
                              memory; per decoded token: dispatches, submits, bytes of weights
@@ -50,7 +50,8 @@ commands:
                              they predict on two reference GPUs (a model, not a measurement);
                              --profile N times each kernel over N tokens; --json - prints the
                              JSON alone on stdout; --lora PATH[:SCALE] (repeatable) runs with
-                             adapters and reports the GPU bytes they add and what switching costs
+                             adapters and reports the GPU bytes they add and what switching costs;
+                             --kv f32 keeps the KV cache in f32 (default f16)
   generate --model P --prompt T [--max-tokens N] [--temperature X] [--top-k K] [--top-p P]
            [--min-p M] [--repeat-penalty R] [--frequency-penalty F] [--presence-penalty P]
            [--logit-bias ID=BIAS ...] [--logprobs [--top-logprobs N]] [--n N] [--seed S]

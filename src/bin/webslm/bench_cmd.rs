@@ -5,6 +5,7 @@
 use webslm::bench::lora::BenchAdapter;
 use webslm::bench::model::{bench_model, ModelBench, ModelBenchConfig};
 use webslm::engine::EngineOptions;
+use webslm::models::KvDtype;
 
 use super::opts::{print_line, Opts};
 
@@ -24,6 +25,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             "json",
             "context",
             "lora",
+            "kv",
         ],
     )?;
     let path = opts.required("model")?;
@@ -48,6 +50,12 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     let options = EngineOptions {
         context: opts.get("context", defaults.context)?,
         gpu: opts.gpu_options()?,
+        // --kv f32: the cache as before issue 16, to A/B the f16 cache's cost on one binary.
+        kv_dtype: match opts.str("kv") {
+            None | Some("f16") => KvDtype::F16,
+            Some("f32") => KvDtype::F32,
+            Some(other) => return Err(format!("--kv {other}: expected f16 or f32")),
+        },
         ..defaults
     };
     let resolved = super::resolve::model_path(path)?;
