@@ -7,18 +7,19 @@
 # shared, the spread of the ratio between the runs of one round.
 #
 #   scripts/bench/software-ab.sh [--base REV] [--rounds N] [--prompt N] [--decode N] [--models a,b]
-#                                [--kv-f32] [--profile N] [--out FILE]
+#                                [--kv-f32] [--no-base] [--profile N] [--out FILE]
 #
 # Both binaries run on the adapter's own path (software on lavapipe) with their default KV cache:
 # f32 before issue 16, f16 after, as users get them. --kv-f32 adds a third arm, this checkout with
 # `--kv f32`, to tell the f16 cache's cost from the rest of what changed; --profile N times each
 # kernel over N decoded tokens in every run and tabulates the per-kernel ms per token by arm.
+# --no-base (with --kv-f32) skips the base build and compares the two arms of this checkout alone.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
 
-base=51d005d rounds=3 prompt=128 decode=32 kv_f32=false profile=0
+base=51d005d rounds=3 prompt=128 decode=32 kv_f32=false profile=0 with_base=true
 out="bench/results/software-ab-$(date -u +%Y-%m-%d).md"
 models=(models/SmolLM2-135M-Instruct.Q4_1.gguf models/gemma-3-270m-q4_k_m.gguf)
 while (($#)); do
@@ -29,6 +30,7 @@ while (($#)); do
     --decode) decode="$2" && shift 2 ;;
     --models) IFS=, read -r -a models <<<"$2" && shift 2 ;;
     --kv-f32) kv_f32=true && shift ;;
+    --no-base) with_base=false && shift ;;
     --profile) profile="$2" && shift 2 ;;
     --out) out="$2" && shift 2 ;;
     *) echo "unknown argument $1 (see the header of $0)" >&2 && exit 2 ;;
@@ -37,12 +39,14 @@ done
 
 work="${AB_WORK:-/tmp/webslm-ab}"
 base_src="${AB_BASE_SRC:-$work/src-$base}" base_target="${AB_BASE_TARGET:-$work/target}"
-if [[ ! -d "$base_src" ]]; then
+if $with_base && [[ ! -d "$base_src" ]]; then
     mkdir -p "$base_src"
     git archive "$base" | tar -x -C "$base_src"
 fi
-echo "==> building $base in $base_target"
-(cd "$base_src" && CARGO_TARGET_DIR="$base_target" nice cargo build --release --quiet --bin webslm)
+if $with_base; then
+    echo "==> building $base in $base_target"
+    (cd "$base_src" && CARGO_TARGET_DIR="$base_target" nice cargo build --release --quiet --bin webslm)
+fi
 # AB_NEW_BIN: an already built binary of this checkout (`cargo build` resolves dependency features
 # without the dev-dependencies, so after `cargo test` it rebuilds naga and more: many minutes here).
 new="${AB_NEW_BIN:-target/release/webslm}"
@@ -55,7 +59,8 @@ runs="$work/runs"
 rm -rf "$runs" && mkdir -p "$runs"
 
 # arm -> binary and extra flags.
-arms=(old new)
+arms=(new)
+if $with_base; then arms=(old new); fi
 if $kv_f32; then arms+=(newf32); fi
 bin_of() { case "$1" in old) echo "$old" ;; *) echo "$new" ;; esac }
 flags_of() {

@@ -43,10 +43,13 @@ def fmt(xs, digits=2):
 
 
 def speed_rows(model, by):
+    """Each arm against the reference: the base build, or without one (--no-base) this checkout's
+    default arm."""
     rows = []
-    old = by.get("old", {})
+    ref = "old" if "old" in by else "new"
+    old = by.get(ref, {})
     for metric, get in (("prefill tok/s", prefill), ("decode tok/s", decode)):
-        for arm in ("new", "newf32"):
+        for arm in [a for a in ("new", "newf32") if a != ref]:
             cur = by.get(arm, {})
             rounds = sorted(set(old) & set(cur))
             if not rounds:
@@ -112,7 +115,9 @@ def main():
     data = load(runs)
     arms = sorted({a for by in data.values() for a in by}, key=list(ARMS).index)
     lines = [
-        f"# Software path A/B: {base} (before issue 16) vs {head}",
+        f"# Software path A/B: {base} (before issue 16) vs {head}"
+        if "old" in arms
+        else f"# Software path A/B: the KV cache in f16 (default) vs f32, both at {head}",
         "",
         "`scripts/bench/software-ab.sh` on lavapipe: the binaries alternated within each round (ABBA),",
         f"{rounds} rounds; each sample is `webslm bench --runs 1 --prompts {prompt} --decode {decode_n}",
@@ -121,9 +126,10 @@ def main():
         + "; ".join(f"`{a}` {ARMS[a]}" for a in arms)
         + ".",
         f"Load average when the runs ended: {' '.join(load_avg)} (2 shared cores: compare within a",
-        "round; `per round` is the median and range of arm/old over the rounds).",
+        "round; `per round` is the median and range of arm/ref over the rounds). The reference (ref) is",
+        "`old`, or `new` where the base was not run.",
         "",
-        *header("model", "metric", "arm", "old samples", "arm samples", "arm/old (medians)", "per round"),
+        *header("model", "metric", "arm", "ref samples", "arm samples", "arm/ref (medians)", "per round"),
     ]
     for model, by in data.items():
         lines += speed_rows(model, by)
