@@ -188,6 +188,11 @@ fn long_prefills() -> Vec<(&'static str, AttentionParams, bool)> {
     ]
 }
 
+/// A loop budget a few keys above lavapipe's real limit: what long prompts used to be planned for.
+fn past_the_limit_budget() -> u64 {
+    LOOP_LIMIT + 20 * partial_cost(3, 16, 1)
+}
+
 #[test]
 fn attention_at_the_largest_chunk_matches_the_cpu() {
     // The software kernel, whatever WEBSLM_KERNELS says: `plan` and `partial_cost` are its own.
@@ -228,9 +233,10 @@ fn gpu_path_attention_within_its_loop_budget() {
         .ok()
     };
     // Its chunks are sized to spread the keys over workgroups, not by the budget: even planned
-    // for the over-limit budget that makes the software kernel wrong (the test above), they
-    // stay within the real limit, so that test's premise does not hold on this path.
-    let past = LOOP_LIMIT + 20 * partial_cost(3, 16, 1);
+    // for the over-limit budget that makes the software kernel wrong
+    // (`attention_past_the_limit_is_wrong_on_lavapipe`), they stay within the real limit, so that
+    // test's premise does not hold on this path.
+    let past = past_the_limit_budget();
     for (name, p, _) in long_prefills() {
         let plan = attention_gpu::plan(&p, LOOP_LIMIT).expect("plan");
         let d4 = (p.head_dim / 4) as u64;
@@ -270,11 +276,11 @@ fn gpu_path_attention_within_its_loop_budget() {
 
 /// The check above can fail: planned for a budget a few keys above the limit, attention comes
 /// out wrong on lavapipe (what long prompts used to get). The software path's kernel, pinned:
-/// on the GPU path this budget does not bind at this shape (see the test below), so the premise
-/// is the software kernel's only.
+/// on the GPU path this budget does not bind at this shape (`gpu_path_attention_within_its_loop_budget`),
+/// so the premise is the software kernel's only.
 #[test]
 fn attention_past_the_limit_is_wrong_on_lavapipe() {
-    let budget = LOOP_LIMIT + 20 * partial_cost(3, 16, 1);
+    let budget = past_the_limit_budget();
     let Ok(ctx) = GpuContext::new_blocking(GpuOptions {
         loop_budget_override: Some(budget),
         kernels: Some(webslm::gpu::KernelPath::Software),

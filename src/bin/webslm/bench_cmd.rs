@@ -52,7 +52,8 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         gpu: opts.gpu_options()?,
         // --kv f32: the cache as before issue 16, to A/B the f16 cache's cost on one binary.
         kv_dtype: match opts.str("kv") {
-            None | Some("f16") => KvDtype::F16,
+            None => defaults.kv_dtype,
+            Some("f16") => KvDtype::F16,
             Some("f32") => KvDtype::F32,
             Some(other) => return Err(format!("--kv {other}: expected f16 or f32")),
         },
