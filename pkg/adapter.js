@@ -12,6 +12,8 @@ import { WebslmError } from './errors.js';
 /** PEFT's two files, by name (a catalogue-like `files` list names them by `path`). */
 const PEFT_CONFIG = 'adapter_config.json';
 const PEFT_WEIGHTS = 'adapter_model.safetensors';
+/** The fine-tuned task model's config.json, whose id2label names a saved head's labels. */
+const TASK_CONFIG = 'config.json';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -56,6 +58,8 @@ function listed(/** @type {any[]} */ files, /** @type {(path: string) => boolean
  *   { id, url: '.../adapter_model.safetensors', configUrl, sha256?, configSha256?, scale? }   PEFT
  *   { id, files: [{ path, url, sha256?, size? }], scale? }         catalogue-like: a `.gguf`, or
  *                                                                  adapter_config.json + adapter_model.safetensors
+ * A PEFT encoder adapter whose head has other labels than the base model's also names the task
+ * model's config.json: `taskConfigUrl` (+ `taskConfigSha256`), or `config.json` in `files`.
  * `format: 'gguf' | 'peft'` may say which when a URL does not. `scale` (default 1) is what a
  * request naming the adapter without a scale gets. Anything else is an AdapterError.
  * @param {unknown} spec
@@ -76,8 +80,9 @@ export function resolveAdapter(spec) {
     const gguf = listed(s.files, (p) => p.endsWith('.gguf'));
     const weights = listed(s.files, (p) => p === PEFT_WEIGHTS || p.endsWith(`/${PEFT_WEIGHTS}`));
     const config = listed(s.files, (p) => p === PEFT_CONFIG || p.endsWith(`/${PEFT_CONFIG}`));
-    if (gguf && !weights) return { id: s.id, scale, format: 'gguf', weights: gguf };
-    if (weights && config && !gguf) return { id: s.id, scale, format: 'peft', weights, config };
+    const taskConfig = listed(s.files, (p) => p === TASK_CONFIG || p.endsWith(`/${TASK_CONFIG}`));
+    if (gguf && !weights && !taskConfig) return { id: s.id, scale, format: 'gguf', weights: gguf };
+    if (weights && config && !gguf) return { id: s.id, scale, format: 'peft', weights, config, taskConfig };
     throw adapterError(`${what}: files must hold one .gguf adapter, or ${PEFT_CONFIG} and ${PEFT_WEIGHTS}`);
   }
   const weights = checkedFile(s.url, s.sha256, s.size, what);
@@ -85,31 +90,39 @@ export function resolveAdapter(spec) {
   const format = s.format ?? (s.configUrl !== undefined ? 'peft' : path.endsWith('.gguf') ? 'gguf' : undefined);
   if (format === 'gguf') {
     if (s.configUrl !== undefined) throw adapterError(`${what}: a GGUF adapter has no configUrl`);
+    if (s.taskConfigUrl !== undefined) throw adapterError(`${what}: a GGUF adapter has no taskConfigUrl`);
     return { id: s.id, scale, format, weights };
   }
   if (format === 'peft') {
     if (path.endsWith('.gguf')) throw adapterError(`${what}: ${weights.url} is a GGUF adapter, which has no configUrl`);
     const config = checkedFile(s.configUrl, s.configSha256, undefined, `${what} (${PEFT_CONFIG})`);
-    return { id: s.id, scale, format, weights, config };
+    const taskConfig =
+      s.taskConfigUrl === undefined
+        ? undefined
+        : checkedFile(s.taskConfigUrl, s.taskConfigSha256, undefined, `${what} (the task model's ${TASK_CONFIG})`);
+    return { id: s.id, scale, format, weights, config, taskConfig };
   }
   throw adapterError(`${what}: ${weights.url} is not a .gguf; a PEFT adapter also needs configUrl (its ${PEFT_CONFIG})`);
 }
+
+/** @typedef {{ weights: Uint8Array, config: Uint8Array | undefined, taskConfig: Uint8Array | undefined }} AdapterFiles */
 
 /**
  * The adapter's bytes, from the Cache API or fetched, cached and verified like a model's small
  * files (an IntegrityError deletes the cached copy).
  * @param {import('./webslm.js').ResolvedAdapter} adapter
  * @param {AbortSignal} [signal]
- * @returns {Promise<{ weights: Uint8Array, config: Uint8Array | undefined }>}
+ * @returns {Promise<AdapterFiles>}
  */
 export async function fetchAdapter(adapter, signal) {
   const cache = await openCache();
   persist();
-  const [weights, config] = await Promise.all([
+  const [weights, config, taskConfig] = await Promise.all([
     readSmall(adapter.weights, cache, signal),
     readSmall(adapter.config, cache, signal),
+    readSmall(adapter.taskConfig, cache, signal),
   ]);
-  return { weights: /** @type {Uint8Array} */ (weights), config };
+  return { weights: /** @type {Uint8Array} */ (weights), config, taskConfig };
 }
 
 /**
@@ -138,4 +151,86 @@ export function adapterParams(requested, loaded) {
     const scale = entry.scale === undefined ? a.scale : checkedScale(entry.scale, `adapter ${id}`);
     return { id: a.wasmId, scale };
   });
+}
+
+/**
+ * The adapters one engine has loaded, by their string id, for decoders and text models alike:
+ * each entry holds its resolved spec, the wasm object's numeric id (-1 while loading), its
+ * default scale and the GPU bytes its upload added. `run` is the engine's serial queue, so an
+ * attach never overlaps a call that uses the adapters.
+ * @param {<T>(task: (web: any) => T | Promise<T>, signal?: AbortSignal) => Promise<T>} run
+ */
+export function adapterRegistry(run) {
+  /** @type {Map<string, { resolved: import('./webslm.js').ResolvedAdapter, wasmId: number, scale: number, gpuBytes: number }>} */
+  const loaded = new Map();
+  /**
+   * Attaches an adapter's fetched files to the wasm object `web` (WebEngine or WebTextModel).
+   * @param {any} web
+   * @param {import('./webslm.js').ResolvedAdapter} resolved
+   * @param {AdapterFiles} files
+   * @returns {{ id: number, gpu_bytes: number }}
+   */
+  const attach = (web, resolved, files) => web.loadAdapter(resolved.format, files.weights, files.config, files.taskConfig);
+  /** @returns {import('./webslm.js').LoadedAdapter} */
+  const listing = (/** @type {string} */ id, /** @type {any} */ a) => ({
+    id,
+    format: a.resolved.format,
+    scale: a.scale,
+    gpuBytes: a.gpuBytes,
+  });
+  return {
+    /**
+     * Fetches (or reads from the cache), verifies and attaches an adapter; requests then name it
+     * in `adapters: [{ id, scale }]`. Resolves to what `list()` shows for it.
+     * @param {unknown} spec
+     * @param {{ signal?: AbortSignal }} [options]
+     */
+    async load(spec, options) {
+      const resolved = resolveAdapter(spec);
+      if (loaded.has(resolved.id)) throw adapterError(`an adapter with id ${resolved.id} is already loaded`);
+      // Reserved now, so a second load of the same id fails at once instead of racing this one.
+      const entry = { resolved, wasmId: -1, scale: resolved.scale, gpuBytes: 0 };
+      loaded.set(resolved.id, entry);
+      try {
+        const files = await fetchAdapter(resolved, options?.signal);
+        const out = await run((web) => attach(web, resolved, files), options?.signal);
+        entry.wasmId = out.id;
+        entry.gpuBytes = out.gpu_bytes;
+      } catch (e) {
+        loaded.delete(resolved.id);
+        throw e;
+      }
+      return listing(resolved.id, entry);
+    },
+    /**
+     * Frees an adapter's GPU memory; requests naming it fail from now on.
+     * @param {string} id
+     * @param {{ signal?: AbortSignal }} [options]
+     */
+    async unload(id, options) {
+      const entry = loaded.get(id);
+      if (!entry || entry.wasmId < 0) throw adapterError(`no adapter ${JSON.stringify(id)} is loaded`);
+      loaded.delete(id);
+      await run((web) => web.unloadAdapter(entry.wasmId), options?.signal);
+    },
+    /** The adapters loaded: `[{ id, format, scale, gpuBytes }]`, in load order. */
+    list: () => [...loaded].filter(([, a]) => a.wasmId >= 0).map(([id, a]) => listing(id, a)),
+    /**
+     * A request's `adapters` with the wasm object's numeric ids (see adapterParams); call it inside
+     * the queued task, since a recovery may renumber them.
+     * @param {unknown} requested
+     */
+    params: (requested) => adapterParams(requested, loaded),
+    /**
+     * Attaches every loaded adapter to `web`, a new wasm object after a GPU device loss (their
+     * files from the Cache API); requests keep naming them by the same string ids. One still
+     * loading (wasmId -1) is attached by its own queued call, on the new object.
+     * @param {any} web
+     */
+    async reattach(web) {
+      for (const a of loaded.values()) {
+        if (a.wasmId >= 0) a.wasmId = attach(web, a.resolved, await fetchAdapter(a.resolved)).id;
+      }
+    },
+  };
 }

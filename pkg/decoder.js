@@ -2,7 +2,7 @@
 // whole or streamed. A `signal` (or interrupt()) stops a generation, which then finishes with
 // finish_reason 'abort' and the text made so far.
 
-import { adapterParams, fetchAdapter, resolveAdapter } from './adapter.js';
+import { adapterRegistry } from './adapter.js';
 import { WebslmError } from './errors.js';
 import { serialQueue } from './queue.js';
 import { deviceRecovery } from './recovery.js';
@@ -267,34 +267,16 @@ const textShape = (/** @type {string} */ model) =>
  * @returns {import('./webslm.js').Engine}
  */
 export function decoderEngine(first, modelId, loadInfo, reopen) {
-  /**
-   * The loaded LoRA adapters by their id: the spec resolved, the wasm engine's numeric id, the
-   * default scale and the GPU bytes the upload added.
-   * @type {Map<string, { resolved: import('./webslm.js').ResolvedAdapter, wasmId: number, scale: number, gpuBytes: number }>}
-   */
-  const adapters = new Map();
-  /**
-   * Attaches an adapter's fetched files to the wasm engine `web`.
-   * @param {any} web
-   * @param {import('./webslm.js').ResolvedAdapter} resolved
-   * @param {{ weights: Uint8Array, config: Uint8Array | undefined }} files
-   * @returns {{ id: number, gpu_bytes: number }}
-   */
-  const attach = (web, resolved, files) => web.loadAdapter(resolved.format, files.weights, files.config);
+  const serial = serialQueue();
   const device = deviceRecovery(first, {
-    // A new device has none of the adapters: each is attached again (its files from the Cache
-    // API), and requests keep naming it by the same string id.
+    // A new device has none of the adapters: each is attached again.
     reopen: async () => {
       const web = await reopen();
-      // (One still loading, wasmId -1, is attached by its own queued call, on the new engine.)
-      for (const a of adapters.values()) {
-        if (a.wasmId >= 0) a.wasmId = attach(web, a.resolved, await fetchAdapter(a.resolved)).id;
-      }
+      await adapters.reattach(web);
       return web;
     },
     lostError: (/** @type {string} */ message) => new WebslmError('DeviceLost', message),
   });
-  const serial = serialQueue();
   // One call at a time, each given the current wasm engine (never the first one closed over).
   const queue = {
     /**
@@ -306,6 +288,7 @@ export function decoderEngine(first, modelId, loadInfo, reopen) {
     run: (task, signal) => serial.run(() => device.run(task), signal),
     idle: serial.idle,
   };
+  const adapters = adapterRegistry(queue.run);
   // The running job's stop flag: interrupt() stops that job only, never one still queued.
   /** @type {{ stop: boolean } | null} */
   let running = null;
@@ -332,7 +315,7 @@ export function decoderEngine(first, modelId, loadInfo, reopen) {
       try {
         const ids = Uint32Array.from(promptIds(web));
         // Numeric ids now, not when the request was made: a recovery may have renumbered them.
-        const run = { ...params, adapters: adapterParams(requested, adapters) };
+        const run = { ...params, adapters: adapters.params(requested) };
         return await web.generate(ids, run, (/** @type {string} */ piece, /** @type {object[] | undefined} */ lps) => {
           onText?.(piece, lps ?? undefined);
           return !handle.stop;
@@ -355,7 +338,7 @@ export function decoderEngine(first, modelId, loadInfo, reopen) {
     const created = Math.floor(Date.now() / 1000);
     const id = `webslm-${created}-${Math.random().toString(36).slice(2, 8)}`;
     const params = generationParams(req);
-    adapterParams(req.adapters, adapters); // an unknown adapter fails here, before the queue
+    adapters.params(req.adapters); // an unknown adapter fails here, before the queue
     const { n, includeUsage } = choiceParams(req);
     // Choice i samples with seed + i (src/sampling.rs `choice_seed`), one after another; each
     // after the first reuses the prompt's KV cache.
@@ -396,13 +379,6 @@ export function decoderEngine(first, modelId, loadInfo, reopen) {
     );
   }
 
-  /**
-   * @param {string} id
-   * @param {{ resolved: import('./webslm.js').ResolvedAdapter, scale: number, gpuBytes: number }} a
-   * @returns {import('./webslm.js').LoadedAdapter}
-   */
-  const listing = (id, a) => ({ id, format: a.resolved.format, scale: a.scale, gpuBytes: a.gpuBytes });
-
   const chat = chatShape(modelId);
   const completion = textShape(modelId);
   return {
@@ -428,32 +404,11 @@ export function decoderEngine(first, modelId, loadInfo, reopen) {
      * Fetches (or reads from the cache), verifies and attaches a LoRA adapter; requests then
      * name it in `adapters: [{ id, scale }]`. Resolves to what `adapters()` lists for it.
      */
-    async loadAdapter(spec, options) {
-      const resolved = resolveAdapter(spec);
-      if (adapters.has(resolved.id)) throw new WebslmError('AdapterError', `an adapter with id ${resolved.id} is already loaded`);
-      // Reserved now, so a second load of the same id fails at once instead of racing this one.
-      const entry = { resolved, wasmId: -1, scale: resolved.scale, gpuBytes: 0 };
-      adapters.set(resolved.id, entry);
-      try {
-        const files = await fetchAdapter(resolved, options?.signal);
-        const out = await queue.run((web) => attach(web, resolved, files), options?.signal);
-        entry.wasmId = out.id;
-        entry.gpuBytes = out.gpu_bytes;
-      } catch (e) {
-        adapters.delete(resolved.id);
-        throw e;
-      }
-      return listing(resolved.id, entry);
-    },
+    loadAdapter: (spec, options) => adapters.load(spec, options),
     /** Frees an adapter's GPU memory; requests naming it fail from now on. */
-    async unloadAdapter(id, options) {
-      const entry = adapters.get(id);
-      if (!entry || entry.wasmId < 0) throw new WebslmError('AdapterError', `no adapter ${JSON.stringify(id)} is loaded`);
-      adapters.delete(id);
-      await queue.run((web) => web.unloadAdapter(entry.wasmId), options?.signal);
-    },
+    unloadAdapter: (id, options) => adapters.unload(id, options),
     /** The adapters loaded: `[{ id, format, scale, gpuBytes }]`, in load order. */
-    adapters: async () => [...adapters].filter(([, a]) => a.wasmId >= 0).map(([id, a]) => listing(id, a)),
+    adapters: async () => adapters.list(),
     /** Times the model was opened again on a new device after a loss. */
     deviceRecoveries: async () => device.recoveries,
     /** Destroys the GPU device now, even mid-generation, to test recovery (as WEBGL_lose_context). */

@@ -10,28 +10,14 @@ import { resolveModel } from './models.js';
 import { PIPELINE_TASKS, requireTask } from './task.js';
 
 /**
- * The pipeline tasks whose engine takes LoRA adapters: those that run a decoder. Encoder tasks
- * join this list once src/web.rs's WebTextModel has loadAdapter (issue 19's encoder LoRA); the
- * rest of the pipeline code is already task-independent (see withAdapters).
- */
-export const ADAPTER_TASKS = Object.freeze(['text-generation']);
-
-/**
- * The pipeline option `adapter` as a list of specs, each checked before any download; an
- * AdapterError for a task whose engine cannot take one yet.
- * @param {string} task
+ * The pipeline option `adapter` as a list of specs, each checked before any download. Every task
+ * takes them: a decoder's low-rank terms, or an encoder's with the task head PEFT saved.
  * @param {unknown} adapter  a spec, a list of specs, or undefined
  * @returns {import('./webslm.js').AdapterSpec[]}
  */
-export function pipelineAdapters(task, adapter) {
+export function pipelineAdapters(adapter) {
   if (adapter === undefined) return [];
   const specs = Array.isArray(adapter) ? adapter : [adapter];
-  if (!ADAPTER_TASKS.includes(task)) {
-    throw new WebslmError(
-      'AdapterError',
-      `the ${task} pipeline does not take LoRA adapters yet (only ${ADAPTER_TASKS.join(', ')})`,
-    );
-  }
   for (const spec of specs) resolveAdapter(spec);
   return specs;
 }
@@ -72,7 +58,7 @@ export async function pipeline(task, model, options = {}) {
   const declared = typeof model === 'string' ? resolveModel(model).task : model.task;
   if (declared) requireTask(typeof model === 'string' ? model : (model.id ?? model.url ?? 'the model'), declared, wanted);
   const { adapter, ...engineOptions } = /** @type {import('./webslm.js').PipelineOptions} */ (options);
-  const specs = pipelineAdapters(task, adapter);
+  const specs = pipelineAdapters(adapter);
   const spec = typeof model === 'string' || model.task ? model : { ...model, task: wanted };
   const engine = /** @type {any} */ (await createEngine(/** @type {import('./webslm.js').ModelSpec} */ (spec), engineOptions));
   const adapters = await withAdapters(engine, specs, engineOptions.signal);
@@ -80,21 +66,21 @@ export async function pipeline(task, model, options = {}) {
     case 'sentiment-analysis':
     case 'text-classification':
       return async (/** @type {string | string[]} */ text, { signal } = {}) => {
-        const all = await engine.classify(text, { signal });
+        const all = await engine.classify(text, { adapters, signal });
         return Array.isArray(text) ? all.map((/** @type {unknown[]} */ labels) => labels[0]) : [all[0][0]];
       };
     case 'feature-extraction':
       return async (/** @type {string | string[]} */ text, { signal } = {}) =>
-        (await engine.embeddings.create({ input: text }, { signal })).data.map((/** @type {any} */ d) => d.embedding);
+        (await engine.embeddings.create({ input: text, adapters }, { signal })).data.map((/** @type {any} */ d) => d.embedding);
     case 'token-classification':
     case 'ner':
       return async (/** @type {string | string[]} */ text, { aggregation_strategy = 'first', signal } = {}) => {
-        const all = await engine.ner(text, aggregation_strategy, { signal });
+        const all = await engine.ner(text, aggregation_strategy, { adapters, signal });
         return Array.isArray(text) ? all : all[0];
       };
     case 'question-answering':
       return async (/** @type {{ question: string, context: string }} */ { question, context }, { top_k = 1, signal } = {}) => {
-        const answers = await engine.qa(question, context, top_k, { signal });
+        const answers = await engine.qa(question, context, top_k, { adapters, signal });
         return top_k === 1 ? (answers[0] ?? null) : answers;
       };
     case 'text-generation':

@@ -38,6 +38,13 @@ export interface AdapterSpec {
   /** A PEFT adapter's adapter_config.json. */
   configUrl?: string;
   configSha256?: string;
+  /**
+   * An encoder adapter with a classification head for other labels than the base model's: the
+   * fine-tuned task model's config.json (its `id2label`), which PEFT does not save itself. In a
+   * `files` list, the file whose path is `config.json`.
+   */
+  taskConfigUrl?: string;
+  taskConfigSha256?: string;
   files?: { path: string; url: string; sha256?: string; size?: number }[];
   /** Which format, when a URL does not say. */
   format?: 'gguf' | 'peft';
@@ -53,6 +60,8 @@ export interface ResolvedAdapter {
   weights: ModelFile;
   /** PEFT's adapter_config.json. */
   config?: ModelFile;
+  /** The task model's config.json, for a head's labels (PEFT only). */
+  taskConfig?: ModelFile;
 }
 
 /** An adapter attached to an engine. */
@@ -121,7 +130,10 @@ export interface EngineOptions extends CallOptions, CatalogueOptions {
 
 /** A pipeline's options: the engine's, and LoRA adapters loaded once for every call. */
 export interface PipelineOptions extends EngineOptions {
-  /** Adapter specs (text-generation for now); each call runs with all of them at their scales. */
+  /**
+   * Adapter specs, for every task (an encoder's PEFT adapter may bring its own task head); each
+   * call runs with all of them at their scales.
+   */
   adapter?: AdapterSpec | AdapterSpec[];
 }
 
@@ -327,23 +339,39 @@ export interface Answer {
   end: number;
 }
 
+/** Options of a text model's call: its signal, and the LoRA adapters it runs with. */
+export interface AnalysisOptions extends CallOptions {
+  /** Adapters loaded by `loadAdapter`, each at its scale (absent or empty: the base model). */
+  adapters?: ActiveAdapter[];
+}
+
 export interface TextModel {
   model: string;
   loadInfo: LoadInfo;
   wasmMemoryBytes(): Promise<number>;
   embeddings: {
     create(
-      req: { input: string | string[] },
+      req: { input: string | string[]; adapters?: ActiveAdapter[] },
       options?: CallOptions,
     ): Promise<{ object: 'list'; model: string; data: { object: 'embedding'; index: number; embedding: number[] }[] }>;
   };
-  classify(texts: string | string[], options?: CallOptions): Promise<LabelScore[][]>;
+  classify(texts: string | string[], options?: AnalysisOptions): Promise<LabelScore[][]>;
   ner(
     texts: string | string[],
     aggregation?: 'none' | 'simple' | 'first' | 'average' | 'max',
-    options?: CallOptions,
+    options?: AnalysisOptions,
   ): Promise<Entity[][]>;
-  qa(question: string, context: string, topK?: number, options?: CallOptions): Promise<Answer[]>;
+  qa(question: string, context: string, topK?: number, options?: AnalysisOptions): Promise<Answer[]>;
+  /**
+   * Fetches (or reads from the cache), verifies and attaches a PEFT adapter: LoRA pairs on the
+   * encoder's projections and the task head it saved (`modules_to_save`), which replaces the
+   * base head while the adapter is active. One that does not fit is an AdapterError.
+   */
+  loadAdapter(spec: AdapterSpec, options?: CallOptions): Promise<LoadedAdapter>;
+  /** Frees an adapter's GPU memory. */
+  unloadAdapter(id: string, options?: CallOptions): Promise<void>;
+  /** The adapters loaded, in load order. */
+  adapters(): Promise<LoadedAdapter[]>;
   unload(): Promise<void>;
 }
 

@@ -78,6 +78,7 @@ export async function createWorkerEngine(model, { onProgress, contextLength, sig
           ...spec,
           url: typeof spec.url === 'string' ? absolute(spec.url) : spec.url,
           configUrl: typeof spec.configUrl === 'string' ? absolute(spec.configUrl) : spec.configUrl,
+          taskConfigUrl: typeof spec.taskConfigUrl === 'string' ? absolute(spec.taskConfigUrl) : spec.taskConfigUrl,
           files: Array.isArray(spec.files)
             ? spec.files.map((/** @type {any} */ f) => (typeof f?.url === 'string' ? { ...f, url: absolute(f.url) } : f))
             : spec.files,
@@ -113,6 +114,12 @@ export async function createWorkerEngine(model, { onProgress, contextLength, sig
     return (/** @type {any[]} */ ...args) => {
       const sig = at >= 0 ? args[at]?.signal : undefined;
       const sent = args.slice(0, at >= 0 ? at : args.length);
+      // The options travel without their signal (an AbortSignal cannot be cloned): the worker
+      // gives them one of its own, which this side's signal aborts.
+      if (at >= 0 && args[at] && typeof args[at] === 'object') {
+        const { signal: _, ...rest } = args[at];
+        sent[at] = rest;
+      }
       if (path === 'loadAdapter') sent[0] = absoluteAdapter(sent[0]);
       if (streams && args[0]?.stream) return Promise.resolve(stream(path, sent, sig));
       const result = request(

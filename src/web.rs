@@ -91,6 +91,45 @@ fn lora_error(e: LoraError) -> JsValue {
     js_error(kind, e)
 }
 
+/// An adapter held in memory: `format` `gguf` (llama.cpp's adapter file, in `weights`) or `peft`
+/// (`adapter_model.safetensors` in `weights`, `adapter_config.json` in `config`, and optionally
+/// the task model's `config.json` in `task_config`, naming a saved head's labels).
+fn parse_adapter(
+    format: &str,
+    weights: &[u8],
+    config: Option<Vec<u8>>,
+    task_config: Option<Vec<u8>>,
+) -> Result<crate::lora::LoraAdapter, JsValue> {
+    let mut adapter = match (format, config) {
+        ("gguf", _) if task_config.is_some() => {
+            return Err(js_error("AdapterError", "a GGUF adapter has no task model config.json"))
+        }
+        ("gguf", _) => crate::lora::gguf::parse(weights),
+        ("peft", Some(config)) => crate::lora::peft::parse(&config, weights),
+        ("peft", None) => return Err(js_error("AdapterError", "a PEFT adapter needs its adapter_config.json")),
+        (other, _) => return Err(js_error("AdapterError", format!("unknown adapter format {other:?}"))),
+    }
+    .map_err(lora_error)?;
+    if let Some(json) = task_config {
+        adapter.labels = Some(crate::lora::peft::labels(&json).map_err(lora_error)?);
+    }
+    Ok(adapter)
+}
+
+/// `loadAdapter`'s answer, `{ id, gpu_bytes }`.
+fn loaded_adapter(attached: Result<(u32, u64), LoraError>) -> Result<JsValue, JsValue> {
+    let (id, gpu_bytes) = attached.map_err(lora_error)?;
+    #[derive(Serialize)]
+    struct Loaded {
+        id: u32,
+        gpu_bytes: f64,
+    }
+    to_js(&Loaded {
+        id,
+        gpu_bytes: gpu_bytes as f64,
+    })
+}
+
 /// A JS argument of the shape `T`, or a `ModelError` saying what did not fit.
 fn from_js<T: serde::de::DeserializeOwned>(v: JsValue) -> Result<T, JsValue> {
     serde_wasm_bindgen::from_value(v).map_err(|e| js_error("ModelError", e))
@@ -606,29 +645,19 @@ impl WebEngine {
         Ok(guide?)
     }
 
-    /// Attaches a LoRA adapter held in memory: `format` `gguf` (llama.cpp's adapter file, in
-    /// `weights`) or `peft` (`adapter_model.safetensors` in `weights`, `adapter_config.json` in
-    /// `config`). It is checked against the model and uploaded once, inactive until a request
-    /// names it. Resolves to `{ id, gpu_bytes }`: the id requests use, and the GPU bytes added.
+    /// Attaches a LoRA adapter held in memory (see [`parse_adapter`] for `format`). It is checked
+    /// against the model and uploaded once, inactive until a request names it. Resolves to
+    /// `{ id, gpu_bytes }`: the id requests use, and the GPU bytes added.
     #[wasm_bindgen(js_name = loadAdapter)]
-    pub fn load_adapter(&mut self, format: &str, weights: &[u8], config: Option<Vec<u8>>) -> Result<JsValue, JsValue> {
-        let adapter = match (format, config) {
-            ("gguf", _) => crate::lora::gguf::parse(weights),
-            ("peft", Some(config)) => crate::lora::peft::parse(&config, weights),
-            ("peft", None) => return Err(js_error("AdapterError", "a PEFT adapter needs its adapter_config.json")),
-            (other, _) => return Err(js_error("AdapterError", format!("unknown adapter format {other:?}"))),
-        }
-        .map_err(lora_error)?;
-        let (id, gpu_bytes) = self.engine.load_adapter(&adapter).map_err(lora_error)?;
-        #[derive(Serialize)]
-        struct Loaded {
-            id: u32,
-            gpu_bytes: f64,
-        }
-        to_js(&Loaded {
-            id,
-            gpu_bytes: gpu_bytes as f64,
-        })
+    pub fn load_adapter(
+        &mut self,
+        format: &str,
+        weights: &[u8],
+        config: Option<Vec<u8>>,
+        task_config: Option<Vec<u8>>,
+    ) -> Result<JsValue, JsValue> {
+        let adapter = parse_adapter(format, weights, config, task_config)?;
+        loaded_adapter(self.engine.load_adapter(&adapter))
     }
 
     /// Frees adapter `id`'s GPU memory (an `AdapterError` for an id not loaded).
@@ -655,6 +684,35 @@ pub struct WebTextModel {
 
 #[wasm_bindgen]
 impl WebTextModel {
+    /// Attaches a PEFT adapter held in memory (LoRA pairs on the encoder's projections, and the
+    /// task head saved with it, labelled by `task_config`'s id2label when it has other labels
+    /// than the base's), inactive until `setAdapters` names it; `{ id, gpu_bytes }`.
+    #[wasm_bindgen(js_name = loadAdapter)]
+    pub fn load_adapter(
+        &mut self,
+        format: &str,
+        weights: &[u8],
+        config: Option<Vec<u8>>,
+        task_config: Option<Vec<u8>>,
+    ) -> Result<JsValue, JsValue> {
+        let adapter = parse_adapter(format, weights, config, task_config)?;
+        loaded_adapter(self.model.load_adapter(&adapter))
+    }
+
+    /// Frees adapter `id`'s GPU memory (an `AdapterError` for an id not loaded).
+    #[wasm_bindgen(js_name = unloadAdapter)]
+    pub fn unload_adapter(&mut self, id: u32) -> Result<(), JsValue> {
+        self.model.unload_adapter(id).map_err(lora_error)
+    }
+
+    /// The adapters the following calls run with (`[{ id, scale }]`; empty: the base model).
+    /// JS sets them inside each call's queued task (pkg/text_model.js).
+    #[wasm_bindgen(js_name = setAdapters)]
+    pub fn set_adapters(&mut self, active: JsValue) -> Result<(), JsValue> {
+        let active: Vec<AdapterSpec> = from_js(active)?;
+        self.model.set_adapters(&active).map_err(lora_error)
+    }
+
     /// L2-normalised embeddings, one per text (`texts`: an array of strings).
     pub async fn embed(&self, texts: JsValue, truncate: bool) -> Result<JsValue, JsValue> {
         let texts: Vec<String> = from_js(texts)?;

@@ -62,6 +62,14 @@ fn bench_reports_adapter_bytes_and_a_switch_without_uploads() {
         l.gpu_bytes_added, tensor_bytes,
         "attaching added other GPU memory than the adapters'"
     );
+    // The low-rank intermediates are r floats per token and projection; a few KiB with pool
+    // rounding. Before the scratch uniforms went back to the pool at once, every adapter GEMV
+    // held its own 64 KiB until submit (26 MiB per SmolLM2 token on the software path).
+    assert!(
+        l.adapter_scratch_bytes <= 64 * 1024,
+        "a step with the adapters held {} more bytes than one without",
+        l.adapter_scratch_bytes
+    );
     assert_eq!(l.switch_queue_writes, 0, "switching wrote to the GPU");
     assert_eq!(l.switch_bytes_allocated, 0, "switching allocated GPU memory");
     assert_eq!(

@@ -28,6 +28,10 @@ pub struct LoraCost {
     /// GPU buffer bytes alive after attaching minus before: equal to `adapter_tensor_bytes` when
     /// nothing but the adapters was uploaded.
     pub gpu_bytes_added: u64,
+    /// GPU memory a decoded token with the adapters holds beyond one without them (pooled
+    /// scratch for the low-rank products), so that `gpu_bytes_added + adapter_scratch_bytes` is
+    /// all an adapter costs in memory.
+    pub adapter_scratch_bytes: u64,
     /// The base model's weights on the GPU, for scale.
     pub base_weight_bytes: u64,
     /// Switching adapters -> base -> adapters -> base -> adapters (host-side scales only): queue
@@ -63,11 +67,18 @@ pub fn attach_and_measure(
     }
     let gpu_bytes_added = stats.live_bytes().saturating_sub(live_before);
 
-    // One token with the adapters first, so the pipelines and pooled activations a LoRA step
-    // needs exist: what follows then shows only what a switch itself costs.
+    // One token without the adapters, then one with them: pooled buffers are kept for reuse, so
+    // what the second adds is the scratch an adapted step needs beyond the base model's (the
+    // r-wide intermediates). It also makes the pipelines a LoRA step needs, so that what follows
+    // shows only what a switch itself costs.
+    engine.set_adapters(&[]).map_err(lora_error)?;
+    step(engine)?;
+    engine.ctx.wait_idle()?;
+    let live_base_step = stats.live_bytes();
     engine.set_adapters(&active).map_err(lora_error)?;
     step(engine)?;
     engine.ctx.wait_idle()?;
+    let adapter_scratch_bytes = stats.live_bytes().saturating_sub(live_base_step);
 
     let before = stats.snapshot();
     let live_switch = stats.live_bytes();
@@ -87,6 +98,7 @@ pub fn attach_and_measure(
         adapters: adapters.iter().map(|a| format!("{}:{}", a.name, a.scale)).collect(),
         adapter_tensor_bytes: adapters.iter().map(|a| a.adapter.tensor_bytes()).sum(),
         gpu_bytes_added,
+        adapter_scratch_bytes,
         base_weight_bytes: engine.model.weight_bytes(),
         switch_queue_writes: switch.queue_writes,
         switch_bytes_allocated,

@@ -17,6 +17,7 @@ use crate::gpu::{Batch, Capabilities, DType, GpuError, GpuTensor, KernelPath, Pi
 use super::layout::OverrideSet;
 use super::loop_budget::Loops;
 use super::matmul::{Params, EPILOGUE_CODES};
+use super::weights::Precision;
 use super::{dim_u32, shaders, GpuWeight};
 
 /// Outputs per tile side: 32 tokens x 32 weight rows.
@@ -43,16 +44,21 @@ pub fn workgroup_bytes(f16_tile: bool) -> u64 {
     rows * 16 + rows * if f16_tile { 8 } else { 16 }
 }
 
-/// Whether the device can run the tile for `format` (workgroup memory and lanes).
-pub fn fits(caps: &Capabilities, format: WeightFormat) -> bool {
-    workgroup_bytes(f16_tile(caps, format)) <= u64::from(caps.max_workgroup_storage)
+/// Whether `w`'s tile is f16: where its format allows and its precision does not forbid it.
+fn weight_tile_f16(caps: &Capabilities, w: &GpuWeight) -> bool {
+    f16_tile(caps, w.format) && w.precision == Precision::F16Tile
+}
+
+/// Whether the device can run the tile (f16 or f32 weights): workgroup memory and lanes.
+pub fn fits(caps: &Capabilities, f16_tile: bool) -> bool {
+    workgroup_bytes(f16_tile) <= u64::from(caps.max_workgroup_storage)
         && THREADS <= caps.max_invocations_per_workgroup
         && THREADS <= caps.max_workgroup_size_x
 }
 
-/// Whether [`super::matmul::matmul`] should pick the tile for an `m`-row product.
-pub fn chosen(caps: &Capabilities, format: WeightFormat, m: usize) -> bool {
-    caps.kernels.path == KernelPath::Gpu && m >= MIN_ROWS && fits(caps, format)
+/// Whether [`super::matmul::matmul`] should pick the tile for an `m`-row product with `w`.
+pub fn chosen(caps: &Capabilities, w: &GpuWeight, m: usize) -> bool {
+    caps.kernels.path == KernelPath::Gpu && m >= MIN_ROWS && fits(caps, weight_tile_f16(caps, w))
 }
 
 /// The loops of one invocation (mirroring the WGSL): one trip per 32-wide K step, each holding the
@@ -94,8 +100,8 @@ pub(super) fn record(
     epilogue_code: u32,
 ) -> Result<(), GpuError> {
     let caps = &batch.ctx().caps;
-    let f16 = f16_tile(caps, w.format);
-    if !fits(caps, w.format) {
+    let f16 = weight_tile_f16(caps, w);
+    if !fits(caps, f16) {
         return Err(GpuError::TooLarge {
             what: format!("the tiled GEMM's {THREADS}-lane workgroup and its tiles"),
             needed: workgroup_bytes(f16),

@@ -189,7 +189,7 @@ pub fn select_kernel(path: KernelPath, m: usize, k: usize) -> MatmulKernel {
 /// memory (`gemm_gpu`); otherwise [`select_kernel`].
 fn kernel_for(batch: &Batch<'_>, x: &GpuTensor, w: &GpuWeight) -> MatmulKernel {
     let m = x.numel() / w.k.max(1);
-    if super::gemm_gpu::chosen(&batch.ctx().caps, w.format, m) {
+    if super::gemm_gpu::chosen(&batch.ctx().caps, w, m) {
         return MatmulKernel::GemmTiled;
     }
     select_kernel(batch.ctx().caps.kernels.path, m, w.k)
@@ -262,14 +262,14 @@ pub fn matmul_full(
     // only GemvUniformX fills it.
     let uniform_x = match kernel {
         MatmulKernel::Gemm | MatmulKernel::GemvGpu | MatmulKernel::GemmTiled => None,
-        MatmulKernel::Gemv => Some(batch.scratch_uniform(UNIFORM_X_BYTES).clone()),
+        MatmulKernel::Gemv => Some(batch.scratch_uniform(UNIFORM_X_BYTES)),
         MatmulKernel::GemvUniformX => {
             if !w.k.is_multiple_of(4) || x.bytes() > UNIFORM_X_BYTES {
                 return Err(GpuError::InvalidArgument(format!(
                     "the uniform-x GEMV needs k % 4 == 0 and m * k * 4 <= {UNIFORM_X_BYTES} bytes"
                 )));
             }
-            let ubuf = batch.scratch_uniform(UNIFORM_X_BYTES).clone();
+            let ubuf = batch.scratch_uniform(UNIFORM_X_BYTES);
             batch.copy(x.buffer(), &ubuf, x.bytes());
             Some(ubuf)
         }

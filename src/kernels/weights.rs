@@ -24,6 +24,18 @@ pub struct GpuWeight {
     pub parts: Vec<WeightPart>,
     /// The decoder kernels use for it, fixed at upload from the device's capabilities.
     pub variant: WeightVariant,
+    pub precision: Precision,
+}
+
+/// How faithfully kernels must read a weight's decoded values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    /// Kernels may round decoded weights to f16 where that is faster (the tiled GEMM's f16 tile,
+    /// as llama.cpp's WebGPU backend does): a model's weights, whose scales are f16 already.
+    F16Tile,
+    /// Every decoded value in f32. A Q8_0 LoRA `lora_a` needs it: its block scale times a quant
+    /// has more significant bits than f16 keeps, and the low-rank product amplifies the error.
+    Exact,
 }
 
 impl GpuWeight {
@@ -82,6 +94,7 @@ impl GpuWeight {
             k,
             parts,
             variant,
+            precision: Precision::F16Tile,
         })
     }
 

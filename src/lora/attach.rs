@@ -3,6 +3,7 @@
 //! base weights are never touched; the active set is a scale per term (`set_active`).
 
 use crate::gpu::GpuContext;
+use crate::kernels::weights::Precision;
 use crate::kernels::GpuWeight;
 use crate::models::hf::tensor_name;
 use crate::models::linear::{Linear, LowRank};
@@ -176,11 +177,15 @@ fn permute_rows(m: &LoraMatrix, heads: usize, inverse: bool) -> LoraMatrix {
     out
 }
 
+/// Uploads one adapter matrix, read exactly: a Q8_0 `lora_a` rounded to f16 by the tiled prefill
+/// GEMM drifts past 1e-3 from the merged model's logits (`Precision::Exact`).
 pub(super) fn upload(ctx: &GpuContext, name: &str, m: &LoraMatrix) -> Result<GpuWeight, LoraError> {
-    GpuWeight::upload(ctx, name, m.format, m.rows, m.cols, &m.bytes).map_err(|e| LoraError::BadTensor {
+    let mut w = GpuWeight::upload(ctx, name, m.format, m.rows, m.cols, &m.bytes).map_err(|e| LoraError::BadTensor {
         tensor: name.to_string(),
         problem: e.to_string(),
-    })
+    })?;
+    w.precision = Precision::Exact;
+    Ok(w)
 }
 
 /// Makes `active` the adapters that run, each at its scale (an empty list: the base model).

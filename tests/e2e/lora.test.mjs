@@ -2,7 +2,10 @@
 // worker: the tiny Llama 3 fixture with two committed adapters (a llama.cpp GGUF adapter,
 // sha256-checked, and a PEFT folder), loaded once; per request the adapters chosen give the
 // native CLI's greedy ids with the same `--lora` (on lavapipe), switching back and forth gives
-// each adapter's own result again, and scale 0 gives the base model's.
+// each adapter's own result again, and scale 0 gives the base model's. An encoder takes a PEFT
+// adapter with its own classification head the same way: through `pipeline(task, model,
+// { adapter })` its labels and scores are transformers' merged model's (the committed golden),
+// and per call `adapters: []` gives the base model's head again.
 //
 //   scripts/build-pkg.sh && cargo build --release && node --test tests/e2e/lora.test.mjs
 import assert from 'node:assert/strict';
@@ -95,4 +98,61 @@ test("per-request adapters give the native CLI's greedy ids; switching back and 
   assert.deepEqual(got.ids.ggufAgain, want.gguf, 'the GGUF adapter again after switching away');
   assert.deepEqual(got.ids.ggufOff, want.base, 'scale 0 is the base model');
   assert.deepEqual(got.ids.baseAgain, want.base, 'no adapters is the base model');
+});
+
+const SST_BASE = 'tests/fixtures/encoders/tiny-bert-sst';
+const SST_ADAPTER = 'tests/fixtures/lora/bert-sst-2way';
+
+test("an encoder adapter with its own head: transformers' merged labels and scores, per call", { timeout: 300_000 }, async () => {
+  const golden = JSON.parse(readFileSync(join(ROOT, SST_ADAPTER, 'golden.json'), 'utf8'));
+  const baseLabels = Object.values(JSON.parse(readFileSync(join(ROOT, SST_BASE, 'config.json'), 'utf8')).id2label);
+  const peft = `/${SST_ADAPTER}/peft`;
+  const got = await h.page.evaluate(
+    async ({ base, peft, texts }) => {
+      const model = { url: `${base}/model.safetensors`, configUrl: `${base}/config.json`, tokenizerUrl: `${base}/tokenizer.json` };
+      // Its head has other labels than the base model's: the task model's config.json names them.
+      const adapter = {
+        id: 'spam',
+        url: `${peft}/adapter_model.safetensors`,
+        configUrl: `${peft}/adapter_config.json`,
+        taskConfigUrl: `${peft}/config.json`,
+      };
+      const classify = await window.webslm.pipeline('text-classification', model, { adapter });
+      const piped = await classify(texts);
+      const engine = await window.webslm.createEngine({ ...model, task: 'text-classification' });
+      const loaded = await engine.loadAdapter(adapter);
+      const on = await engine.classify(texts[0], { adapters: [{ id: 'spam' }] });
+      const off = await engine.classify(texts[0], { adapters: [{ id: 'spam', scale: 0 }] });
+      const none = await engine.classify(texts[0]);
+      let unknown = null;
+      try {
+        await engine.classify(texts[0], { adapters: [{ id: 'other' }] });
+      } catch (e) {
+        unknown = e.name;
+      }
+      await engine.unloadAdapter('spam');
+      const after = await engine.classify(texts[0]);
+      await engine.unload();
+      return { piped, loaded, on, off, none, after, unknown };
+    },
+    { base: `/${SST_BASE}`, peft, texts: golden.inputs },
+  );
+  assert.equal(got.piped.length, golden.inputs.length);
+  golden.logits.forEach((logits, i) => {
+    // The top label and its softmax score from the merged model's logits.
+    const max = Math.max(...logits);
+    const exp = logits.map((l) => Math.exp(l - max));
+    const best = logits.indexOf(max);
+    const want = exp[best] / exp.reduce((a, b) => a + b, 0);
+    assert.equal(got.piped[i].label, golden.labels[best], `text ${i}`);
+    assert.ok(Math.abs(got.piped[i].score - want) <= 1e-4, `text ${i}: ${got.piped[i].score} vs ${want}`);
+  });
+  assert.deepEqual([got.loaded.id, got.loaded.format], ['spam', 'peft']);
+  assert.ok(got.loaded.gpuBytes > 0, `${got.loaded.gpuBytes} GPU bytes`);
+  const labels = (/** @type {{ label: string }[][]} */ out) => out[0].map((l) => l.label).sort();
+  assert.deepEqual(labels(got.on), [...golden.labels].sort(), "the adapter's head");
+  assert.deepEqual(labels(got.off), [...baseLabels].sort(), "scale 0: the base model's head");
+  assert.deepEqual(got.off, got.none, 'scale 0 is the base model');
+  assert.deepEqual(got.after, got.none, 'unloaded: the base model');
+  assert.equal(got.unknown, 'AdapterError');
 });

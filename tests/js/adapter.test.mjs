@@ -1,7 +1,8 @@
 // LoRA adapters in the JS package (pkg/adapter.js, pkg/decoder.js, pkg/pipeline.js) on the stub
 // model: spec validation and the per-request `adapters` field before anything reaches wasm, the
 // download verified and cached like a model's files, the numeric ids the wasm side gets, unload,
-// device-loss recovery re-attaching adapters, and pipelines' `{ adapter }`.
+// device-loss recovery re-attaching adapters, pipelines' `{ adapter }` for every task, and text
+// models' adapters per call.
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -46,6 +47,9 @@ test('resolveAdapter: a GGUF url, a PEFT pair, a files list; scale defaults to 1
   assert.equal(peft.format, 'peft');
   assert.equal(peft.scale, 0.5);
   assert.equal(peft.config.url, '/x/adapter_config.json');
+  assert.equal(peft.taskConfig, undefined);
+  const head = resolveAdapter({ id: 'h', url: '/x/adapter_model.safetensors', configUrl: '/c', taskConfigUrl: '/x/config.json' });
+  assert.equal(head.taskConfig.url, '/x/config.json', "an encoder head's labels");
   const files = resolveAdapter({
     id: 'f',
     files: [
@@ -54,9 +58,18 @@ test('resolveAdapter: a GGUF url, a PEFT pair, a files list; scale defaults to 1
     ],
   });
   assert.deepEqual(
-    [files.format, files.weights.url, files.weights.sha256, files.config.url],
-    ['peft', '/w', 'a'.repeat(64), '/c'],
+    [files.format, files.weights.url, files.weights.sha256, files.config.url, files.taskConfig],
+    ['peft', '/w', 'a'.repeat(64), '/c', undefined],
   );
+  const listedHead = resolveAdapter({
+    id: 'f',
+    files: [
+      { path: 'adapter_config.json', url: '/c' },
+      { path: 'adapter_model.safetensors', url: '/w' },
+      { path: 'config.json', url: '/t' },
+    ],
+  });
+  assert.equal(listedHead.taskConfig.url, '/t');
   assert.equal(resolveAdapter({ id: 'g', files: [{ path: 'lora/x.gguf', url: '/g' }] }).format, 'gguf');
   assert.equal(resolveAdapter({ id: 'h', url: '/blob/123', format: 'gguf' }).format, 'gguf');
 });
@@ -74,6 +87,8 @@ test('resolveAdapter refuses a malformed spec with an AdapterError that says wha
     [{ id: 'a', url: '/x.bin' }, /not a \.gguf.*configUrl/],
     [{ id: 'a', url: '/x.gguf', configUrl: '/c.json' }, /PEFT adapter|no configUrl/],
     [{ id: 'a', url: '/x.gguf', format: 'lora' }, /'gguf' or 'peft'/],
+    [{ id: 'a', url: '/x.gguf', taskConfigUrl: '/t.json' }, /GGUF adapter has no taskConfigUrl/],
+    [{ id: 'a', url: '/w', configUrl: '/c', taskConfigUrl: '' }, /task model's config\.json.*a URL/],
     [{ id: 'a', url: '/x.gguf', files: [] }, /url or files/],
     [{ id: 'a', files: 'x' }, /array/],
     [{ id: 'a', files: [{ path: 'adapter_model.safetensors', url: '/w' }] }, /adapter_config\.json and/],
@@ -193,14 +208,14 @@ test('after a device loss the adapters are attached again to the new engine and 
   assert.deepEqual(calls.slice(seen), [], 'from the cache');
 });
 
-test('pipelines: { adapter } runs on every text-generation call; an encoder pipeline refuses it before any download', async () => {
+test('pipelines: { adapter } runs on every call, decoder or encoder; a bad spec fails before any download', async () => {
   const m = fakeModel('text-generation', 1 * MiB);
   const seen = calls.length;
-  await assert.rejects(
-    pipeline('feature-extraction', { ...m.spec, task: undefined }, { worker: false, adapter: { id: 't', url: '/a/tone.gguf' } }),
-    isAdapterError(/feature-extraction pipeline does not take LoRA adapters yet/),
-  );
   await assert.rejects(pipeline('text-generation', m.spec, { worker: false, adapter: { id: 't' } }), isAdapterError(/a URL/));
+  await assert.rejects(
+    pipeline('feature-extraction', { ...m.spec, task: undefined }, { worker: false, adapter: { id: 't', url: '/a/x.bin' } }),
+    isAdapterError(/configUrl/),
+  );
   assert.deepEqual(calls.slice(seen), [], 'nothing fetched');
   const generate = await pipeline('text-generation', m.spec, {
     worker: false,
@@ -210,4 +225,41 @@ test('pipelines: { adapter } runs on every text-generation call; an encoder pipe
   assert.deepEqual(state.lastParams.adapters, [{ id: 0, scale: 0.5 }]);
   await generate('x', { max_tokens: 1, adapters: [] });
   assert.deepEqual(state.lastParams.adapters, [], 'a call may ask for the base model');
+
+  const peft = { id: 'p', url: '/a/peft/adapter_model.safetensors', configUrl: '/a/peft/adapter_config.json', scale: 2 };
+  const classify = await pipeline('text-classification', { ...m.spec, task: undefined }, { worker: false, adapter: peft });
+  const embed = await pipeline('feature-extraction', { ...m.spec, task: undefined }, { worker: false, adapter: peft });
+  const before = state.textAdapters.length;
+  await classify('x');
+  await embed(['x', 'y']);
+  assert.deepEqual(state.textAdapters.slice(before), [[{ id: 0, scale: 2 }], [{ id: 0, scale: 2 }]]);
+});
+
+test('text models: loadAdapter, per-call adapters on every task, unloadAdapter; unknown ids fail before the queue', async () => {
+  const m = fakeModel('text-classification', 1 * MiB);
+  const model = await createEngine({ ...m.spec, task: 'text-classification' }, { worker: false });
+  const peft = { id: 'p', url: '/a/peft/adapter_model.safetensors', configUrl: '/a/peft/adapter_config.json' };
+  const loaded = await model.loadAdapter(peft);
+  assert.deepEqual(loaded, { id: 'p', format: 'peft', scale: 1, gpuBytes: PEFT_WEIGHTS.length });
+  assert.deepEqual(await model.adapters(), [loaded]);
+  const before = state.textAdapters.length;
+  await model.classify('x', { adapters: [{ id: 'p' }] });
+  await model.ner('x', 'simple', { adapters: [{ id: 'p', scale: 0.25 }] });
+  await model.qa('q', 'c', 1, { adapters: [{ id: 'p' }] });
+  await model.embeddings.create({ input: 'x', adapters: [{ id: 'p' }] });
+  await model.classify('x');
+  assert.deepEqual(state.textAdapters.slice(before), [
+    [{ id: 0, scale: 1 }],
+    [{ id: 0, scale: 0.25 }],
+    [{ id: 0, scale: 1 }],
+    [{ id: 0, scale: 1 }],
+    [],
+  ]);
+  const calls = state.analysisCalls;
+  await assert.rejects(model.classify('x', { adapters: [{ id: 'q' }] }), isAdapterError(/no adapter "q" is loaded/));
+  assert.equal(state.analysisCalls, calls, 'nothing ran');
+  await model.unloadAdapter('p');
+  await assert.rejects(model.classify('x', { adapters: [{ id: 'p' }] }), isAdapterError(/no adapter "p"/));
+  assert.deepEqual(await model.adapters(), []);
+  await model.unload();
 });

@@ -109,11 +109,13 @@ fn print_report(r: &ModelBench, mut print_line: impl FnMut(String) -> Result<(),
     ))?;
     if let Some(l) = &r.lora {
         print_line(format!(
-            "LoRA {}: {:.3} MiB of adapter tensors; GPU memory +{:.3} MiB on a {:.1} MiB base",
+            "LoRA {}: {:.3} MiB of adapter tensors; GPU memory +{:.3} MiB on a {:.1} MiB base, \
+             +{} bytes of scratch per adapted step",
             l.adapters.join(" "),
             l.adapter_tensor_bytes as f64 / MIB,
             l.gpu_bytes_added as f64 / MIB,
-            l.base_weight_bytes as f64 / MIB
+            l.base_weight_bytes as f64 / MIB,
+            l.adapter_scratch_bytes
         ))?;
         print_line(format!(
             "  switching: {} queue writes, {} bytes allocated; first token after a switch: {} queue writes, \

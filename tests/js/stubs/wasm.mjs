@@ -23,6 +23,8 @@ export const state = {
   /** LoRA adapters attached, as (format, weight bytes, config bytes), in order; and unloaded ids. */
   adaptersLoaded: [],
   adaptersUnloaded: [],
+  /** The adapters each analysis call ran with (WebTextModel.setAdapters before it), in order. */
+  textAdapters: [],
 };
 
 /** src/web.rs's `gpu_options` and `Kernels`: the stub adapter is a software one. */
@@ -178,23 +180,40 @@ class StubDecoder {
 }
 
 class StubTextModel {
+  nextAdapter = 0;
+  active = [];
+  loadAdapter(format, weights, config) {
+    state.adaptersLoaded.push({ format, weights: weights.length, config: config?.length });
+    return { id: this.nextAdapter++, gpu_bytes: weights.length };
+  }
+  unloadAdapter(id) {
+    state.adaptersUnloaded.push(id);
+  }
+  /** src/web.rs setAdapters: the adapters the following calls run with. */
+  setAdapters(active) {
+    this.active = active;
+  }
   async embed(texts) {
     state.analysisCalls += 1;
+    state.textAdapters.push(this.active);
     await sleep(state.analysisMs);
     return texts.map(() => [1, 0, 0]);
   }
   async classify(texts) {
     state.analysisCalls += 1;
+    state.textAdapters.push(this.active);
     await sleep(state.analysisMs);
     return texts.map(() => [{ label: 'POSITIVE', score: 1 }]);
   }
   async ner(texts) {
     state.analysisCalls += 1;
+    state.textAdapters.push(this.active);
     await sleep(state.analysisMs);
     return texts.map(() => []);
   }
   async qa() {
     state.analysisCalls += 1;
+    state.textAdapters.push(this.active);
     await sleep(state.analysisMs);
     return [{ answer: 'x', score: 1, start: 0, end: 1 }];
   }
