@@ -7,6 +7,7 @@ struct Params {
     k: u32,      // shared dimension
     row0: u32,   // first output column this part writes
     n_out: u32,  // row stride of y (all parts together)
+    scale: f32,  // epilogue 6's factor
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -22,6 +23,7 @@ struct Params {
 // dispatch, which costs more than the op itself on small layers):
 //   0 y = v                 1 y = y + v (a residual add)
 //   2 y = gelu_erf(gate) * v    3 y = gelu_tanh(gate) * v    4 y = silu(gate) * v    5 y = gate * v
+//   6 y = y + scale * v (a LoRA term at its adapter's scale, which changes per request)
 // `gate` has y's shape; when unused another read-only buffer (x) is bound in its place.
 override EPILOGUE: u32 = 0u;
 
@@ -32,6 +34,7 @@ fn store(o: u32, v: f32) {
         case 3u: { y[o] = gelu_tanh(gate[o]) * v; }
         case 4u: { y[o] = silu(gate[o]) * v; }
         case 5u: { y[o] = gate[o] * v; }
+        case 6u: { y[o] = y[o] + p.scale * v; }
         default: { y[o] = v; }
     }
 }

@@ -347,7 +347,7 @@ fn split_bindings_match_unsplit() {
 }
 
 /// The fused epilogues equal the plain matmul followed by the CPU twin of the op they replace:
-/// `y + v` for a residual add, `act(gate) * v` for a gated FFN. Same f32 operations as the
+/// `y + v` for a residual add, `y + s * v` for a LoRA term, `act(gate) * v` for a gated FFN. Same f32 operations as the
 /// separate elementwise kernel, so the results must match the unfused GPU path exactly.
 #[test]
 fn epilogues_match_separate_ops() {
@@ -406,6 +406,17 @@ fn check_epilogues(ctx: &GpuContext, cases: &[(MatmulKernel, WeightFormat, usize
         let added = ctx.read_f32_blocking(&rt).unwrap();
         let want: Vec<f32> = residual.iter().zip(&plain).map(|(r, v)| r + v).collect();
         assert_eq!(added, want, "{what}: accumulate");
+
+        // A LoRA term's add at its adapter's scale: y + s * v (1e-6: the compiler may fuse the
+        // multiply-add, which the CPU's separate f32 operations do not).
+        let scale = -0.37;
+        let rt = ctx.upload_f32(&residual, &[m, n]).unwrap();
+        let mut batch = Batch::new(ctx).unwrap();
+        matmul_full(&mut batch, kernel, &xt, &w, &rt, Epilogue::AccumulateScaled(scale)).unwrap();
+        batch.submit().unwrap();
+        let scaled = ctx.read_f32_blocking(&rt).unwrap();
+        let want: Vec<f32> = residual.iter().zip(&plain).map(|(r, v)| r + scale * v).collect();
+        assert_close(&scaled, &want, 1e-6, &format!("{what}: accumulate scaled"));
 
         let gate = rng.vec_f32(m * n, -3.0, 3.0);
         let gt = ctx.upload_f32(&gate, &[m, n]).unwrap();

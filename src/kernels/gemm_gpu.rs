@@ -16,7 +16,7 @@ use crate::gpu::{Batch, Capabilities, DType, GpuError, GpuTensor, KernelPath, Pi
 
 use super::layout::OverrideSet;
 use super::loop_budget::Loops;
-use super::matmul::{Params, EPILOGUE_CODES};
+use super::matmul::{Epilogue, Params, EPILOGUE_CODES};
 use super::weights::Precision;
 use super::{dim_u32, shaders, GpuWeight};
 
@@ -89,7 +89,7 @@ pub fn override_sets(_entry: &str) -> Vec<OverrideSet> {
     sets
 }
 
-/// Records y[m, n] (epilogue `epilogue_code`, `gate` bound for it) = x[m, k] W^T with the tile.
+/// Records y[m, n] (then `epilogue`, `gate` bound for it) = x[m, k] W^T with the tile.
 /// The caller (`matmul_full`) has checked the shapes.
 pub(super) fn record(
     batch: &mut Batch<'_>,
@@ -97,8 +97,9 @@ pub(super) fn record(
     w: &GpuWeight,
     y: &GpuTensor,
     gate: &GpuTensor,
-    epilogue_code: u32,
+    epilogue: &Epilogue<'_>,
 ) -> Result<(), GpuError> {
+    let epilogue_code = epilogue.code()?;
     let caps = &batch.ctx().caps;
     let f16 = weight_tile_f16(caps, w);
     if !fits(caps, f16) {
@@ -141,7 +142,7 @@ pub(super) fn record(
     let pipeline = batch.ctx().pipeline_with(key, ENTRY, &overrides, source)?;
     let m_tiles = m.div_ceil(TILE);
     for part in &w.parts {
-        let params = Params::for_part(m, w, part)?;
+        let params = Params::for_part(m, w, part, epilogue)?;
         let workgroups = dim_u32("tiled GEMM workgroups", m_tiles * part.rows.div_ceil(TILE))?;
         let buffers = super::matmul::part_bindings(part, x, y, gate, stand_in.as_ref());
         batch.dispatch_at(&pipeline, bytemuck::bytes_of(&params), &buffers, workgroups)?;

@@ -167,7 +167,7 @@ pub(super) fn gemv_gpu(
             loop_cost(&plan, subgroups),
             caps.loop_budget,
         )?;
-        let params = Params::for_part(m, w, part)?;
+        let params = Params::for_part(m, w, part, &epilogue)?;
         let overrides = overrides(params.m, plan.rows, plan.chunks, epilogue_code, x_vec4);
         let key = PipelineKey {
             kernel: "gemv_gpu",

@@ -18,17 +18,25 @@ pub(super) struct Params {
     pub k: u32,
     pub row0: u32,
     pub n_out: u32,
+    /// The `AccumulateScaled` epilogue's factor (1 for the others, which ignore it).
+    pub scale: f32,
 }
 
 impl Params {
     /// The uniform of the dispatch over `part` of `w` for `m` activation rows.
-    pub(super) fn for_part(m: usize, w: &GpuWeight, part: &super::weights::WeightPart) -> Result<Params, GpuError> {
+    pub(super) fn for_part(
+        m: usize,
+        w: &GpuWeight,
+        part: &super::weights::WeightPart,
+        epilogue: &Epilogue<'_>,
+    ) -> Result<Params, GpuError> {
         Ok(Params {
             m: dim_u32("m", m)?,
             n: dim_u32("n", part.rows)?,
             k: dim_u32("k", w.k)?,
             row0: dim_u32("row0", part.row0)?,
             n_out: dim_u32("n", w.n)?,
+            scale: epilogue.scale(),
         })
     }
 }
@@ -112,6 +120,9 @@ pub enum Epilogue<'a> {
     Store,
     /// y = y + v: a residual connection added in place.
     Accumulate,
+    /// y = y + s * v: a LoRA term's B (A x) added into its projection's output at the adapter's
+    /// scale, which changes per request and so rides in the params, not in the weights.
+    AccumulateScaled(f32),
     /// y = act(gate) * v: the up projection of a gated FFN, with `gate` its gate projection.
     Gate(Activation, &'a GpuTensor),
 }
@@ -121,6 +132,7 @@ impl Epilogue<'_> {
         Ok(match self {
             Epilogue::Store => 0,
             Epilogue::Accumulate => 1,
+            Epilogue::AccumulateScaled(_) => 6,
             Epilogue::Gate(Activation::GeluErf, _) => 2,
             Epilogue::Gate(Activation::GeluTanh, _) => 3,
             Epilogue::Gate(Activation::Silu, _) => 4,
@@ -130,10 +142,18 @@ impl Epilogue<'_> {
             }
         })
     }
+
+    /// The factor `AccumulateScaled` applies (1 for every other epilogue).
+    pub(super) fn scale(&self) -> f32 {
+        match self {
+            Epilogue::AccumulateScaled(s) => *s,
+            _ => 1.0,
+        }
+    }
 }
 
 /// Every code [`Epilogue::code`] returns (`EPILOGUE` in matmul.wgsl).
-pub const EPILOGUE_CODES: std::ops::RangeInclusive<u32> = 0..=5;
+pub const EPILOGUE_CODES: std::ops::RangeInclusive<u32> = 0..=6;
 
 /// The `override` constants of one matmul pipeline besides `WG`. gemm reads neither x's uniform
 /// copy nor whole chunks: only the epilogue and X_VEC4 apply (naming an override the entry point
@@ -256,7 +276,7 @@ pub fn matmul_full(
     }
     let epilogue_code = epilogue.code()?;
     if kernel == MatmulKernel::GemmTiled {
-        return super::gemm_gpu::record(batch, x, w, y, gate, epilogue_code);
+        return super::gemm_gpu::record(batch, x, w, y, gate, &epilogue);
     }
     // gemv binds the uniform copy of x in both variants (the shader names it either way);
     // only GemvUniformX fills it.
@@ -303,7 +323,7 @@ pub fn matmul_full(
         variant.push_str("_c32");
     }
     for part in &w.parts {
-        let params = Params::for_part(m, w, part)?;
+        let params = Params::for_part(m, w, part, &epilogue)?;
         let invocations = match kernel {
             MatmulKernel::Gemv | MatmulKernel::GemvUniformX => m * part.rows.div_ceil(4),
             MatmulKernel::Gemm | MatmulKernel::GemvGpu | MatmulKernel::GemmTiled => {

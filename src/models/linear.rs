@@ -68,14 +68,14 @@ impl Linear {
         self.lora.iter().any(|t| t.scale != 0.0)
     }
 
-    /// `y += s * (x A^T) B^T` for every active term: A x into an `[m, r]` temporary, scaled
-    /// there (r values a row, cheaper than scaling y), then accumulated into y by the matmul's
-    /// `Accumulate` epilogue. Three small dispatches per term; the rank-r temporaries are tiny.
+    /// `y += s * (x A^T) B^T` for every active term: A x into an `[m, r]` temporary, then B
+    /// times it accumulated into y at the term's scale by the matmul's `AccumulateScaled`
+    /// epilogue. Two small dispatches per term (the scale rides in B's params, so a switch of
+    /// adapters or scales changes no weight); the rank-r temporaries are tiny.
     fn add_lora(&self, batch: &mut Batch<'_>, x: &GpuTensor, y: &GpuTensor) -> Result<(), GpuError> {
         for t in self.lora.iter().filter(|t| t.scale != 0.0) {
             let ax = matmul_new(batch, x, &t.a)?;
-            let ax = elementwise(batch, Op::Scale(t.scale), &ax, None)?;
-            matmul_epilogue(batch, &ax, &t.b, y, Epilogue::Accumulate)?;
+            matmul_epilogue(batch, &ax, &t.b, y, Epilogue::AccumulateScaled(t.scale))?;
         }
         Ok(())
     }
