@@ -19,6 +19,9 @@ cargo test --release "$@"
 # the f16 KV cache.
 WEBSLM_KERNELS=gpu cargo test --release --test gpu_stats
 WEBSLM_KERNELS=gpu WEBSLM_DEVICE_VARIANT=no-subgroups cargo test --release --test model_goldens smollm2_matches_references
+# LoRA adapters on the real-GPU kernels (about 10 s): their prefill runs the tiled GEMM, whose f16
+# weight tile a Q8_0 adapter must not go through (Precision::Exact).
+WEBSLM_KERNELS=gpu cargo test --release --test lora --test lora_encoder
 
 # The JS package's own logic in Node, with the wasm glue stubbed (tests/js/register.mjs): aborts,
 # storage faults, the error kinds and sampling defaults against the Rust side.
