@@ -253,6 +253,51 @@ fn bad_specs_are_typed_errors_before_generation() {
     assert!(e.to_string().contains("invalid regex"), "{e}");
 }
 
+/// JSON output may put one space, or a newline and up to 20 spaces or tabs, between two tokens
+/// (llama.cpp's bound, `constraint::JSON_WHITESPACE`), never a run of blank lines: after `{` and
+/// a newline, another newline is masked out, and so is a 21st space of indent.
+#[test]
+fn json_whitespace_is_bounded() {
+    let Some(dir) = common_formats::models_dir("json_whitespace_is_bounded") else {
+        return;
+    };
+    let (tok, stops, vocab) = gguf_tokenizer(&dir, SMOLLM2);
+    let v = Vocabulary::new(&tok, vocab, &stops).unwrap();
+    let id = |text: &str| {
+        let ids = tok.encode(text).unwrap();
+        assert_eq!(ids.len(), 1, "{text:?} is one SmolLM2 token: {ids:?}");
+        ids[0]
+    };
+    let (open, newline, space, quote) = (id("{"), id("\n"), id(" "), id("\""));
+    for spec in [
+        ConstraintSpec::JsonObject,
+        ConstraintSpec::JsonSchema(schema("01_person")),
+    ] {
+        let mut g = Guide::new(&v, &spec).unwrap();
+        assert!(g.mask().unwrap().allows(open), "{spec:?}");
+        g.commit(open).unwrap();
+        assert!(g.mask().unwrap().allows(newline), "{spec:?}: a newline after {{");
+        g.commit(newline).unwrap();
+        let mask = g.mask().unwrap();
+        assert!(!mask.allows(newline), "{spec:?}: a second newline");
+        assert!(mask.allows(quote), "{spec:?}: the first key");
+        for i in 0..20 {
+            assert!(g.mask().unwrap().allows(space), "{spec:?}: indent space {}", i + 1);
+            g.commit(space).unwrap();
+        }
+        assert!(!g.mask().unwrap().allows(space), "{spec:?}: a 21st indent space");
+    }
+    // A schema's own x-guidance options win: here llguidance's unbounded default again.
+    let mut own = schema("01_person");
+    own["x-guidance"] = serde_json::json!({ "whitespace_flexible": true });
+    let mut g = Guide::new(&v, &ConstraintSpec::JsonSchema(own)).unwrap();
+    g.commit(open).unwrap();
+    for i in 0..3 {
+        assert!(g.mask().unwrap().allows(newline), "x-guidance: newline {}", i + 1);
+        g.commit(newline).unwrap();
+    }
+}
+
 /// Every schema x each GGUF x greedy and 3 seeds; writes RESULTS.md. Slow on lavapipe:
 /// `cargo test --release --test structured_output schema_matrix -- --ignored --nocapture`
 /// (WEBSLM_MATRIX_MODELS=smollm2 limits it to SmolLM2).

@@ -26,6 +26,22 @@ pub enum ConstraintSpec {
     Regex(String),
 }
 
+/// The whitespace a JSON output may put between two of its tokens: one space, or a newline and
+/// at most 20 spaces or tabs of indent. This is llama.cpp's `space` rule (json-schema-to-grammar:
+/// `| " " | "\n" [ \t]{0,20}`). llguidance's default, any run of whitespace, lets a small model
+/// pour newlines into an unclosed object until max_tokens. A schema that sets its own
+/// `x-guidance` options keeps them.
+pub const JSON_WHITESPACE: &str = r"[ ]|\n[ \t]{0,20}";
+
+/// A JSON schema's grammar, with [`JSON_WHITESPACE`] unless the schema says otherwise.
+fn json_grammar(mut schema: serde_json::Value) -> TopLevelGrammar {
+    if let Some(obj) = schema.as_object_mut() {
+        obj.entry("x-guidance")
+            .or_insert_with(|| serde_json::json!({ "whitespace_pattern": JSON_WHITESPACE }));
+    }
+    TopLevelGrammar::from_json_schema(schema)
+}
+
 impl ConstraintSpec {
     /// A schema from JSON text (a CLI file, a JS object serialised).
     pub fn json_schema_text(text: &str) -> Result<Self, ConstraintError> {
@@ -36,8 +52,8 @@ impl ConstraintSpec {
 
     fn grammar(&self) -> TopLevelGrammar {
         match self {
-            ConstraintSpec::JsonObject => TopLevelGrammar::from_json_schema(serde_json::json!({ "type": "object" })),
-            ConstraintSpec::JsonSchema(schema) => TopLevelGrammar::from_json_schema(schema.clone()),
+            ConstraintSpec::JsonObject => json_grammar(serde_json::json!({ "type": "object" })),
+            ConstraintSpec::JsonSchema(schema) => json_grammar(schema.clone()),
             ConstraintSpec::Lark(text) => TopLevelGrammar::from_lark(text.clone()),
             ConstraintSpec::Regex(rx) => TopLevelGrammar::from_regex(rx),
         }
