@@ -167,8 +167,27 @@ export const usage = (/** @type {Generation[]} */ outs) => {
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 };
 
-/** A choice's `logprobs` field: OpenAI's `{ content }`, or null when not asked for. */
-const logprobsOf = (/** @type {Generation} */ out) => out.logprobs ?? null;
+/**
+ * The legacy completions endpoint's `logprobs` object for `entries` (OpenAI's `{ content }`
+ * entries): parallel arrays of tokens, their logprobs, a `{ token: logprob }` object of the
+ * alternatives per token, and each token's character offset in the completion text from `offset`.
+ * @param {{ token: string, logprob: number, top_logprobs?: { token: string, logprob: number }[] }[]} entries
+ * @param {number} offset
+ */
+export function legacyLogprobs(entries, offset = 0) {
+  const text_offset = [];
+  let at = offset;
+  for (const e of entries) {
+    text_offset.push(at);
+    at += e.token.length;
+  }
+  return {
+    tokens: entries.map((e) => e.token),
+    token_logprobs: entries.map((e) => e.logprob),
+    top_logprobs: entries.map((e) => Object.fromEntries((e.top_logprobs ?? []).map((t) => [t.token, t.logprob]))),
+    text_offset,
+  };
+}
 
 /**
  * The reply shapes of one endpoint: the whole reply (`full`, n choices), a streamed `chunk` of
@@ -191,7 +210,20 @@ const logprobsOf = (/** @type {Generation} */ out) => out.logprobs ?? null;
  * @param {object} lastChoice  a finish chunk's choice, before its finish_reason
  * @returns {Shape}
  */
-function shape(model, object, chunkObject, fullChoice, chunkChoice, lastChoice) {
+function shape(model, object, chunkObject, fullChoice, chunkChoice, lastChoice, legacy = false) {
+  // A legacy stream's text offsets continue over its chunks: the next offset per choice.
+  /** @type {Map<string, number>} */
+  const offsets = new Map();
+  /** A choice's `logprobs`: OpenAI's `{ content }` (or legacy arrays), null when not asked for. */
+  const logprobsOf = (/** @type {Generation} */ out) =>
+    out.logprobs ? (legacy ? legacyLogprobs(/** @type {any[]} */ (out.logprobs.content)) : out.logprobs) : null;
+  /** A chunk's `logprobs` for its `entries`, starting where the choice's text stands. */
+  const chunkLogprobs = (/** @type {string} */ key, /** @type {any[]} */ entries, /** @type {boolean} */ first) => {
+    if (!legacy) return { content: entries };
+    const at = first ? 0 : (offsets.get(key) ?? 0);
+    offsets.set(key, at + entries.reduce((n, e) => n + e.token.length, 0));
+    return legacyLogprobs(entries, at);
+  };
   const head = (/** @type {string} */ id, /** @type {number} */ created, /** @type {string} */ obj) => ({
     id,
     object: obj,
@@ -220,16 +252,19 @@ function shape(model, object, chunkObject, fullChoice, chunkChoice, lastChoice) 
         {
           index,
           ...chunkChoice(piece, first),
-          ...(logprobs ? { logprobs: { content: logprobs } } : {}),
+          ...(logprobs ? { logprobs: chunkLogprobs(`${id}:${index}`, logprobs, first) } : {}),
           finish_reason: null,
         },
       ],
     }),
-    finish: (id, created, index, out, outs) => ({
-      ...head(id, created, chunkObject),
-      choices: [{ index, ...lastChoice, finish_reason: out.finish_reason }],
-      ...(outs ? { usage: usage(outs) } : {}),
-    }),
+    finish: (id, created, index, out, outs) => {
+      offsets.delete(`${id}:${index}`);
+      return {
+        ...head(id, created, chunkObject),
+        choices: [{ index, ...lastChoice, finish_reason: out.finish_reason }],
+        ...(outs ? { usage: usage(outs) } : {}),
+      };
+    },
     usage: (id, created, outs) => ({ ...head(id, created, chunkObject), choices: [], usage: usage(outs) }),
   };
 }
@@ -245,8 +280,12 @@ const chatShape = (/** @type {string} */ model) =>
     { delta: {} },
   );
 
-/** (text) completions: a prompt in, text out. */
-const textShape = (/** @type {string} */ model) =>
+/**
+ * (text) completions: a prompt in, text out. `legacy`: the request asked `logprobs: N` as the
+ * legacy endpoint does, and gets its logprobs shape back (tokens, token_logprobs, top_logprobs,
+ * text_offset); `logprobs: true` gets chat's `{ content }`.
+ */
+const textShape = (/** @type {string} */ model, legacy = false) =>
   shape(
     model,
     'text_completion',
@@ -254,6 +293,7 @@ const textShape = (/** @type {string} */ model) =>
     (out) => ({ text: out.text }),
     (piece) => ({ text: piece }),
     { text: '' },
+    legacy,
   );
 
 /**
@@ -381,6 +421,7 @@ export function decoderEngine(first, modelId, loadInfo, reopen) {
 
   const chat = chatShape(modelId);
   const completion = textShape(modelId);
+  const legacyCompletion = textShape(modelId, true);
   return {
     model: modelId,
     /** How the weights arrived: bytes, largest tensor, sha256, fromCache, seconds. */
@@ -393,7 +434,12 @@ export function decoderEngine(first, modelId, loadInfo, reopen) {
     completions: {
       // As in OpenAI's API, the prompt may be text or token ids.
       create: (req, options) =>
-        create(req, options, (web) => (Array.isArray(req.prompt) ? req.prompt : web.tokenize(req.prompt)), completion),
+        create(
+          req,
+          options,
+          (web) => (Array.isArray(req.prompt) ? req.prompt : web.tokenize(req.prompt)),
+          typeof req.logprobs === 'number' ? legacyCompletion : completion,
+        ),
     },
     tokenize: (text, options) => queue.run((web) => Array.from(web.tokenize(text)), options?.signal),
     /** The ids `chat.completions.create` feeds the model for `messages`. */

@@ -248,6 +248,18 @@ export interface Logprobs {
   content: (TokenLogprob & { top_logprobs: TokenLogprob[] })[];
 }
 
+/**
+ * The legacy completions endpoint's logprobs, which `completions.create` returns when the request
+ * gives `logprobs` as a count (as that endpoint takes it); `logprobs: true` gets `Logprobs`.
+ * `text_offset` counts characters of the completion text (the prompt is not echoed).
+ */
+export interface LegacyLogprobs {
+  tokens: string[];
+  token_logprobs: number[];
+  top_logprobs: Record<string, number>[];
+  text_offset: number[];
+}
+
 export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;

@@ -150,3 +150,27 @@ test('a stream of n choices with logprobs per chunk ends with the usage chunk wh
   assert.equal(all.at(-1).choices[0].finish_reason, 'length');
   assert.equal(all.at(-1).usage.completion_tokens, 1);
 });
+
+test("completions with the legacy logprobs count get the legacy shape, streamed too; logprobs: true keeps chat's", async () => {
+  const out = await decoder.completions.create({ prompt: 'x', max_tokens: 3, logprobs: 2 });
+  assert.deepEqual(out.choices[0].logprobs, {
+    tokens: ['t0 ', 't1 ', 't2 '],
+    token_logprobs: [-0, -1, -2],
+    top_logprobs: [{}, {}, {}],
+    text_offset: [0, 3, 6],
+  });
+  const stream = await decoder.completions.create({ prompt: 'x', max_tokens: 3, logprobs: 0, stream: true });
+  const pieces = [];
+  for await (const c of stream) if (c.choices[0]?.logprobs) pieces.push(c.choices[0].logprobs);
+  assert.deepEqual(
+    pieces.map((l) => [l.tokens, l.text_offset]),
+    [
+      [['t0 '], [0]],
+      [['t1 '], [3]],
+      [['t2 '], [6]],
+    ],
+    'offsets continue over the chunks',
+  );
+  const chat = await decoder.completions.create({ prompt: 'x', max_tokens: 1, logprobs: true });
+  assert.equal(chat.choices[0].logprobs.content[0].token, 't0 ');
+});
