@@ -61,7 +61,7 @@ pub(super) fn part_bindings<'a>(
 
 /// `Params` as laid out in memory, checked against the WGSL struct by tests/shaders_naga.rs.
 pub fn params_layout() -> super::layout::ParamsLayout {
-    super::layout::params_layout!(Params; m, n, k, row0, n_out)
+    super::layout::params_layout!(Params; m, n, k, row0, n_out, scale)
 }
 
 /// Size of the `xu` uniform array in matmul.wgsl: WebGPU guarantees 64 KiB uniform bindings.
